@@ -1,0 +1,242 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Memory is a Store that keeps everything in process memory: the default of tests and
+// of --store=memory. Nothing survives a restart.
+type Memory struct {
+	mu       sync.Mutex
+	sessions map[string]*memSession // guarded by mu
+	closed   bool                   // guarded by mu
+}
+
+type memSession struct {
+	Session
+	log   []Update
+	snaps []Snapshot // by version, the first being the empty document at 0
+	runs  []Run      // by Started, then as recorded
+}
+
+var _ Store = (*Memory)(nil)
+
+// emptyText is the JSON of the empty document.
+var emptyText = []byte(`""`)
+
+// NewMemory returns an empty in-memory store.
+func NewMemory() *Memory {
+	return &Memory{sessions: make(map[string]*memSession)}
+}
+
+// CreateSession stores s, or returns ErrExists when its id is taken.
+func (m *Memory) CreateSession(ctx context.Context, s Session) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return fmt.Errorf("create session %s: %w", s.ID, ErrClosed)
+	}
+	if _, ok := m.sessions[s.ID]; ok {
+		return fmt.Errorf("create session %s: %w", s.ID, ErrExists)
+	}
+	s.OwnerTokenHash = slices.Clone(s.OwnerTokenHash) // the caller may reuse its slice
+	s.CreatedAt, s.LastActive = s.CreatedAt.UTC(), s.LastActive.UTC()
+	s.Version = 0
+	m.sessions[s.ID] = &memSession{Session: s, snaps: []Snapshot{{Text: emptyText}}}
+	return nil
+}
+
+// Session returns the session with the given id, or ErrNotFound.
+func (m *Memory) Session(ctx context.Context, id string) (Session, error) {
+	var out Session
+	err := m.with(ctx, id, func(s *memSession) error {
+		out = s.Session
+		out.OwnerTokenHash = slices.Clone(s.OwnerTokenHash)
+		return nil
+	})
+	return out, err
+}
+
+// SetLanguage changes a session's language.
+func (m *Memory) SetLanguage(ctx context.Context, id, language string) error {
+	return m.with(ctx, id, func(s *memSession) error {
+		s.Language = language
+		return nil
+	})
+}
+
+// Touch records activity in a session, which keeps it from expiring.
+func (m *Memory) Touch(ctx context.Context, id string, at time.Time) error {
+	return m.with(ctx, id, func(s *memSession) error {
+		s.touch(at)
+		return nil
+	})
+}
+
+func (s *memSession) touch(at time.Time) {
+	if at.After(s.LastActive) {
+		s.LastActive = at.UTC()
+	}
+}
+
+// DeleteSession removes a session and everything it holds, or returns ErrNotFound.
+func (m *Memory) DeleteSession(ctx context.Context, id string) error {
+	return m.with(ctx, id, func(*memSession) error {
+		delete(m.sessions, id)
+		return nil
+	})
+}
+
+// PurgeIdle deletes the sessions last active before the given time.
+func (m *Memory) PurgeIdle(ctx context.Context, before time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return 0, fmt.Errorf("purge idle sessions: %w", ErrClosed)
+	}
+	n := 0
+	for id, s := range m.sessions {
+		if s.LastActive.Before(before) {
+			delete(m.sessions, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// AppendUpdates adds updates to the log, which must end at from.
+func (m *Memory) AppendUpdates(ctx context.Context, id string, from int, updates []Update) error {
+	return m.with(ctx, id, func(s *memSession) error {
+		if from != len(s.log) {
+			return fmt.Errorf("append to %s at %d (log has %d): %w", id, from, len(s.log), ErrConflict)
+		}
+		for _, u := range updates {
+			u.Changes = slices.Clone(u.Changes)
+			u.Time = u.Time.UTC()
+			s.log = append(s.log, u)
+			s.touch(u.Time)
+		}
+		s.Version = len(s.log)
+		return nil
+	})
+}
+
+// Updates returns the log entries [from, to).
+func (m *Memory) Updates(ctx context.Context, id string, from, to int) ([]Update, error) {
+	var out []Update
+	err := m.with(ctx, id, func(s *memSession) error {
+		if from < 0 || from > to || to > len(s.log) {
+			return fmt.Errorf("updates [%d, %d) of %s (log has %d): %w", from, to, id, len(s.log), ErrNotFound)
+		}
+		out = slices.Clone(s.log[from:to]) // Changes are never modified in place, so sharing them is safe
+		return nil
+	})
+	return out, err
+}
+
+// SaveSnapshot keeps snap, unless one at its version is kept already.
+func (m *Memory) SaveSnapshot(ctx context.Context, id string, snap Snapshot) error {
+	return m.with(ctx, id, func(s *memSession) error {
+		if snap.Version < 0 || snap.Version > len(s.log) {
+			return fmt.Errorf("snapshot of %s at %d (log has %d): %w", id, snap.Version, len(s.log), ErrConflict)
+		}
+		i, found := slices.BinarySearchFunc(s.snaps, snap.Version, func(a Snapshot, v int) int { return a.Version - v })
+		if !found {
+			s.snaps = slices.Insert(s.snaps, i, Snapshot{Version: snap.Version, Text: slices.Clone(snap.Text)})
+		}
+		return nil
+	})
+}
+
+// LatestSnapshot returns the newest snapshot (the empty document at 0 if none).
+func (m *Memory) LatestSnapshot(ctx context.Context, id string) (Snapshot, error) {
+	var out Snapshot
+	err := m.with(ctx, id, func(s *memSession) error {
+		out = s.snaps[len(s.snaps)-1]
+		return nil
+	})
+	return out, err
+}
+
+// SnapshotAt returns the newest snapshot at or before version.
+func (m *Memory) SnapshotAt(ctx context.Context, id string, version int) (Snapshot, error) {
+	var out Snapshot
+	err := m.with(ctx, id, func(s *memSession) error {
+		i, found := slices.BinarySearchFunc(s.snaps, version, func(a Snapshot, v int) int { return a.Version - v })
+		if !found {
+			i--
+		}
+		out = s.snaps[max(i, 0)]
+		return nil
+	})
+	return out, err
+}
+
+// AppendRun records a run.
+func (m *Memory) AppendRun(ctx context.Context, id string, r Run) error {
+	return m.with(ctx, id, func(s *memSession) error {
+		for _, old := range s.runs {
+			if old.ID == r.ID {
+				return fmt.Errorf("run %s of %s: %w", r.ID, id, ErrExists)
+			}
+		}
+		r.Started, r.Ended = r.Started.UTC(), r.Ended.UTC()
+		r.Output = slices.Clone(r.Output)
+		i := len(s.runs)
+		for i > 0 && s.runs[i-1].Started.After(r.Started) {
+			i--
+		}
+		s.runs = slices.Insert(s.runs, i, r)
+		return nil
+	})
+}
+
+// Runs returns a session's runs in the order they started.
+func (m *Memory) Runs(ctx context.Context, id string) ([]Run, error) {
+	var out []Run
+	err := m.with(ctx, id, func(s *memSession) error {
+		out = make([]Run, len(s.runs))
+		for i, r := range s.runs {
+			r.Output = slices.Clone(r.Output)
+			out[i] = r
+		}
+		return nil
+	})
+	return out, err
+}
+
+// with runs f on a session under the lock, or returns ErrNotFound.
+func (m *Memory) with(ctx context.Context, id string, f func(*memSession) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return fmt.Errorf("session %s: %w", id, ErrClosed)
+	}
+	s, ok := m.sessions[id]
+	if !ok {
+		return fmt.Errorf("session %s: %w", id, ErrNotFound)
+	}
+	return f(s)
+}
+
+// Close drops everything; later calls return ErrClosed.
+func (m *Memory) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	m.sessions = nil
+	return nil
+}

@@ -1,0 +1,13 @@
+package store_test
+
+import (
+	"testing"
+
+	"duet/store"
+	"duet/store/storetest"
+)
+
+func TestMemory(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(*testing.T) store.Store { return store.NewMemory() })
+}

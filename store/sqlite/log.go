@@ -1,0 +1,130 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+
+	"duet/store"
+)
+
+// AppendUpdates adds updates to a session's log, which must end at from. It returns
+// once the group commit holding them is done; a conflicting append fails alone.
+func (s *Store) AppendUpdates(ctx context.Context, id string, from int, updates []store.Update) error {
+	// The caller waits until the job has run or was withdrawn (see write), so its
+	// slices need no copy.
+	return s.write(ctx, fmt.Sprintf("append to %s at %d", id, from), func(ctx context.Context, tx *sql.Tx) error {
+		var pk int64
+		var version int
+		err := tx.StmtContext(ctx, s.sessionRow).QueryRowContext(ctx, id).Scan(&pk, &version)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("session %s: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if version != from {
+			return fmt.Errorf("append to %s at %d (log has %d): %w", id, from, version, store.ErrConflict)
+		}
+		if len(updates) == 0 {
+			return nil
+		}
+		insert := tx.StmtContext(ctx, s.insertUpdate)
+		latest := updates[0].Time
+		for i, u := range updates {
+			if _, err := insert.ExecContext(ctx, pk, from+i, u.ClientID, u.UserID, blob(u.Changes), encTime(u.Time)); err != nil {
+				return err
+			}
+			if u.Time.After(latest) {
+				latest = u.Time
+			}
+		}
+		_, err = tx.StmtContext(ctx, s.setVersion).ExecContext(ctx, encTime(latest), pk, from+len(updates))
+		return err
+	})
+}
+
+// Updates returns the log entries [from, to).
+func (s *Store) Updates(ctx context.Context, id string, from, to int) ([]store.Update, error) {
+	var out []store.Update
+	err := s.read(ctx, fmt.Sprintf("updates [%d, %d) of %s", from, to, id), func(tx *sql.Tx) error {
+		pk, version, err := sessionVersion(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if from < 0 || from > to || to > version {
+			return fmt.Errorf("updates [%d, %d) of %s (log has %d): %w", from, to, id, version, store.ErrNotFound)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT client_id, user_id, changes, time FROM updates
+			WHERE session = ? AND version >= ? AND version < ? ORDER BY version`, pk, from, to)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out = make([]store.Update, 0, to-from)
+		for rows.Next() {
+			var u store.Update
+			var at sql.NullInt64
+			if err := rows.Scan(&u.ClientID, &u.UserID, &u.Changes, &at); err != nil {
+				return err
+			}
+			u.Time = decTime(at)
+			out = append(out, u)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(out) != to-from {
+			return fmt.Errorf("the log has %d of these %d updates: the database is damaged", len(out), to-from)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SaveSnapshot keeps the text at a version, unless one is kept there already.
+func (s *Store) SaveSnapshot(ctx context.Context, id string, snap store.Snapshot) error {
+	return s.write(ctx, fmt.Sprintf("snapshot of %s at %d", id, snap.Version), func(ctx context.Context, tx *sql.Tx) error {
+		pk, version, err := sessionVersion(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if snap.Version < 0 || snap.Version > version {
+			return fmt.Errorf("snapshot of %s at %d (log has %d): %w", id, snap.Version, version, store.ErrConflict)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO snapshots (session, version, text) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+			pk, snap.Version, blob(snap.Text))
+		return err
+	})
+}
+
+// LatestSnapshot returns the newest snapshot (the empty document at 0 if none).
+func (s *Store) LatestSnapshot(ctx context.Context, id string) (store.Snapshot, error) {
+	return s.SnapshotAt(ctx, id, math.MaxInt64)
+}
+
+// SnapshotAt returns the newest snapshot at or before version.
+func (s *Store) SnapshotAt(ctx context.Context, id string, version int) (store.Snapshot, error) {
+	out := store.Snapshot{Text: []byte(`""`)}
+	err := s.read(ctx, fmt.Sprintf("snapshot of %s at %d", id, version), func(tx *sql.Tx) error {
+		pk, _, err := sessionVersion(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRowContext(ctx, `SELECT version, text FROM snapshots WHERE session = ? AND version <= ?
+			ORDER BY version DESC LIMIT 1`, pk, version).Scan(&out.Version, &out.Text)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return store.Snapshot{}, err
+	}
+	return out, nil
+}

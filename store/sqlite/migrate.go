@@ -1,0 +1,110 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// migrations is the schema's history, oldest first: migrations[i] takes the
+// database from schema version i to i+1. Never edit one that has shipped; append.
+//
+// Times are Unix nanoseconds (NULL for the zero time). Changes and snapshot text
+// are BLOBs so that SQLite never looks at their encoding: collab's JSON escapes
+// lone surrogates, and the bytes come back as they went in. Sessions have an integer
+// key of their own, so the log does not repeat a 36-byte UUID per row.
+var migrations = []string{
+	// 1: sessions, the update log and snapshots.
+	`CREATE TABLE sessions (
+		pk               INTEGER PRIMARY KEY,
+		id               TEXT NOT NULL UNIQUE,
+		language         TEXT NOT NULL,
+		created          INTEGER,
+		last_active      INTEGER,
+		owner_token_hash BLOB,
+		version          INTEGER NOT NULL DEFAULT 0 -- length of the log
+	) STRICT;
+	CREATE INDEX sessions_by_last_active ON sessions (last_active);
+
+	CREATE TABLE updates (
+		session   INTEGER NOT NULL REFERENCES sessions (pk) ON DELETE CASCADE,
+		version   INTEGER NOT NULL, -- the version the update applies to: its index in the log
+		client_id TEXT NOT NULL,
+		user_id   TEXT NOT NULL,
+		changes   BLOB NOT NULL,
+		time      INTEGER,
+		PRIMARY KEY (session, version)
+	) STRICT, WITHOUT ROWID;
+
+	CREATE TABLE snapshots (
+		session INTEGER NOT NULL REFERENCES sessions (pk) ON DELETE CASCADE,
+		version INTEGER NOT NULL,
+		text    BLOB NOT NULL, -- a JSON string literal
+		PRIMARY KEY (session, version)
+	) STRICT, WITHOUT ROWID;`,
+
+	// 2: runs and their output.
+	`CREATE TABLE runs (
+		pk        INTEGER PRIMARY KEY,
+		session   INTEGER NOT NULL REFERENCES sessions (pk) ON DELETE CASCADE,
+		id        TEXT NOT NULL,
+		user_id   TEXT NOT NULL,
+		user_name TEXT NOT NULL,
+		language  TEXT NOT NULL,
+		title     TEXT NOT NULL,
+		version   INTEGER NOT NULL, -- the document version when the run started
+		started   INTEGER,
+		ended     INTEGER,
+		status    TEXT NOT NULL,
+		truncated INTEGER NOT NULL,
+		UNIQUE (session, id)
+	) STRICT;
+	CREATE INDEX runs_by_start ON runs (session, started, pk);
+
+	CREATE TABLE run_output (
+		run    INTEGER NOT NULL REFERENCES runs (pk) ON DELETE CASCADE,
+		seq    INTEGER NOT NULL,
+		stream TEXT NOT NULL,
+		text   BLOB NOT NULL,
+		PRIMARY KEY (run, seq)
+	) STRICT, WITHOUT ROWID;`,
+}
+
+// migrate brings the schema to version target (at most len(migrations)) in one
+// transaction: the version table records each migration applied, so running it
+// again does nothing, and two processes opening a new file at once are serialised
+// by the write lock (BEGIN IMMEDIATE). A database newer than this code is refused
+// rather than used half-understood.
+func migrate(ctx context.Context, db *sql.DB, target int) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY,
+		applied INTEGER NOT NULL -- Unix nanoseconds
+	) STRICT`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var current int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if current > len(migrations) {
+		return fmt.Errorf("migrate: the database has schema version %d, newer than this duet knows (%d): run a newer duet", current, len(migrations))
+	}
+	for v := current; v < target; v++ {
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			return fmt.Errorf("migrate to schema version %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, v+1, time.Now().UnixNano()); err != nil {
+			return fmt.Errorf("migrate to schema version %d: %w", v+1, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+// Package store keeps duet's sessions. It declares what a back end must do and holds
+// the in-memory back end; durable ones (SQLite, Redis) live in subpackages.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors every back end returns, so callers never see a driver's own errors
+// for these cases.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+	// ErrConflict means an append did not start where the stored log ends: another
+	// writer got there first, or the caller's idea of the version is wrong.
+	ErrConflict = errors.New("log does not end at that version")
+	// ErrClosed is returned by a store that has been closed.
+	ErrClosed = errors.New("store closed")
+)
+
+// Session is what is kept of a session apart from its document.
+type Session struct {
+	ID             string
+	Language       string
+	CreatedAt      time.Time
+	LastActive     time.Time
+	OwnerTokenHash []byte // SHA-256 of the owner token; the token itself is never stored
+	Version        int    // length of the update log
+}
+
+// Update is one accepted update of a session's document, as stored. The log of a
+// session is its updates in order; the i-th (from 0) took the document from version i
+// to i+1.
+type Update struct {
+	ClientID string
+	UserID   string
+	Changes  []byte // the change set's JSON exactly as collab wrote it (lone surrogates escaped)
+	Time     time.Time
+}
+
+// Snapshot is a session's document text at a version, so that loading it replays only
+// the updates after Version.
+type Snapshot struct {
+	Version int
+	Text    []byte // a JSON string literal, exact to the UTF-16 unit (lone surrogates escaped)
+}
+
+// Run is one run of the session's code in someone's browser, as it was shared with the
+// others: who ran what, when, and what it printed. Replay shows runs on the timeline.
+type Run struct {
+	ID        string // the runner's run id, unique within the session
+	UserID    string
+	UserName  string
+	Language  string
+	Title     string    // what was run, as the runner named it
+	Version   int       // the document version when the run started
+	Started   time.Time //
+	Ended     time.Time // zero when the run never said it ended (its connection was lost)
+	Status    string    // as the runner reported it at the end; "" when unknown
+	Truncated bool      // output over the caller's cap was dropped
+	Output    []RunOutput
+}
+
+// RunOutput is one chunk of a run's output. The caller caps the total.
+type RunOutput struct {
+	Stream string // stdout, stderr, stdin or system
+	Text   string // kept byte for byte, whatever the bytes are
+}
+
+// Store is the persistence seam. Every method is safe for concurrent use and honours
+// ctx. Implementations return ErrNotFound, ErrExists and ErrConflict (possibly wrapped)
+// and wrap everything else with context.
+//
+// Times are kept to the nanosecond between the years 1678 and 2262 and come back in
+// UTC; the zero time stays zero.
+type Store interface {
+	CreateSession(ctx context.Context, s Session) error
+	Session(ctx context.Context, id string) (Session, error)
+	SetLanguage(ctx context.Context, id, language string) error
+	// Touch records activity at a time, which keeps the session from expiring.
+	// LastActive never moves back.
+	Touch(ctx context.Context, id string, at time.Time) error
+	// DeleteSession removes a session with its log, snapshots and runs.
+	DeleteSession(ctx context.Context, id string) error
+	// PurgeIdle deletes, as DeleteSession does, every session whose LastActive is
+	// before the given time, and returns how many it deleted.
+	PurgeIdle(ctx context.Context, before time.Time) (int, error)
+
+	// AppendUpdates adds updates to a session's log, which must end at version from
+	// (else ErrConflict, and nothing is added); it returns only once they are stored
+	// for good. It counts as activity: LastActive moves to the newest update's Time
+	// if that is later.
+	AppendUpdates(ctx context.Context, id string, from int, updates []Update) error
+	// Updates returns the log entries [from, to), or ErrNotFound when the range is
+	// not within the log.
+	Updates(ctx context.Context, id string, from, to int) ([]Update, error)
+	// SaveSnapshot keeps the document text at a version no later than the log's end
+	// (else ErrConflict). Every snapshot is kept, so replay can start near any
+	// version; saving one at a version already saved keeps the first.
+	SaveSnapshot(ctx context.Context, id string, snap Snapshot) error
+	// LatestSnapshot returns the newest snapshot, or the empty document at version 0
+	// when there is none.
+	LatestSnapshot(ctx context.Context, id string) (Snapshot, error)
+	// SnapshotAt returns the newest snapshot at or before version, or the empty
+	// document at version 0 when there is none.
+	SnapshotAt(ctx context.Context, id string, version int) (Snapshot, error)
+
+	// AppendRun records a finished (or abandoned) run; a run id already recorded in
+	// the session is ErrExists.
+	AppendRun(ctx context.Context, id string, r Run) error
+	// Runs returns a session's runs in the order they started (ties in the order
+	// they were recorded).
+	Runs(ctx context.Context, id string) ([]Run, error)
+
+	// Close waits for writes in progress and releases the store; later calls
+	// return ErrClosed.
+	Close() error
+}
