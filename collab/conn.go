@@ -1,0 +1,204 @@
+package collab
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+)
+
+// Serve runs one accepted WebSocket connection to a session until it ends: one loop
+// reads and handles the client's messages, another writes what the room queues for
+// it. It returns when the connection is closed. The connection's lifetime is the
+// hub's, not the HTTP request's.
+func (h *Hub) Serve(conn *websocket.Conn, sessionID string, p JoinParams) {
+	if !h.track() {
+		h.closeWith(conn, closeReason{status: statusGoingAway, message: "server shutting down"})
+		return
+	}
+	defer h.conns.Done()
+	h.stats.connsOpened.Add(1)
+	defer h.stats.connsClosed.Add(1)
+	if u, err := uuid.Parse(p.UserID); err != nil || u.String() != p.UserID {
+		p.UserID = uuid.NewString() // DESIGN §3: missing or not a UUID → the server makes one
+	}
+	log := h.logger.With("session", sessionID, "user", p.UserID)
+
+	r, err := h.room(h.ctx, sessionID)
+	if err != nil {
+		why := closeReason{status: statusInternalError, message: "could not open the session"}
+		switch {
+		case errors.Is(err, ErrNotFound):
+			why = closeReason{status: StatusSessionDeleted, code: CodeSessionDeleted, message: "the session was deleted"}
+		case errors.Is(err, errHubClosed), errors.Is(err, context.Canceled):
+			why = closeReason{status: statusGoingAway, message: "server shutting down"}
+		default:
+			log.Error("open session failed", "err", err)
+		}
+		h.closeWith(conn, why)
+		return
+	}
+	c, perr := r.join(p)
+	if perr != nil {
+		status := statusPolicyViolation
+		if perr.code == CodeSessionDeleted {
+			status = StatusSessionDeleted
+		}
+		h.countRefused(perr.code)
+		log.Info("connection refused", "code", perr.code)
+		h.closeWith(conn, closeReason{status: status, code: perr.code, message: perr.message})
+		return
+	}
+	log.Info("connection opened", "name", c.person.Name)
+	defer r.leave(c)
+
+	// One more byte than the limit, so an oversized frame is seen here and answered
+	// with too_large before the close, instead of the library closing at once.
+	conn.SetReadLimit(int64(h.limits.MaxMessageBytes) + 1)
+	readerDone := make(chan struct{})
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		h.writeLoop(conn, c, readerDone)
+	}()
+	go h.pingLoop(conn, c, writerDone)
+	readErr := h.readLoop(conn, r, c, log)
+	close(readerDone)
+	<-writerDone
+
+	why := "closed by client"
+	select {
+	case <-c.kicked:
+		why = c.why.message
+		if c.why.code != "" {
+			why = c.why.code
+		}
+	default:
+		if s := websocket.CloseStatus(readErr); s != -1 {
+			why = "closed by client: " + s.String()
+		} else if readErr != nil && !errors.Is(readErr, io.EOF) {
+			why = "connection lost"
+		}
+	}
+	log.Info("connection closed", "reason", why)
+}
+
+// readLoop reads and handles messages until the connection ends or the client must
+// go. Handling is synchronous, so a client's messages take effect in order.
+func (h *Hub) readLoop(conn *websocket.Conn, r *room, c *client, log *slog.Logger) error {
+	ctx := context.Background() // canceling a read would drop the connection without a close frame
+	bucket := newTokenBucket(h.limits.RatePerSecond, h.limits.RateBurst, h.now())
+	for {
+		typ, rd, err := conn.Reader(ctx)
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(io.LimitReader(rd, int64(h.limits.MaxMessageBytes)+1))
+		if err != nil {
+			return err
+		}
+		h.stats.messages.Add(1)
+		var perr *protocolError
+		switch {
+		case len(data) > h.limits.MaxMessageBytes:
+			h.countRefused(CodeTooLarge)
+			c.kick(closeReason{status: statusMessageTooBig, code: CodeTooLarge, message: "message over the size limit"})
+			return nil
+		case !bucket.allow(h.now()):
+			h.countRefused(CodeRateLimited)
+			c.kick(closeReason{status: statusPolicyViolation, code: CodeRateLimited, message: "too many messages"})
+			return nil
+		case typ != websocket.MessageText:
+			perr = refuse(CodeBadJSON, "messages are JSON in text frames")
+		default:
+			var m *clientMessage
+			if m, perr = decodeClientMessage(data); perr == nil {
+				perr = r.handle(h.ctx, c, m)
+			}
+		}
+		if perr != nil {
+			h.countRefused(perr.code)
+			log.Info("message refused", "code", perr.code, "reason", perr.message)
+			c.queue(errorMessage(perr.code, perr.message))
+		}
+		select {
+		case <-c.kicked:
+			return nil
+		default:
+		}
+	}
+}
+
+// writeLoop sends what the room queues, each write under a timeout, until the client
+// is kicked, the reader ends, or the hub shuts down.
+func (h *Hub) writeLoop(conn *websocket.Conn, c *client, readerDone <-chan struct{}) {
+	for {
+		select {
+		case msg := <-c.send:
+			if err := h.write(conn, msg); err != nil {
+				conn.CloseNow()
+				return
+			}
+		case <-c.kicked:
+			h.closeWith(conn, c.why)
+			return
+		case <-h.ctx.Done():
+			h.closeWith(conn, closeReason{status: statusGoingAway, message: "server shutting down"})
+			return
+		case <-readerDone:
+			select {
+			case <-c.kicked: // the reader stopped because of it
+				h.closeWith(conn, c.why)
+			default:
+				conn.Close(websocket.StatusNormalClosure, "")
+			}
+			return
+		}
+	}
+}
+
+// pingLoop detects dead peers: a ping unanswered within the interval closes the
+// connection, so a vanished client is noticed within two intervals.
+func (h *Hub) pingLoop(conn *websocket.Conn, c *client, writerDone <-chan struct{}) {
+	t := time.NewTicker(h.limits.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-writerDone:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(h.ctx, h.limits.PingInterval)
+			err := conn.Ping(ctx)
+			cancel()
+			if err != nil {
+				c.kick(closeReason{status: statusGoingAway, message: "no answer to ping"})
+				return
+			}
+		}
+	}
+}
+
+func (h *Hub) write(conn *websocket.Conn, msg []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), h.limits.WriteTimeout)
+	defer cancel()
+	return conn.Write(ctx, websocket.MessageText, msg)
+}
+
+// closeWith sends the reason's error message, if any, then closes.
+func (h *Hub) closeWith(conn *websocket.Conn, why closeReason) {
+	if why.code != "" {
+		if err := h.write(conn, errorMessage(why.code, why.message)); err != nil {
+			conn.CloseNow()
+			return
+		}
+	}
+	reason := why.code
+	if reason == "" {
+		reason = why.message
+	}
+	conn.Close(websocket.StatusCode(why.status), truncateUTF8(reason, 120)) // a close reason fits in 123 bytes
+}

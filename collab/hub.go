@@ -1,0 +1,327 @@
+package collab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"duet/store"
+)
+
+// Limits bound what one client or one session may cost. Zero fields take the defaults
+// of DESIGN §3.
+type Limits struct {
+	MaxMessageBytes int           // largest frame a client may send (2 MiB)
+	MaxDocLength    int           // largest document, UTF-16 units (1 MiB)
+	MaxParts        int           // most parts in one change set
+	RatePerSecond   float64       // messages per second per connection (100)
+	RateBurst       int           // burst of the rate (200)
+	MaxParticipants int           // distinct people in one session (50)
+	SendQueue       int           // messages queued for one client before it is cut off (256)
+	MaxRunText      int           // bytes of one run output message relayed (64 KiB)
+	MaxRunBytes     int           // bytes of output relayed per run (1 MiB)
+	IdleTTL         time.Duration // how long a session with nobody left stays in memory (2 min)
+	PingInterval    time.Duration // keepalive pings; a dead peer is noticed within two (15 s)
+	WriteTimeout    time.Duration // longest a single write may take (10 s)
+	SnapshotEvery   int           // accepted updates between stored snapshots (500)
+	TailSize        int           // accepted updates kept in memory per session (10,000)
+}
+
+func (l Limits) withDefaults() Limits {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.MaxMessageBytes, 2<<20)
+	def(&l.MaxDocLength, DefaultMaxLength)
+	def(&l.MaxParts, DefaultMaxParts)
+	def(&l.RateBurst, 200)
+	def(&l.MaxParticipants, 50)
+	def(&l.SendQueue, 256)
+	def(&l.MaxRunText, 64<<10)
+	def(&l.MaxRunBytes, 1<<20)
+	def(&l.SnapshotEvery, 500)
+	def(&l.TailSize, DefaultTailSize)
+	if l.RatePerSecond <= 0 {
+		l.RatePerSecond = 100
+	}
+	if l.IdleTTL <= 0 {
+		l.IdleTTL = 2 * time.Minute
+	}
+	if l.PingInterval <= 0 {
+		l.PingInterval = 15 * time.Second
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = 10 * time.Second
+	}
+	return l
+}
+
+// HubConfig holds the hub's dependencies and tunables.
+type HubConfig struct {
+	Store  store.Store
+	Logger *slog.Logger
+	Now    func() time.Time // the clock; nil means time.Now
+	Limits Limits
+}
+
+// Hub owns the live sessions of one process: their documents, who is connected, and
+// the fan-out of updates. It is safe for concurrent use.
+//
+// Lock order: Hub.mu before room.mu; Document has its own lock, taken last.
+type Hub struct {
+	store  store.Store
+	logger *slog.Logger
+	now    func() time.Time
+	limits Limits
+
+	ctx    context.Context // ends every connection when the hub closes
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	rooms  map[string]*room // live sessions by id; guarded by mu
+	closed bool             // guarded by mu
+	saved  chan struct{}    // closed once Shutdown has stored every live document
+	conns  sync.WaitGroup   // running Serve calls; Add only under mu while !closed
+
+	stats hubStats
+}
+
+// hubStats are counters for logs and benchmarks.
+type hubStats struct {
+	connsOpened, connsClosed, messages, accepted atomic.Int64
+	refused                                      sync.Map // code → *atomic.Int64
+}
+
+// Stats is a snapshot of the hub's counters.
+type Stats struct {
+	Rooms           int
+	ConnsOpen       int64
+	ConnsOpened     int64
+	Messages        int64            // client messages handled
+	UpdatesAccepted int64            // updates appended to documents
+	RefusedByCode   map[string]int64 // error codes sent, by code
+}
+
+// NewHub returns a hub over the given store.
+func NewHub(cfg HubConfig) *Hub {
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &Hub{
+		store: cfg.Store, logger: cfg.Logger, now: cfg.Now, limits: cfg.Limits.withDefaults(),
+		ctx: ctx, cancel: cancel, rooms: make(map[string]*room), saved: make(chan struct{}),
+	}
+	if h.logger == nil {
+		h.logger = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	return h
+}
+
+// Stats returns the hub's counters.
+func (h *Hub) Stats() Stats {
+	h.mu.Lock()
+	rooms := len(h.rooms)
+	h.mu.Unlock()
+	s := Stats{
+		Rooms:           rooms,
+		ConnsOpened:     h.stats.connsOpened.Load(),
+		ConnsOpen:       h.stats.connsOpened.Load() - h.stats.connsClosed.Load(),
+		Messages:        h.stats.messages.Load(),
+		UpdatesAccepted: h.stats.accepted.Load(),
+		RefusedByCode:   map[string]int64{},
+	}
+	h.stats.refused.Range(func(k, v any) bool {
+		s.RefusedByCode[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return s
+}
+
+func (h *Hub) countRefused(code string) {
+	v, _ := h.stats.refused.LoadOrStore(code, new(atomic.Int64))
+	v.(*atomic.Int64).Add(1)
+}
+
+// Session returns what may be shown of a session: its metadata, its document and who
+// is connected now.
+func (h *Hub) Session(ctx context.Context, id string) (SessionInfo, error) {
+	s, err := h.loadSession(ctx, id)
+	if err != nil {
+		return SessionInfo{}, err
+	}
+	info := SessionInfo{ID: s.ID, Language: s.Language, CreatedAt: s.CreatedAt, Version: s.Version, Users: []Person{}}
+	h.mu.Lock()
+	r := h.rooms[id]
+	h.mu.Unlock()
+	if r != nil && r.waitLoaded(ctx) == nil {
+		r.mu.Lock()
+		snap := r.doc.Snapshot()
+		info.Version, info.Text, info.Language = snap.Version, snap.Text, snap.Language
+		info.Users = r.peopleLocked()
+		r.mu.Unlock()
+		return info, nil
+	}
+	// Nobody is connected: read the document from the store without keeping it.
+	st, err := h.loadDocument(ctx, s, 0)
+	if err != nil {
+		return SessionInfo{}, err
+	}
+	info.Version, info.Text = st.Version, st.Text
+	return info, nil
+}
+
+// room returns the live room of a session, loading it from the store when needed.
+// It returns ErrNotFound for a session that does not exist.
+func (h *Hub) room(ctx context.Context, id string) (*room, error) {
+	for {
+		h.mu.Lock()
+		if h.closed {
+			h.mu.Unlock()
+			return nil, errHubClosed
+		}
+		r := h.rooms[id]
+		if r == nil {
+			r = newRoom(h, id)
+			h.rooms[id] = r
+			h.mu.Unlock()
+			r.load(ctx)
+		} else {
+			h.mu.Unlock()
+		}
+		if err := r.waitLoaded(ctx); err != nil {
+			if errors.Is(err, errRoomGone) {
+				continue // evicted or failed to load while we looked: try again
+			}
+			return nil, err
+		}
+		return r, nil
+	}
+}
+
+var (
+	errHubClosed = errors.New("hub closed")
+	errRoomGone  = errors.New("room gone")
+)
+
+// loadDocument rebuilds a session's document from its latest snapshot and the
+// updates logged after it. Memory also gets the last tailSize updates of the log, even
+// from before the snapshot: after a restart (which leaves a snapshot at the end of the
+// log) a client coming back on an older version can then push, and have a resent
+// update recognised, without being sent to resync first.
+func (h *Hub) loadDocument(ctx context.Context, s store.Session, tailSize int) (DocumentState, error) {
+	snap, err := h.store.LatestSnapshot(ctx, s.ID)
+	if err != nil {
+		return DocumentState{}, fmt.Errorf("load document %s: %w", s.ID, err)
+	}
+	var text Text
+	if err := text.UnmarshalJSON(snap.Text); err != nil {
+		return DocumentState{}, fmt.Errorf("load document %s: snapshot at %d: %w", s.ID, snap.Version, err)
+	}
+	tailFrom := max(s.Version-tailSize, 0)
+	from := min(snap.Version, tailFrom)
+	recs, err := h.store.Updates(ctx, s.ID, from, s.Version)
+	if err != nil {
+		return DocumentState{}, fmt.Errorf("load document %s: %w", s.ID, err)
+	}
+	tail := make([]Update, 0, min(len(recs), tailSize))
+	for i, rec := range recs {
+		v := from + i
+		cs, err := ParseChangeSet(rec.Changes)
+		if err != nil {
+			return DocumentState{}, fmt.Errorf("load document %s: update %d: %w", s.ID, v, err)
+		}
+		if v >= snap.Version {
+			if text, err = cs.Apply(text); err != nil {
+				return DocumentState{}, fmt.Errorf("load document %s: update %d: %w", s.ID, v, err)
+			}
+		}
+		if v >= tailFrom {
+			tail = append(tail, Update{ClientID: rec.ClientID, Changes: cs, UserID: rec.UserID, Time: rec.Time})
+		}
+	}
+	return DocumentState{ID: s.ID, Language: s.Language, Version: s.Version, Text: text, Tail: tail}, nil
+}
+
+// endRoom ends a deleted session's live state: everyone connected is told and cut off.
+func (h *Hub) endRoom(id string) {
+	h.mu.Lock()
+	r := h.rooms[id]
+	delete(h.rooms, id)
+	h.mu.Unlock()
+	if r != nil {
+		r.end(closeReason{status: StatusSessionDeleted, code: CodeSessionDeleted, message: "the session was deleted by its owner"})
+	}
+}
+
+// evict drops a room that has stayed empty; its state is in the store.
+func (h *Hub) evict(r *room) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.idle = nil
+	if len(r.clients) > 0 || len(r.watchers) > 0 || r.gone || h.rooms[r.id] != r {
+		return
+	}
+	r.saveSnapshotLocked(context.Background())
+	r.goneLocked()
+	delete(h.rooms, r.id)
+	h.logger.Debug("session evicted from memory", "session", r.id)
+}
+
+// Shutdown ends every connection with 1001 (going away) and waits until they have
+// closed or ctx ends. The process is shutting down; nothing accepted is lost, because
+// updates are stored before anyone sees them. It may be called more than once.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	first := !h.closed
+	h.closed = true
+	rooms := make([]*room, 0, len(h.rooms))
+	for _, r := range h.rooms {
+		rooms = append(rooms, r)
+	}
+	clear(h.rooms)
+	h.mu.Unlock()
+	if first {
+		h.cancel()
+		for _, r := range rooms {
+			r.end(closeReason{status: statusGoingAway, message: "server shutting down"})
+			r.mu.Lock()
+			if r.doc != nil {
+				r.saveSnapshotLocked(ctx)
+			}
+			r.mu.Unlock()
+		}
+		close(h.saved)
+	}
+	done := make(chan struct{})
+	go func() {
+		<-h.saved // a second caller waits for the first one's snapshots too
+		h.conns.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("hub shutdown: %w", ctx.Err())
+	}
+}
+
+// track registers a running connection, unless the hub is shutting down.
+func (h *Hub) track() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.conns.Add(1)
+	return true
+}

@@ -1,0 +1,237 @@
+package collab
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// The wire protocol of /ws/{sessionId} (DESIGN §3): every message is one JSON object in
+// one text frame, with a "type". Document text and change sets are written by hand
+// with Text.AppendJSON and ChangeSet.AppendJSON, because encoding/json would turn lone
+// surrogates into U+FFFD and clients would silently diverge.
+
+// Error codes of the "error" message.
+const (
+	CodeBadJSON        = "bad_json"
+	CodeUnknownType    = "unknown_type"
+	CodeBadMessage     = "bad_message"
+	CodeInvalidChanges = "invalid_changes"
+	CodeVersionAhead   = "version_ahead"
+	CodeVersionTooOld  = "version_too_old"
+	CodeDocTooLarge    = "doc_too_large"
+	CodeTooLarge       = "too_large"
+	CodeRateLimited    = "rate_limited"
+	CodeSessionFull    = "session_full"
+	CodeSessionDeleted = "session_deleted"
+	CodeTooSlow        = "too_slow"
+)
+
+// Close codes of the WebSocket beyond the standard ones.
+const (
+	StatusSessionDeleted = 4410 // the session was deleted (HTTP 410 Gone, in the private range)
+)
+
+// clientMessage is any message a client sends; which fields matter depends on Type.
+// Pointers tell a missing field from a zero one.
+type clientMessage struct {
+	Type     string          `json:"type"`
+	Version  *int            `json:"version"`
+	Updates  []clientUpdate  `json:"updates"`
+	Changes  json.RawMessage `json:"changes"`  // the seed's single change set
+	Ranges   []clientRange   `json:"ranges"`   // cursor
+	Position *int            `json:"position"` // the seed's single cursor
+	Language *string         `json:"language"`
+	RunID    *string         `json:"runId"`
+	Event    *string         `json:"event"`
+	Stream   *string         `json:"stream"`
+	Text     *string         `json:"text"`
+	Status   *string         `json:"status"`
+}
+
+type clientUpdate struct {
+	ClientID *string         `json:"clientID"`
+	Changes  json.RawMessage `json:"changes"`
+}
+
+type clientRange struct {
+	Anchor *int `json:"anchor"`
+	Head   *int `json:"head"`
+}
+
+// protocolError is a refused message: what the client is told.
+type protocolError struct {
+	code    string
+	message string
+}
+
+func (e *protocolError) Error() string { return e.code + ": " + e.message }
+
+func refuse(code, format string, args ...any) *protocolError {
+	return &protocolError{code: code, message: fmt.Sprintf(format, args...)}
+}
+
+// decodeClientMessage parses one frame. Unknown fields are ignored, so clients can
+// grow the protocol; missing or mistyped ones are refused by the handlers of each type.
+func decodeClientMessage(data []byte) (*clientMessage, *protocolError) {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(data) {
+		return nil, refuse(CodeBadJSON, "a message must be one JSON object")
+	}
+	var m clientMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+			return nil, refuse(CodeBadMessage, "field %q has the wrong type", te.Field)
+		}
+		return nil, refuse(CodeBadMessage, "%v", err)
+	}
+	if m.Type == "" {
+		return nil, refuse(CodeBadMessage, `field "type" is missing`)
+	}
+	return &m, nil
+}
+
+// msgWriter builds one server message. Strings go through encoding/json (valid UTF-8
+// by then); text and change sets through their exact encoders.
+type msgWriter struct{ b []byte }
+
+func newMsg(typ string) *msgWriter {
+	w := &msgWriter{b: make([]byte, 0, 128)}
+	w.b = append(w.b, `{"type":`...)
+	w.b = strconv.AppendQuote(w.b, typ) // types are ASCII identifiers
+	return w
+}
+
+func (w *msgWriter) key(k string) *msgWriter {
+	w.b = append(w.b, ',', '"')
+	w.b = append(w.b, k...)
+	w.b = append(w.b, '"', ':')
+	return w
+}
+
+func (w *msgWriter) str(k, v string) *msgWriter {
+	w.key(k)
+	w.b = appendJSONString(w.b, v)
+	return w
+}
+
+func (w *msgWriter) int(k string, v int) *msgWriter {
+	w.key(k)
+	w.b = strconv.AppendInt(w.b, int64(v), 10)
+	return w
+}
+
+func (w *msgWriter) raw(k string, v []byte) *msgWriter {
+	w.key(k)
+	w.b = append(w.b, v...)
+	return w
+}
+
+func (w *msgWriter) done() []byte { return append(w.b, '}') }
+
+// appendJSONString appends s as a JSON string the way encoding/json writes it
+// (escaping <, > and & too, so no text can end a script element).
+func appendJSONString(dst []byte, s string) []byte {
+	b, _ := json.Marshal(s) // a string always marshals
+	return append(dst, b...)
+}
+
+// personJSON is a participant as the protocol shows it.
+func personJSON(p Person) []byte {
+	b := []byte(`{"id":`)
+	b = appendJSONString(b, p.ID)
+	b = append(b, `,"name":`...)
+	b = appendJSONString(b, p.Name)
+	b = append(b, `,"color":`...)
+	b = appendJSONString(b, p.Color)
+	return append(b, '}')
+}
+
+func syncMessage(st DocumentState, you Person, users []Person) []byte {
+	list := []byte{'['}
+	for i, u := range users {
+		if i > 0 {
+			list = append(list, ',')
+		}
+		list = append(list, personJSON(u)...)
+	}
+	list = append(list, ']')
+	return newMsg("sync").int("version", st.Version).raw("content", st.Text.AppendJSON(nil)).
+		str("language", st.Language).raw("you", personJSON(you)).raw("users", list).done()
+}
+
+// updateMessage carries updates starting from version; with none it only tells a
+// client the current version.
+func updateMessage(version int, updates []Update) []byte {
+	list := []byte{'['}
+	for i, u := range updates {
+		if i > 0 {
+			list = append(list, ',')
+		}
+		list = append(list, `{"clientID":`...)
+		list = appendJSONString(list, u.ClientID)
+		list = append(list, `,"changes":`...)
+		list = u.Changes.AppendJSON(list)
+		list = append(list, `,"userId":`...)
+		list = appendJSONString(list, u.UserID)
+		list = append(list, '}')
+	}
+	list = append(list, ']')
+	return newMsg("update").int("version", version).raw("updates", list).done()
+}
+
+func presenceMessage(typ string, p Person) []byte {
+	return newMsg(typ).str("userId", p.ID).str("userName", p.Name).str("color", p.Color).done()
+}
+
+func errorMessage(code, message string) []byte {
+	return newMsg("error").str("code", code).str("message", message).done()
+}
+
+// cursorRange is a selection range in UTF-16 units.
+type cursorRange struct{ anchor, head int }
+
+func cursorMessage(userID string, version int, ranges []cursorRange) []byte {
+	list := []byte{'['}
+	for i, r := range ranges {
+		if i > 0 {
+			list = append(list, ',')
+		}
+		list = append(list, `{"anchor":`...)
+		list = strconv.AppendInt(list, int64(r.anchor), 10)
+		list = append(list, `,"head":`...)
+		list = strconv.AppendInt(list, int64(r.head), 10)
+		list = append(list, '}')
+	}
+	list = append(list, ']')
+	return newMsg("cursor").str("userId", userID).int("version", version).raw("ranges", list).done()
+}
+
+func languageMessage(lang, userID string) []byte {
+	return newMsg("language").str("language", lang).str("userId", userID).done()
+}
+
+// runEvent is one event of a participant's run, relayed to the others.
+type runEvent struct {
+	runID, event, stream, text, status string
+	truncated                          bool
+}
+
+func runMessage(userID string, e runEvent) []byte {
+	w := newMsg("run").str("userId", userID).str("runId", e.runID).str("event", e.event)
+	if e.stream != "" {
+		w.str("stream", e.stream)
+	}
+	if e.event == "output" || e.text != "" {
+		w.str("text", e.text)
+	}
+	if e.status != "" {
+		w.str("status", e.status)
+	}
+	if e.truncated {
+		w.raw("truncated", []byte("true"))
+	}
+	return w.done()
+}

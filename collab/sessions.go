@@ -1,0 +1,133 @@
+package collab
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"duet/store"
+)
+
+// Errors of the session service. Handlers map them to HTTP once.
+var (
+	ErrNotFound        = errors.New("session not found")
+	ErrUnauthorized    = errors.New("owner token required")
+	ErrForbidden       = errors.New("owner token does not match")
+	ErrInvalidLanguage = errors.New("unsupported language")
+)
+
+// languages are the languages a session can be in, in the order pickers show them.
+var languages = [...]struct{ value, label string }{
+	{"python", "Python"},
+	{"javascript", "JavaScript"},
+}
+
+// Languages returns the supported language names, the first being the default.
+func Languages() []string {
+	out := make([]string, len(languages))
+	for i, l := range languages {
+		out[i] = l.value
+	}
+	return out
+}
+
+// LanguageLabel returns the display name of a supported language, or "" for others.
+func LanguageLabel(lang string) string {
+	for _, l := range languages {
+		if l.value == lang {
+			return l.label
+		}
+	}
+	return ""
+}
+
+// SessionInfo is what the outside world may know about a session.
+type SessionInfo struct {
+	ID        string
+	Language  string
+	CreatedAt time.Time
+	Version   int
+	Text      Text     // document at Version
+	Users     []Person // connected now
+}
+
+// Person is someone connected to a session.
+type Person struct {
+	ID    string
+	Name  string
+	Color string
+}
+
+// ownerTokenBytes is the entropy of an owner token: 256 bits, so guessing is hopeless
+// and a SHA-256 hash (no salt, no stretching) is enough to store it.
+const ownerTokenBytes = 32
+
+// CreateSession starts a session in the given language ("" means the default) and
+// returns it with its owner token, which is shown once and never stored.
+func (h *Hub) CreateSession(ctx context.Context, language string) (SessionInfo, string, error) {
+	if language == "" {
+		language = languages[0].value
+	}
+	if LanguageLabel(language) == "" {
+		return SessionInfo{}, "", fmt.Errorf("create session: %w: %q", ErrInvalidLanguage, language)
+	}
+	raw := make([]byte, ownerTokenBytes)
+	rand.Read(raw) // never fails (crypto/rand documents it panics instead)
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	sum := sha256.Sum256([]byte(token))
+	now := h.now().UTC()
+	s := store.Session{
+		ID:             uuid.NewString(),
+		Language:       language,
+		CreatedAt:      now,
+		LastActive:     now,
+		OwnerTokenHash: sum[:],
+	}
+	if err := h.store.CreateSession(ctx, s); err != nil {
+		return SessionInfo{}, "", fmt.Errorf("create session: %w", err)
+	}
+	return SessionInfo{ID: s.ID, Language: s.Language, CreatedAt: s.CreatedAt, Text: NewText("")}, token, nil
+}
+
+// DeleteSession ends a session for good when token is its owner token. Connected
+// clients are told and disconnected.
+func (h *Hub) DeleteSession(ctx context.Context, id, token string) error {
+	s, err := h.loadSession(ctx, id)
+	if err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	if token == "" {
+		return fmt.Errorf("delete session %s: %w", id, ErrUnauthorized)
+	}
+	sum := sha256.Sum256([]byte(token))
+	if subtle.ConstantTimeCompare(sum[:], s.OwnerTokenHash) != 1 {
+		return fmt.Errorf("delete session %s: %w", id, ErrForbidden)
+	}
+	if err := h.store.DeleteSession(ctx, id); err != nil {
+		if errors.Is(err, store.ErrNotFound) { // deleted concurrently
+			return fmt.Errorf("delete session: %w", ErrNotFound)
+		}
+		return fmt.Errorf("delete session %s: %w", id, err)
+	}
+	h.endRoom(id)
+	return nil
+}
+
+// loadSession reads a session from the store, mapping its not-found to ours.
+func (h *Hub) loadSession(ctx context.Context, id string) (store.Session, error) {
+	s, err := h.store.Session(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Session{}, fmt.Errorf("session %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return store.Session{}, fmt.Errorf("load session %s: %w", id, err)
+	}
+	return s, nil
+}
