@@ -1,0 +1,148 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"duet/collab"
+)
+
+type createSessionRequest struct {
+	Language string `json:"language"`
+}
+
+type createSessionResponse struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"createdAt"`
+	Language   string    `json:"language"`
+	URL        string    `json:"url"`
+	OwnerToken string    `json:"ownerToken"`
+}
+
+type sessionResponse struct {
+	ID        string       `json:"id"`
+	Language  string       `json:"language"`
+	CreatedAt time.Time    `json:"createdAt"`
+	Version   int          `json:"version"`
+	Users     []userObject `json:"users"`
+}
+
+type userObject struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Color string `json:"color"`
+}
+
+// health answers while the process serves requests.
+func (h *Handler) health(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// createSession is POST /sessions.
+func (h *Handler) createSession(c echo.Context) error {
+	var req createSessionRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	s, token, err := h.sessions.CreateSession(c.Request().Context(), req.Language)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/sessions/"+s.ID)
+	return c.JSON(http.StatusCreated, createSessionResponse{
+		ID: s.ID, CreatedAt: s.CreatedAt, Language: s.Language, URL: h.shareURL(c, s.ID), OwnerToken: token,
+	})
+}
+
+// getSession is GET /sessions/{id}.
+func (h *Handler) getSession(c echo.Context) error {
+	id, err := sessionID(c)
+	if err != nil {
+		return err
+	}
+	s, err := h.sessions.Session(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	users := make([]userObject, len(s.Users))
+	for i, u := range s.Users {
+		users[i] = userObject{ID: u.ID, Name: u.Name, Color: u.Color}
+	}
+	return c.JSON(http.StatusOK, sessionResponse{
+		ID: s.ID, Language: s.Language, CreatedAt: s.CreatedAt, Version: s.Version, Users: users,
+	})
+}
+
+// deleteSession is DELETE /sessions/{id} with the owner token as a Bearer token.
+func (h *Handler) deleteSession(c echo.Context) error {
+	id, err := sessionID(c)
+	if err != nil {
+		return err
+	}
+	token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+	if !ok {
+		return collab.ErrUnauthorized
+	}
+	if err := h.sessions.DeleteSession(c.Request().Context(), id, token); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// bearerToken returns the token of an "Authorization: Bearer <token>" header.
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(header, " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", false
+	}
+	return token, true
+}
+
+// decodeJSON reads a request body that must be one JSON object with only known
+// fields. An empty body is an empty object.
+func decodeJSON(c echo.Context, v any) error {
+	req := c.Request()
+	mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	if err != nil || mt != echo.MIMEApplicationJSON {
+		return &httpError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
+			message: "The request body must be JSON (Content-Type: application/json)."}
+	}
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		if he, ok := errors.AsType[*echo.HTTPError](err); ok { // the body limit
+			return he
+		}
+		return badRequest("bad_request", "The request body could not be read.")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &typeErr) && typeErr.Field == "":
+			return badRequest("bad_json", "The request body must be a JSON object.")
+		case errors.As(err, &typeErr):
+			return badRequest("bad_request", "Field %q must be a %s.", typeErr.Field, typeErr.Type)
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return badRequest("unknown_field", "Unknown field %s.", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		default:
+			return badRequest("bad_json", "The request body is not valid JSON: %v.", err)
+		}
+	}
+	if err := dec.Decode(&struct{}{}); err != io.EOF {
+		return badRequest("bad_json", "The request body must hold exactly one JSON object.")
+	}
+	return nil
+}

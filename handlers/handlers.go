@@ -1,0 +1,123 @@
+// Package handlers is duet's HTTP adapter: routes, input validation, the mapping of
+// errors to statuses, and the pages, API and sockets served on echo.
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/coder/websocket"
+	"github.com/labstack/echo/v4"
+
+	"duet/collab"
+	"duet/static"
+)
+
+// Sessions is what the handlers need of the session service (collab.Hub).
+type Sessions interface {
+	CreateSession(ctx context.Context, language string) (collab.SessionInfo, string, error)
+	Session(ctx context.Context, id string) (collab.SessionInfo, error)
+	DeleteSession(ctx context.Context, id, token string) error
+	SetLanguage(ctx context.Context, id, lang, userID string) error
+	Watch(ctx context.Context, id string) (<-chan collab.Presence, error)
+}
+
+// Sockets runs accepted WebSocket connections (collab.Hub).
+type Sockets interface {
+	Serve(conn *websocket.Conn, sessionID string, p collab.JoinParams)
+}
+
+// Config is everything the handlers depend on.
+type Config struct {
+	Sessions Sessions
+	Sockets  Sockets // nil: /ws answers 503
+	Logger   *slog.Logger
+	// BaseURL is the public root of duet ("https://pad.example.com") used in share
+	// links. Empty: derived from each request's scheme and Host.
+	BaseURL string
+	// Origins are the other origins allowed to call the API from a browser (CORS) and,
+	// later, to open sockets. Same-origin is always allowed.
+	Origins []string
+	// BodyLimit caps request bodies in bytes.
+	BodyLimit int64
+	// Static serves /static/; nil means the embedded build (static.Handler).
+	Static http.Handler
+}
+
+// Handler serves duet over HTTP.
+type Handler struct {
+	sessions  Sessions
+	sockets   Sockets
+	wsOrigins []string // host patterns of the allowed origins, for websocket.Accept
+	logger    *slog.Logger
+	baseURL   string
+	origins   []string
+	limit     int64
+	static    http.Handler
+}
+
+// New checks cfg and returns the whole HTTP handler of duet, middleware included.
+func New(cfg Config) (http.Handler, error) {
+	if cfg.Sessions == nil {
+		return nil, fmt.Errorf("handlers: no session service")
+	}
+	h := &Handler{
+		sessions: cfg.Sessions,
+		sockets:  cfg.Sockets,
+		logger:   cfg.Logger,
+		baseURL:  strings.TrimSuffix(cfg.BaseURL, "/"),
+		origins:  cfg.Origins,
+		limit:    cfg.BodyLimit,
+		static:   cfg.Static,
+	}
+	if h.logger == nil {
+		h.logger = slog.New(slog.DiscardHandler)
+	}
+	if h.limit <= 0 {
+		h.limit = 64 << 10
+	}
+	if h.static == nil {
+		h.static = static.Handler()
+	}
+	if h.baseURL != "" {
+		if u, err := url.Parse(h.baseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("handlers: base URL %q is not an absolute http(s) URL", cfg.BaseURL)
+		}
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = h.handleError
+	h.register(e)
+	// Cross-origin form posts and API writes from pages of other sites are refused
+	// (CSRF); requests without browser fetch metadata, like curl's, pass.
+	cop := http.NewCrossOriginProtection()
+	for _, o := range h.origins {
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("handlers: origin %q: %w", o, err)
+		}
+		u, _ := url.Parse(o) // AddTrustedOrigin checked it
+		h.wsOrigins = append(h.wsOrigins, u.Host)
+	}
+	return cop.Handler(e), nil
+}
+
+// shareURL is the absolute link to a session's pad.
+func (h *Handler) shareURL(c echo.Context, id string) string {
+	base := h.baseURL
+	if base == "" {
+		base = c.Scheme() + "://" + c.Request().Host
+	}
+	return base + "/s/" + id
+}
+
+// log returns the request's logger, which carries its request id.
+func log(c echo.Context) *slog.Logger {
+	if l, ok := c.Get(loggerKey).(*slog.Logger); ok {
+		return l
+	}
+	return slog.New(slog.DiscardHandler)
+}

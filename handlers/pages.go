@@ -1,0 +1,178 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"duet/collab"
+	"duet/views"
+)
+
+// ownerCookie holds the owner token of a session in the browser that started it, so
+// that browser can end the session from the pad. Its path is the pad's.
+const (
+	ownerCookie = "duet_owner"
+	ownerMaxAge = 90 * 24 * time.Hour
+)
+
+// home shows the start page.
+func (h *Handler) home(c echo.Context) error {
+	_, name := identity(c)
+	return render(c, http.StatusOK, views.Home(homePage("", name, "")))
+}
+
+// startSession creates a session from the start form and sends the browser to its pad.
+func (h *Handler) startSession(c echo.Context) error {
+	lang := c.FormValue("language")
+	name := collab.SanitizeName(c.FormValue("name"))
+	s, token, err := h.sessions.CreateSession(c.Request().Context(), lang)
+	if errors.Is(err, collab.ErrInvalidLanguage) {
+		return render(c, http.StatusUnprocessableEntity, views.Home(homePage(lang, name, "Pick one of the languages below.")))
+	}
+	if err != nil {
+		return err
+	}
+	identity(c)
+	if name != "" {
+		setName(c, name)
+	}
+	setCookie(c, ownerCookie, token, "/s/"+s.ID, ownerMaxAge)
+	return redirect(c, "/s/"+s.ID)
+}
+
+// pad shows a session's page, or the join form to a browser without a name.
+func (h *Handler) pad(c echo.Context) error {
+	id, err := sessionID(c)
+	if err != nil {
+		return err
+	}
+	s, err := h.sessions.Session(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	uid, name := identity(c)
+	_, ownerErr := c.Cookie(ownerCookie)
+	m := views.PadPage{
+		ID:       s.ID,
+		Title:    "Interview " + s.ID[:8],
+		ShareURL: h.shareURL(c, s.ID),
+		Version:  s.Version,
+		Content:  s.Text.String(),
+		Owner:    ownerErr == nil,
+		UserID:   uid,
+		UserName: name,
+		Presence: presenceView(s.ID, collab.Presence{Language: s.Language, People: states(s.Users)}, uid),
+		Runner:   views.RunnerPanel{SessionID: s.ID, Language: s.Language},
+	}
+	c.Response().Header().Set("Cache-Control", "no-store") // the code changes every second
+	if !m.Joined() {
+		return render(c, http.StatusOK, views.PadJoin(m))
+	}
+	return render(c, http.StatusOK, views.Pad(m))
+}
+
+// setName keeps the name this browser shows in sessions, then returns to the pad.
+func (h *Handler) setName(c echo.Context) error {
+	id, err := sessionID(c)
+	if err != nil {
+		return err
+	}
+	name := collab.SanitizeName(c.FormValue("name"))
+	if name == "" {
+		return &httpError{status: http.StatusUnprocessableEntity, code: "invalid_name", message: "Please enter a name."}
+	}
+	identity(c)
+	setName(c, name)
+	return redirect(c, "/s/"+id)
+}
+
+// setLanguage switches the session's language for everyone.
+func (h *Handler) setLanguage(c echo.Context) error {
+	id, err := sessionID(c)
+	if err != nil {
+		return err
+	}
+	uid, _ := identity(c)
+	if err := h.sessions.SetLanguage(c.Request().Context(), id, c.FormValue("language"), uid); err != nil {
+		return err
+	}
+	if isHTMX(c) { // the event stream and the editor's socket update every page, this one too
+		return c.NoContent(http.StatusNoContent)
+	}
+	return redirect(c, "/s/"+id)
+}
+
+// endSession deletes a session from its pad, with the owner token its browser keeps.
+func (h *Handler) endSession(c echo.Context) error {
+	id, err := sessionID(c)
+	if err != nil {
+		return err
+	}
+	token := ""
+	if ck, err := c.Cookie(ownerCookie); err == nil {
+		token = ck.Value
+	}
+	if err := h.sessions.DeleteSession(c.Request().Context(), id, token); err != nil {
+		return err
+	}
+	setCookie(c, ownerCookie, "", "/s/"+id, -time.Second)
+	return redirect(c, "/")
+}
+
+// docs shows the API reference.
+func (h *Handler) docs(c echo.Context) error {
+	return render(c, http.StatusOK, views.Docs())
+}
+
+// homePage is the start page's model with lang preselected (the default when it is
+// not a supported language).
+func homePage(lang, name, problem string) views.HomePage {
+	return views.HomePage{Languages: languageOptions(lang), Name: name, Error: problem}
+}
+
+// languageOptions lists the languages with lang selected (the default if lang is not
+// supported).
+func languageOptions(lang string) []views.LanguageOption {
+	if collab.LanguageLabel(lang) == "" {
+		lang = collab.Languages()[0]
+	}
+	var out []views.LanguageOption
+	for _, l := range collab.Languages() {
+		out = append(out, views.LanguageOption{Value: l, Label: collab.LanguageLabel(l), Selected: l == lang})
+	}
+	return out
+}
+
+// presenceView is the live part of the pad as the viewer with user id uid sees it.
+func presenceView(sessionID string, p collab.Presence, uid string) views.Presence {
+	m := views.Presence{SessionID: sessionID, Languages: languageOptions(p.Language), People: []views.PersonView{}}
+	for _, s := range p.People {
+		m.People = append(m.People, views.PersonView{
+			Name: s.Name, Color: s.Color, You: s.ID == uid, Typing: s.Typing, Running: s.Running,
+		})
+	}
+	return m
+}
+
+func states(people []collab.Person) []collab.PersonState {
+	out := make([]collab.PersonState, len(people))
+	for i, p := range people {
+		out[i] = collab.PersonState{Person: p}
+	}
+	return out
+}
+
+// sessionID reads the :id parameter. Anything but a canonical UUID cannot name a
+// session, so it is "not found" rather than "bad request".
+func sessionID(c echo.Context) (string, error) {
+	id := c.Param("id")
+	u, err := uuid.Parse(id)
+	if err != nil || u.String() != id {
+		return "", collab.ErrNotFound
+	}
+	return id, nil
+}

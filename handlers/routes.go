@@ -1,0 +1,61 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+type route struct {
+	method, path string
+	handle       echo.HandlerFunc
+}
+
+// apiRoutes is the JSON API of DESIGN §4, exactly what /openapi.json describes.
+func (h *Handler) apiRoutes() []route {
+	return []route{
+		{http.MethodGet, "/health", h.health},
+		{http.MethodPost, "/sessions", h.createSession},
+		{http.MethodGet, "/sessions/:id", h.getSession},
+		{http.MethodDelete, "/sessions/:id", h.deleteSession},
+	}
+}
+
+// register lists every route of duet in one place.
+func (h *Handler) register(e *echo.Echo) {
+	e.Use(h.middleware()...)
+
+	// Pages.
+	e.GET("/", h.home)
+	e.POST("/s", h.startSession)
+	e.GET("/s/:id", h.pad)
+	e.POST("/s/:id/end", h.endSession)
+	e.POST("/s/:id/name", h.setName)
+	e.POST("/s/:id/language", h.setLanguage)
+	e.GET("/s/:id/events", h.events)
+	e.GET("/docs", h.docs)
+	e.GET("/ws/:id", h.socket)
+	e.GET("/static/*", echo.WrapHandler(h.static))
+
+	api := h.apiMiddleware()
+	e.GET("/openapi.json", h.openAPI, api...)
+	preflight := map[string]bool{}
+	for _, r := range h.apiRoutes() {
+		e.Add(r.method, r.path, r.handle, api...)
+		if !preflight[r.path] {
+			e.OPTIONS(r.path, h.preflight, api...)
+			preflight[r.path] = true
+		}
+	}
+}
+
+// APIRoutes lists the JSON API as "METHOD /path" (echo's :param syntax), so a test
+// can hold the OpenAPI document to it.
+func APIRoutes() []string {
+	var h Handler
+	var out []string
+	for _, r := range h.apiRoutes() {
+		out = append(out, r.method+" "+r.path)
+	}
+	return out
+}

@@ -1,0 +1,32 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/coder/websocket"
+	"github.com/labstack/echo/v4"
+
+	"duet/collab"
+)
+
+// socket is GET /ws/{id}: the live collaboration protocol of DESIGN §3. An unknown
+// session is 404 without an upgrade; after the upgrade the hub owns the connection.
+func (h *Handler) socket(c echo.Context) error {
+	id, err := sessionID(c)
+	if err != nil {
+		return err
+	}
+	if _, err := h.sessions.Session(c.Request().Context(), id); err != nil {
+		return err
+	}
+	if h.sockets == nil {
+		return &httpError{status: http.StatusServiceUnavailable, code: "unavailable", message: "Live editing is not available."}
+	}
+	conn, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{OriginPatterns: h.wsOrigins})
+	if err != nil {
+		return nil // Accept has answered (403 for a foreign origin, 426 for a non-upgrade)
+	}
+	q := c.Request().URL.Query()
+	h.sockets.Serve(conn, id, collab.JoinParams{UserID: q.Get("userId"), UserName: q.Get("userName")})
+	return nil
+}
