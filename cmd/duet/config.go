@@ -1,0 +1,190 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"duet/collab"
+	"duet/store/sqlite"
+)
+
+// config is duet's configuration after parsing and validation.
+type config struct {
+	addr            string
+	dataDir         string
+	baseURL         string
+	origins         []string
+	logLevel        slog.Level
+	logFormat       string
+	bodyLimit       int64
+	shutdownTimeout time.Duration
+	healthcheck     bool // probe a running duet instead of serving
+	limits          collab.Limits
+	store           string        // "sqlite" (in dataDir) or "memory"
+	sync            sqlite.Sync   // how hard SQLite commits press on the disk
+	sessionTTL      time.Duration // idle sessions older than this are purged; 0 keeps them
+}
+
+// parseConfig reads flags, each falling back to an environment variable, and refuses
+// anything invalid with a message that names the setting.
+func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
+	fs := flag.NewFlagSet("duet", flag.ContinueOnError)
+	fs.SetOutput(out)
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	defAddr := ":8080"
+	if p := getenv("PORT"); p != "" { // set by platforms such as Heroku or Cloud Run
+		defAddr = ":" + p
+	}
+	addr := fs.String("addr", env("ADDR", defAddr), "listen address, host:port (env ADDR; PORT=n means :n)")
+	dataDir := fs.String("data-dir", env("DATA_DIR", "./data"), "folder for durable session data (env DATA_DIR)")
+	baseURL := fs.String("base-url", env("BASE_URL", ""), "public root URL for share links, e.g. https://pad.example.com (env BASE_URL; default: from each request)")
+	origins := fs.String("cors-origins", env("CORS_ORIGINS", ""), "comma-separated origins, besides duet's own, allowed to call the API and open sockets (env CORS_ORIGINS)")
+	logLevel := fs.String("log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
+	logFormat := fs.String("log-format", env("LOG_FORMAT", "json"), "json or text (env LOG_FORMAT)")
+	bodyLimit := fs.String("max-body-bytes", env("MAX_BODY_BYTES", "65536"), "largest HTTP request body accepted (env MAX_BODY_BYTES)")
+	shutdown := fs.String("shutdown-timeout", env("SHUTDOWN_TIMEOUT", "15s"), "how long shutdown waits for requests in flight (env SHUTDOWN_TIMEOUT)")
+	maxMessage := fs.String("max-message-bytes", env("MAX_MESSAGE_BYTES", "2097152"), "largest WebSocket message a client may send (env MAX_MESSAGE_BYTES)")
+	maxDoc := fs.String("max-doc-units", env("MAX_DOC_UNITS", "1048576"), "largest document, in UTF-16 code units (env MAX_DOC_UNITS)")
+	rate := fs.String("rate-limit", env("RATE_LIMIT", "100"), "messages per second per connection (env RATE_LIMIT)")
+	burst := fs.String("rate-burst", env("RATE_BURST", "200"), "burst of messages per connection above the rate (env RATE_BURST)")
+	participants := fs.String("max-participants", env("MAX_PARTICIPANTS", "50"), "people in one session (env MAX_PARTICIPANTS)")
+	queue := fs.String("send-queue", env("SEND_QUEUE", "256"), "messages queued for a client before it is cut off as too slow (env SEND_QUEUE)")
+	storeKind := fs.String("store", env("STORE", "sqlite"), "where sessions live: sqlite (a file in -data-dir, kept across restarts) or memory (lost at exit) (env STORE)")
+	syncMode := fs.String("sync", env("SYNC", string(sqlite.SyncFull)), "SQLite commits: full (an edit is fsynced before anyone sees it: survives crashes and power loss) or normal (not fsynced: survives a killed process, but an OS crash or power cut can lose the last edits) (env SYNC)")
+	ttl := fs.String("session-ttl", env("SESSION_TTL", "30d"), "delete sessions idle for longer than this, with their history, such as 30d or 12h; 0 keeps them forever (env SESSION_TTL)")
+	healthcheck := fs.Bool("healthcheck", false, "ask the duet listening on -addr whether it is healthy, and exit 0 or 1 (for container health checks)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: duet [flags]\n\nServes the duet coding pad. Every flag falls back to the environment variable named in its help.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected argument %q (see duet -help)", fs.Arg(0))
+	}
+
+	var cfg config
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+
+	if _, port, err := net.SplitHostPort(*addr); err != nil {
+		bad("addr %q: want host:port, such as :8080 or 127.0.0.1:8080", *addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad("addr %q: port must be a number from 0 to 65535", *addr)
+	}
+	cfg.addr = *addr
+	if strings.TrimSpace(*dataDir) == "" {
+		bad("data-dir must not be empty")
+	}
+	cfg.dataDir = *dataDir
+	if *baseURL != "" {
+		u, err := url.Parse(*baseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			bad("base-url %q: want an absolute http(s) URL such as https://pad.example.com", *baseURL)
+		}
+		cfg.baseURL = strings.TrimSuffix(*baseURL, "/")
+	}
+	for o := range strings.SplitSeq(*origins, ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			bad("cors-origins: %q is not an origin such as https://app.example.com", o)
+			continue
+		}
+		cfg.origins = append(cfg.origins, u.Scheme+"://"+u.Host)
+	}
+	if err := cfg.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		bad("log-level %q: want debug, info, warn or error", *logLevel)
+	}
+	switch *logFormat {
+	case "json", "text":
+		cfg.logFormat = *logFormat
+	default:
+		bad("log-format %q: want json or text", *logFormat)
+	}
+	if n, err := strconv.ParseInt(*bodyLimit, 10, 64); err != nil || n < 1024 {
+		bad("max-body-bytes %q: want a whole number of bytes, at least 1024", *bodyLimit)
+	} else {
+		cfg.bodyLimit = n
+	}
+	if d, err := time.ParseDuration(*shutdown); err != nil || d <= 0 {
+		bad("shutdown-timeout %q: want a positive duration such as 15s", *shutdown)
+	} else {
+		cfg.shutdownTimeout = d
+	}
+	positive := func(name, v string, min int) int {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min {
+			bad("%s %q: want a whole number of at least %d", name, v, min)
+		}
+		return n
+	}
+	cfg.limits = collab.Limits{
+		MaxMessageBytes: positive("max-message-bytes", *maxMessage, 1024),
+		MaxDocLength:    positive("max-doc-units", *maxDoc, 1),
+		RatePerSecond:   float64(positive("rate-limit", *rate, 1)),
+		RateBurst:       positive("rate-burst", *burst, 1),
+		MaxParticipants: positive("max-participants", *participants, 1),
+		SendQueue:       positive("send-queue", *queue, 8),
+	}
+	switch *storeKind {
+	case "sqlite", "memory":
+		cfg.store = *storeKind
+	default:
+		bad("store %q: want sqlite or memory", *storeKind)
+	}
+	switch s := sqlite.Sync(*syncMode); s {
+	case sqlite.SyncFull, sqlite.SyncNormal:
+		cfg.sync = s
+	default:
+		bad("sync %q: want full or normal", *syncMode)
+	}
+	if d, err := parseDays(*ttl); err != nil || d < 0 {
+		bad("session-ttl %q: want a duration such as 30d or 12h, or 0 to keep sessions forever", *ttl)
+	} else {
+		cfg.sessionTTL = d
+	}
+	cfg.healthcheck = *healthcheck
+	if len(errs) > 0 {
+		return config{}, fmt.Errorf("invalid configuration:\n  %w", joinLines(errs))
+	}
+	return cfg, nil
+}
+
+// parseDays is time.ParseDuration that also takes whole days, such as "30d".
+func parseDays(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n > 100*365 {
+			return 0, fmt.Errorf("bad number of days %q", days)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// joinLines joins errors one per line, indented under the heading.
+func joinLines(errs []error) error {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "\n  "))
+}

@@ -1,0 +1,200 @@
+// Command duet serves the collaborative coding-interview pad: pages, API, WebSocket
+// hub and the embedded browser assets, from one binary.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"duet/collab"
+	"duet/handlers"
+	"duet/store"
+	"duet/store/sqlite"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "duet:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program: it returns when ctx is cancelled and the server has shut
+// down, or when it cannot start.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.healthcheck {
+		return probe(ctx, cfg.addr)
+	}
+	logger := newLogger(cfg, stderr)
+
+	st, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	// The store closes last: after the hub has shut down (every accepted update is
+	// stored before it is broadcast, and the hub saves snapshots as it goes) and the
+	// janitor has stopped. Close commits what is still queued.
+	defer func() {
+		if err := st.Close(); err != nil {
+			logger.Error("close store", "err", err)
+		}
+	}()
+	janitorCtx, stopJanitor := context.WithCancel(ctx)
+	janitorDone := make(chan struct{})
+	go func() {
+		defer close(janitorDone)
+		purgeIdle(janitorCtx, st, cfg.sessionTTL, logger)
+	}()
+	defer func() {
+		stopJanitor()
+		<-janitorDone
+	}()
+	hub := collab.NewHub(collab.HubConfig{Store: st, Logger: logger, Limits: cfg.limits})
+
+	h, err := handlers.New(handlers.Config{
+		Sessions:  hub,
+		Sockets:   hub,
+		Logger:    logger,
+		BaseURL:   cfg.baseURL,
+		Origins:   cfg.origins,
+		BodyLimit: cfg.bodyLimit,
+	})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	// Hijacked WebSocket connections are not tracked by Shutdown; the hub closes them
+	// with 1001 (going away) as soon as shutdown begins, and is waited for below.
+	srv.RegisterOnShutdown(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+		defer cancel()
+		hub.Shutdown(ctx)
+	})
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.baseURL)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	// This waits for the hook's call too: its snapshots are stored before the store closes.
+	if err := hub.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// openStore opens the configured store: the SQLite file in the data folder, or
+// memory.
+func openStore(ctx context.Context, cfg config, logger *slog.Logger) (store.Store, error) {
+	if cfg.store == "memory" {
+		logger.Info("store opened: sessions are lost when duet stops", "store", "memory")
+		return store.NewMemory(), nil
+	}
+	path := filepath.Join(cfg.dataDir, "duet.db")
+	st, err := sqlite.Open(ctx, path, sqlite.Options{Sync: cfg.sync})
+	if err != nil {
+		return nil, fmt.Errorf("open the store: %w", err)
+	}
+	logger.Info("store opened", "store", "sqlite", "path", path, "sync", cfg.sync)
+	return st, nil
+}
+
+// purgeInterval is how often idle sessions are looked for.
+const purgeInterval = time.Hour
+
+// purgeIdle deletes the sessions idle for longer than ttl, with their history, at
+// once and then every purgeInterval, until ctx ends. A ttl of 0 keeps everything.
+func purgeIdle(ctx context.Context, st store.Store, ttl time.Duration, logger *slog.Logger) {
+	if ttl <= 0 {
+		return
+	}
+	tick := time.NewTicker(purgeInterval)
+	defer tick.Stop()
+	for {
+		n, err := st.PurgeIdle(ctx, time.Now().Add(-ttl))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.Error("purge idle sessions", "err", err)
+		case n > 0:
+			logger.Info("purged idle sessions", "count", n, "idle_for", ttl.String())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.logLevel}
+	if cfg.logFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// probe asks the duet listening on addr for /health; the container image has no
+// curl, so the binary checks itself.
+func probe(ctx context.Context, addr string) error {
+	host, port, _ := net.SplitHostPort(addr) // validated by parseConfig
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/health", nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /health answered %s", res.Status)
+	}
+	return nil
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"duet/store/sqlite"
+)
+
+func TestParseConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    func(config) bool // nil when an error is wanted
+		wantErr string            // substring of the error
+	}{
+		{name: "defaults", want: func(c config) bool {
+			return c.addr == ":8080" && c.dataDir == "./data" && c.baseURL == "" && c.logFormat == "json" &&
+				c.logLevel == slog.LevelInfo && c.bodyLimit == 65536 && c.shutdownTimeout == 15*time.Second
+		}},
+		{name: "PORT as platforms set it", env: map[string]string{"PORT": "9000"}, want: func(c config) bool { return c.addr == ":9000" }},
+		{name: "ADDR beats PORT", env: map[string]string{"PORT": "9000", "ADDR": "127.0.0.1:7000"}, want: func(c config) bool { return c.addr == "127.0.0.1:7000" }},
+		{name: "flag beats env", args: []string{"-addr", ":1234"}, env: map[string]string{"ADDR": ":7000"}, want: func(c config) bool { return c.addr == ":1234" }},
+		{name: "env", env: map[string]string{"LOG_LEVEL": "debug", "LOG_FORMAT": "text", "BASE_URL": "https://pad.example.com/", "CORS_ORIGINS": "https://a.example.com, http://localhost:3000", "DATA_DIR": "/var/lib/duet"},
+			want: func(c config) bool {
+				return c.logLevel == slog.LevelDebug && c.logFormat == "text" && c.baseURL == "https://pad.example.com" &&
+					strings.Join(c.origins, " ") == "https://a.example.com http://localhost:3000" && c.dataDir == "/var/lib/duet"
+			}},
+		{name: "bad addr", args: []string{"-addr", "8080"}, wantErr: `addr "8080"`},
+		{name: "bad port", env: map[string]string{"PORT": "http"}, wantErr: "port must be a number"},
+		{name: "bad log level", env: map[string]string{"LOG_LEVEL": "loud"}, wantErr: `log-level "loud"`},
+		{name: "bad log format", env: map[string]string{"LOG_FORMAT": "xml"}, wantErr: `log-format "xml"`},
+		{name: "relative base URL", env: map[string]string{"BASE_URL": "pad.example.com"}, wantErr: `base-url "pad.example.com"`},
+		{name: "origin with a path", env: map[string]string{"CORS_ORIGINS": "https://a.example.com/app"}, wantErr: "cors-origins"},
+		{name: "tiny body limit", args: []string{"-max-body-bytes", "10"}, wantErr: "max-body-bytes"},
+		{name: "bad duration", args: []string{"-shutdown-timeout", "soon"}, wantErr: "shutdown-timeout"},
+		{name: "several problems at once", env: map[string]string{"LOG_LEVEL": "loud", "LOG_FORMAT": "xml"}, wantErr: "log-format"},
+		{name: "stray argument", args: []string{"serve"}, wantErr: `unexpected argument "serve"`},
+		{name: "store defaults: SQLite, fsynced, 30 days", want: func(c config) bool {
+			return c.store == "sqlite" && c.sync == sqlite.SyncFull && c.sessionTTL == 30*24*time.Hour
+		}},
+		{name: "store from env", env: map[string]string{"STORE": "memory", "SYNC": "normal", "SESSION_TTL": "12h"}, want: func(c config) bool {
+			return c.store == "memory" && c.sync == sqlite.SyncNormal && c.sessionTTL == 12*time.Hour
+		}},
+		{name: "store flags beat env", args: []string{"-store", "sqlite", "-sync", "full", "-session-ttl", "7d"}, env: map[string]string{"STORE": "memory", "SYNC": "normal", "SESSION_TTL": "1h"},
+			want: func(c config) bool {
+				return c.store == "sqlite" && c.sync == sqlite.SyncFull && c.sessionTTL == 7*24*time.Hour
+			}},
+		{name: "session TTL 0 keeps sessions", args: []string{"-session-ttl", "0"}, want: func(c config) bool { return c.sessionTTL == 0 }},
+		{name: "unknown store", env: map[string]string{"STORE": "redis"}, wantErr: `store "redis": want sqlite or memory`},
+		{name: "unknown sync", args: []string{"-sync", "off"}, wantErr: `sync "off": want full or normal`},
+		{name: "bad session TTL", env: map[string]string{"SESSION_TTL": "a month"}, wantErr: `session-ttl "a month"`},
+		{name: "negative session TTL", args: []string{"-session-ttl", "-1h"}, wantErr: "session-ttl"},
+		{name: "bad days", args: []string{"-session-ttl", "1.5d"}, wantErr: "session-ttl"},
+		{name: "store problems reported together", env: map[string]string{"STORE": "redis", "SYNC": "off", "SESSION_TTL": "x"},
+			wantErr: "store \"redis\": want sqlite or memory\n  sync \"off\": want full or normal\n  session-ttl \"x\""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if tt.want == nil {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("parseConfig() error = %v, want one mentioning %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseConfig() error = %v", err)
+			}
+			if !tt.want(got) {
+				t.Errorf("parseConfig() = %+v", got)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	err := run(t.Context(), []string{"-help"}, func(string) string { return "" }, &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("run(-help) error = %v, want flag.ErrHelp", err)
+	}
+	for _, want := range []string{"-addr", "ADDR", "PORT", "DATA_DIR", "BASE_URL", "CORS_ORIGINS", "LOG_LEVEL", "LOG_FORMAT"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help does not mention %s", want)
+		}
+	}
+}
+
+// TestRunServesAndShutsDownGracefully starts the real program on a free port, uses
+// it, and stops it while a request is still being sent: that request must finish.
+func TestRunServesAndShutsDownGracefully(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	logR, logW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-log-format", "json", "-data-dir", t.TempDir()}, func(string) string { return "" }, logW)
+		logW.Close()
+	}()
+	lines := bufio.NewScanner(logR)
+	base := ""
+	for base == "" && lines.Scan() {
+		var rec struct{ Msg, Addr string }
+		if json.Unmarshal(lines.Bytes(), &rec) == nil && rec.Msg == "listening" {
+			base = "http://" + rec.Addr
+		}
+	}
+	if base == "" {
+		t.Fatalf("duet never logged its address; run error = %v", <-done)
+	}
+	go io.Copy(io.Discard, logR) // keep the logger from blocking
+
+	res, err := http.Get(base + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("GET /health = %d", res.StatusCode)
+	}
+	page, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.Body.Close()
+	if page.StatusCode != 200 {
+		t.Fatalf("GET / = %d", page.StatusCode)
+	}
+
+	// A request whose body is still arriving when shutdown starts.
+	bodyR, bodyW := io.Pipe()
+	answered := make(chan *http.Response, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", base+"/sessions", bodyR)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Errorf("in-flight request error = %v", err)
+			answered <- nil
+			return
+		}
+		res.Body.Close()
+		answered <- res
+	}()
+	bodyW.Write([]byte(`{"lang`))
+	time.Sleep(100 * time.Millisecond) // let the server start reading it
+	cancel()
+	time.Sleep(100 * time.Millisecond) // let shutdown begin
+	bodyW.Write([]byte(`uage":"python"}`))
+	bodyW.Close()
+
+	if res := <-answered; res == nil || res.StatusCode != 201 {
+		t.Errorf("in-flight request answered %v, want 201", res)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run() after shutdown = %v, want nil", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("run() did not return after shutdown")
+	}
+	if _, err := http.Get(base + "/health"); err == nil {
+		t.Errorf("server still answers after shutdown")
+	}
+}
