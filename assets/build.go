@@ -57,12 +57,13 @@ type Copy struct {
 // source does not exist yet are skipped, so the list can name islands before they exist.
 func DefaultEntries() []Entry {
 	return []Entry{
-		{Name: "app", Source: "assets/app/main.ts"},                // page glue, every page
-		{Name: "app", Source: "assets/css/app.css"},                // the one stylesheet → app.css
-		{Name: "docs", Source: "assets/docs/main.ts"},              // Swagger UI init on /docs
-		{Name: "editor", Source: "assets/editor/main.ts"},          // CodeMirror 6 + collab island
-		{Name: "runner", Source: "assets/runner/main.ts"},          // runner island, page side
-		{Name: "runner-worker", Source: "assets/runner/worker.ts"}, // runner Web Worker (own entry: esbuild #312)
+		{Name: "app", Source: "assets/app/main.ts"},                     // page glue, every page
+		{Name: "app", Source: "assets/css/app.css"},                     // the one stylesheet → app.css
+		{Name: "docs", Source: "assets/docs/main.ts"},                   // Swagger UI init on /docs
+		{Name: "editor", Source: "assets/editor/main.ts"},               // CodeMirror 6 + collab island
+		{Name: "runner", Source: "assets/runner/main.ts"},               // runner island, page side
+		{Name: "runner-worker", Source: "assets/runner/worker.ts"},      // runner Web Worker (own entry: esbuild #312)
+		{Name: "runner-js-worker", Source: "assets/runner/jsworker.ts"}, // JavaScript runner worker, one per run
 	}
 }
 
@@ -308,6 +309,11 @@ func Watch(ctx context.Context, cfg Config) error {
 // options are the esbuild options shared by Build and Watch. Write is false: finish
 // writes the files itself, so that it can precompress them and keep the manifest
 // and the cleanup in step with what was written.
+//
+// Splitting lets an island load code on demand with import() (the editor's JavaScript
+// grammar) while sharing one copy of the modules both sides use: CodeMirror breaks
+// when @codemirror/state is loaded twice. Code shared by entries or dynamic imports
+// goes into chunk-[hash].js files that the entries import.
 func (b *builder) options() api.BuildOptions {
 	var eps []api.EntryPoint
 	for _, e := range b.cfg.Entries {
@@ -321,6 +327,7 @@ func (b *builder) options() api.BuildOptions {
 		AbsWorkingDir:       b.root,
 		EntryPointsAdvanced: eps,
 		Bundle:              true,
+		Splitting:           true,
 		Format:              api.FormatESModule,
 		Platform:            api.PlatformBrowser,
 		Target:              api.ES2022,
@@ -340,7 +347,40 @@ func (b *builder) options() api.BuildOptions {
 			".svg": api.LoaderFile, ".png": api.LoaderFile, ".woff2": api.LoaderFile, ".woff": api.LoaderFile,
 		},
 		LogLevel: api.LogLevelSilent, // messages are formatted by logMessages
+		Plugins:  []api.Plugin{constructedStyleSheets},
 	}
+}
+
+// styleModSource is the file of the style-mod package (CodeMirror's CSS-in-JS) that
+// esbuild bundles, and styleModDocumentTest the condition in it patched below.
+var (
+	styleModSource       = regexp.MustCompile(`[\\/]node_modules[\\/]style-mod[\\/]src[\\/]style-mod\.js$`)
+	styleModDocumentTest = "if (!root.head && root.adoptedStyleSheets && win.CSSStyleSheet) {"
+)
+
+// constructedStyleSheets makes CodeMirror's styles work under duet's Content Security
+// Policy (style-src 'self', no 'unsafe-inline'). style-mod mounts the editor's CSS in a
+// <style> element when the root is a document, which that policy blocks, and uses a
+// constructed stylesheet (document.adoptedStyleSheets, which CSP does not restrict)
+// only in shadow roots. The patch takes the constructed sheet in documents too. Adopted
+// sheets come after the page's stylesheets in the cascade, so assets/css/editor.css
+// overrides CodeMirror's rules with one more class of specificity. A style-mod release
+// that changes the line fails the build here, instead of shipping an unstyled editor.
+var constructedStyleSheets = api.Plugin{
+	Name: "duet-constructed-stylesheets",
+	Setup: func(pb api.PluginBuild) {
+		pb.OnLoad(api.OnLoadOptions{Filter: styleModSource.String()}, func(args api.OnLoadArgs) (api.OnLoadResult, error) {
+			src, err := os.ReadFile(args.Path)
+			if err != nil {
+				return api.OnLoadResult{}, err
+			}
+			if !bytes.Contains(src, []byte(styleModDocumentTest)) {
+				return api.OnLoadResult{}, fmt.Errorf("style-mod changed: %q not found; check how it mounts styles before updating it", styleModDocumentTest)
+			}
+			patched := strings.Replace(string(src), styleModDocumentTest, "if (root.adoptedStyleSheets && win.CSSStyleSheet) {", 1)
+			return api.OnLoadResult{Contents: &patched, Loader: api.LoaderJS, ResolveDir: filepath.Dir(args.Path)}, nil
+		})
+	},
 }
 
 func (b *builder) logMessages(msgs []api.Message, kind api.MessageKind) {
@@ -351,7 +391,8 @@ func (b *builder) logMessages(msgs []api.Message, kind api.MessageKind) {
 
 // bundleOutputs turns esbuild's in-memory result into outputs with logical names taken
 // from the metafile: an output made for an entry point is named after the entry, anything
-// else (a shared chunk, a font imported by the CSS) by its own hashed file name.
+// else (a shared chunk, the chunk of a module loaded with import(), a font imported by
+// the CSS) by its own hashed file name.
 func (b *builder) bundleOutputs(res *api.BuildResult) ([]output, error) {
 	var meta struct {
 		Outputs map[string]struct {
@@ -377,11 +418,9 @@ func (b *builder) bundleOutputs(res *api.BuildResult) ([]output, error) {
 			return nil, err
 		}
 		logical := path.Base(rel)
-		if ep := meta.Outputs[filepath.ToSlash(metaKey)].EntryPoint; ep != "" {
-			name, ok := names[ep]
-			if !ok {
-				return nil, fmt.Errorf("esbuild output %s: unknown entry point %s", rel, ep)
-			}
+		// esbuild also gives the chunk of a dynamic import() the imported module as its
+		// entryPoint; only our entries get logical names.
+		if name, ok := names[meta.Outputs[filepath.ToSlash(metaKey)].EntryPoint]; ok {
 			logical = name + path.Ext(rel)
 		}
 		outs = append(outs, output{rel: rel, logical: logical, data: f.Contents, pack: compressible(rel)})

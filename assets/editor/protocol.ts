@@ -1,0 +1,115 @@
+// The wire protocol of /ws/{sessionId} (DESIGN §3), as the editor island speaks it.
+// Mirrors collab/protocol.go: every message is one JSON object with a "type".
+
+/** A participant as the server describes them. */
+export interface Person {
+  id: string;
+  name: string;
+  color: string;
+}
+
+/** One accepted update; changes is ChangeSet.toJSON() of @codemirror/state. */
+export interface WireUpdate {
+  clientID: string;
+  changes: unknown;
+  userId?: string;
+}
+
+export interface WireRange {
+  anchor: number;
+  head: number;
+}
+
+export interface SyncMessage {
+  type: "sync";
+  version: number;
+  content: string;
+  language: string;
+  you: Person;
+  users: Person[];
+}
+
+/** Updates accepted from version on; none: the answer to a pull or to a resend. */
+export interface UpdateMessage {
+  type: "update";
+  version: number;
+  updates: WireUpdate[];
+}
+
+export interface PresenceMessage {
+  type: "user_joined" | "user_left";
+  userId: string;
+  userName: string;
+  color: string;
+}
+
+/** Someone's selection, positions in the document at version. */
+export interface CursorMessage {
+  type: "cursor";
+  userId: string;
+  version: number;
+  ranges: WireRange[];
+}
+
+export interface LanguageMessage {
+  type: "language";
+  language: string;
+  userId: string;
+}
+
+export interface ErrorMessage {
+  type: "error";
+  code: string;
+  message: string;
+}
+
+/** A run event of the runner island, relayed untouched. */
+export interface RunMessage {
+  type: "run";
+  userId: string;
+  [field: string]: unknown;
+}
+
+export type ServerMessage =
+  | SyncMessage
+  | UpdateMessage
+  | PresenceMessage
+  | CursorMessage
+  | LanguageMessage
+  | ErrorMessage
+  | RunMessage;
+
+/** Close codes the island acts on (DESIGN §3). */
+export const Close = {
+  goingAway: 1001, // the server shuts down: reconnect
+  policy: 1008, // rate_limited, too_slow, session_full (reason = code)
+  tooBig: 1009, // a frame over the message limit
+  sessionDeleted: 4410, // the session was deleted: stop for good
+} as const;
+
+/** Error codes of the "error" message that concern the island. */
+export const Code = {
+  invalidChanges: "invalid_changes",
+  versionAhead: "version_ahead",
+  versionTooOld: "version_too_old",
+  docTooLarge: "doc_too_large",
+  sessionFull: "session_full",
+  sessionDeleted: "session_deleted",
+} as const;
+
+/** The server's default document limit in UTF-16 units (DESIGN §3: 1 MiB). */
+export const defaultMaxDocLength = 1 << 20;
+
+/** Keeps an edit message comfortably under the default 2 MiB frame limit. */
+export const maxPushBytes = 1 << 20;
+
+/** Parses a frame; anything that is not an object with a string type is dropped. */
+export function parseMessage(data: unknown): ServerMessage | null {
+  if (typeof data !== "string") return null;
+  try {
+    const m = JSON.parse(data);
+    return m && typeof m === "object" && typeof m.type === "string" ? (m as ServerMessage) : null;
+  } catch {
+    return null;
+  }
+}
