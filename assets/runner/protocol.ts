@@ -1,0 +1,42 @@
+// Messages between the runner island (page) and its workers, and the run events shared
+// through the hub (DESIGN §3 `run`). Types only, plus the status vocabulary.
+
+/** A stream of a run's output. "system" is the runner's own notes (not the program's). */
+export type Stream = "stdout" | "stderr" | "stdin" | "system";
+
+/**
+ * How a run ended; the `status` of the hub's `end` event. "exit N" is a program that
+ * called sys.exit(N) with N ≠ 0; "crashed" a worker that died on its own.
+ */
+export type Status = "ok" | "error" | "stopped" | "timeout" | "crashed" | `exit ${number}`;
+
+/** Shared memory handed to a worker when the page is cross-origin isolated. */
+export interface SharedBuffers {
+  interrupt: SharedArrayBuffer; // 1 byte: Pyodide's interrupt buffer (2 = SIGINT)
+  control: SharedArrayBuffer; // stdin handshake and sleep wake-ups, see ring.ts
+  output: SharedArrayBuffer; // the output ring, see ring.ts
+}
+
+/** page → worker */
+export type ToWorker =
+  | { type: "init"; indexURL?: string; shared: SharedBuffers | null; snapshot?: Uint8Array; makeSnapshot?: boolean }
+  | { type: "run"; id: string; code: string };
+
+/** worker → page */
+export type FromWorker =
+  | { type: "progress"; step: LoadStep; detail?: string }
+  | { type: "ready"; loadMs: number; version: string; snapshot?: Uint8Array; snapshotMs?: number; fetched?: Fetched }
+  | { type: "failed"; error: string }
+  | { type: "out"; id: string; chunks: [Stream, string][] } // without shared memory only
+  | { type: "stdin"; id: string } // the worker now waits for a line (control buffer)
+  | { type: "done"; id: string; status: Status; ms: number; syntaxError?: string }; // syntaxError: a JS program that did not parse
+
+/** The steps of loading Pyodide, in order, for the progress bar. */
+export type LoadStep = "fetch" | "compile" | "start" | "snapshot";
+
+/** What a worker fetched while loading (Resource Timing), for the benchmarks. */
+export interface Fetched {
+  files: number;
+  transfer: number; // bytes over the network (0 from the HTTP cache)
+  decoded: number; // bytes after decompression
+}
