@@ -28,7 +28,6 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/coder/websocket"
@@ -756,66 +755,10 @@ func startDuet(t *testing.T) string {
 }
 
 // startDuetIn runs the real program with its data in dir, until stop is called or
-// the test ends; its warnings and errors are shown if the test fails.
+// the test ends.
 func startDuetIn(t *testing.T, dir string) (base string, stop func()) {
 	t.Helper()
-	args := []string{"-addr", "127.0.0.1:0", "-log-format", "json", "-data-dir", dir}
-	ctx, cancel := context.WithCancel(context.Background())
-	logR, logW := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, args, func(string) string { return "" }, logW)
-		logW.Close()
-	}()
-	lines := bufio.NewScanner(logR)
-	lines.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for base == "" && lines.Scan() {
-		var rec struct{ Msg, Addr string }
-		if json.Unmarshal(lines.Bytes(), &rec) == nil && rec.Msg == "listening" {
-			base = "http://" + rec.Addr
-		}
-	}
-	if base == "" {
-		cancel()
-		t.Fatalf("duet never logged its address; run error = %v", <-done)
-	}
-	var mu sync.Mutex
-	var problems []string
-	logged := make(chan struct{})
-	go func() {
-		defer close(logged)
-		for lines.Scan() {
-			var rec struct{ Level string }
-			if json.Unmarshal(lines.Bytes(), &rec) == nil && (rec.Level == "WARN" || rec.Level == "ERROR") {
-				mu.Lock()
-				problems = append(problems, lines.Text())
-				mu.Unlock()
-			}
-		}
-	}()
-	stop = sync.OnceFunc(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run() = %v after shutdown", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("run() did not return after shutdown")
-		}
-		<-logged
-	})
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			mu.Lock()
-			defer mu.Unlock()
-			for _, p := range problems {
-				t.Logf("server %s: %s", base, p)
-			}
-		}
-	})
-	return base, stop
+	return startRun(t, "-data-dir", dir)
 }
 
 // cutProxy passes everything to duet (WebSockets included, which httputil supports)
@@ -996,50 +939,7 @@ func (b *browser) open(t *testing.T, name string) *tab {
 	if err := chromedp.Do(ctx); err != nil { // creates the target
 		t.Fatalf("open a tab in %s's browser: %v", b.name, err)
 	}
-	exceptions := chromedp.Events(ctx, runtime.ExceptionThrown)
-	console := chromedp.Events(ctx, runtime.ConsoleAPICalled)
-	go func() {
-		for ev, err := range exceptions {
-			if err != nil {
-				return
-			}
-			d := ev.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
-			}
-			tb.problem(fmt.Sprintf("uncaught exception at %s:%d: %s", d.URL, d.LineNumber, msg))
-		}
-	}()
-	go func() {
-		for ev, err := range console {
-			if err != nil {
-				return
-			}
-			if ev.Type != runtime.ConsoleAPICalledTypeError {
-				continue
-			}
-			var parts []string
-			for _, a := range ev.Args {
-				if a.Description != "" {
-					parts = append(parts, a.Description)
-				} else {
-					parts = append(parts, string(a.Value))
-				}
-			}
-			where := ""
-			if ev.StackTrace != nil && len(ev.StackTrace.CallFrames) > 0 {
-				f := ev.StackTrace.CallFrames[0]
-				where = fmt.Sprintf(" (at %s:%d)", f.URL, f.LineNumber)
-				// htmx logs every failed (re)connection of the page's event stream
-				// with the error Event; the scenarios cut the server on purpose.
-				if strings.Contains(f.URL, "/static/htmx-") && len(parts) == 1 && parts[0] == `"[object Event]"` {
-					continue
-				}
-			}
-			tb.problem("console.error: " + strings.Join(parts, " ") + where)
-		}
-	}()
+	watchPage(ctx, tb.problem)
 	_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
 		Source: cspRecorder,
 	})
@@ -1055,17 +955,6 @@ func (b *browser) open(t *testing.T, name string) *tab {
 	t.Cleanup(tb.check)
 	return tb
 }
-
-// cspRecorder collects the page's Content Security Policy violations. One kind is left
-// out: a style attribute set by no script (no source file) is Chromium's own
-// contenteditable editing, which wraps text in styled spans when typing replaces a
-// selection across lines. The policy drops the attribute and CodeMirror redraws the
-// line from its document at once, so nothing is lost or shown wrong.
-const cspRecorder = `window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  if (e.violatedDirective === "style-src-attr" && !e.sourceFile) return;
-  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI + " from " + e.sourceFile + ":" + e.lineNumber + " " + JSON.stringify(e.sample));
-});`
 
 func (tb *tab) problem(p string) {
 	tb.mu.Lock()

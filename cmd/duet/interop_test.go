@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -51,57 +48,10 @@ func TestInterop(t *testing.T) {
 	}
 }
 
-// mustRunInteropServer starts run() on a free port of 127.0.0.1 with its default
-// limits and returns its base URL. The server shuts down when the test ends; what it
-// logged at warning level or above is shown then.
+// mustRunInteropServer starts the real program with an in-memory store and its
+// default limits, and returns its base URL; it stops when the test ends.
 func mustRunInteropServer(t *testing.T) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	logR, logW := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-log-format", "json", "-store", "memory"}, func(string) string { return "" }, logW)
-		logW.Close()
-	}()
-	lines := bufio.NewScanner(logR)
-	lines.Buffer(nil, 1<<20)
-	base := ""
-	for base == "" && lines.Scan() {
-		var rec struct{ Msg, Addr string }
-		if json.Unmarshal(lines.Bytes(), &rec) == nil && rec.Msg == "listening" {
-			base = "http://" + rec.Addr
-		}
-	}
-	if base == "" {
-		cancel()
-		t.Fatalf("duet never logged its address; run error = %v", <-done)
-	}
-	var warnings []string
-	logged := make(chan struct{})
-	go func() { // keep the logger from blocking; keep what deserves attention
-		defer close(logged)
-		for lines.Scan() {
-			var rec struct{ Level string }
-			if json.Unmarshal(lines.Bytes(), &rec) == nil && (rec.Level == "WARN" || rec.Level == "ERROR") {
-				warnings = append(warnings, lines.Text())
-			}
-		}
-		io.Copy(io.Discard, logR)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run() after shutdown = %v, want nil", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Fatalf("run() did not return after shutdown")
-		}
-		<-logged
-		for _, w := range warnings {
-			t.Logf("server: %s", w)
-		}
-	})
+	base, _ := startRun(t, "-store", "memory")
 	return base
 }

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +15,6 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -394,49 +391,7 @@ func TestRunnerBrowser(t *testing.T) {
 // stops it when the test ends.
 func runnerStartDuet(t *testing.T) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	logR, logW := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-log-format", "json", "-store", "memory", "-data-dir", t.TempDir()},
-			func(string) string { return "" }, logW)
-		logW.Close()
-	}()
-	lines := bufio.NewScanner(logR)
-	lines.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	base := ""
-	for base == "" && lines.Scan() {
-		var rec struct{ Msg, Addr string }
-		if json.Unmarshal(lines.Bytes(), &rec) == nil && rec.Msg == "listening" {
-			base = "http://" + rec.Addr
-		}
-	}
-	if base == "" {
-		cancel()
-		t.Fatalf("duet never logged its address; run error = %v", <-done)
-	}
-	logged := make(chan struct{})
-	go func() {
-		defer close(logged)
-		for lines.Scan() {
-			var rec struct{ Level string }
-			if json.Unmarshal(lines.Bytes(), &rec) == nil && rec.Level == "ERROR" {
-				t.Logf("server: %s", lines.Text())
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run() = %v after shutdown", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("run() did not return after shutdown")
-		}
-		<-logged
-	})
+	base, _ := startRun(t, "-store", "memory")
 	return base
 }
 
@@ -485,42 +440,13 @@ func runnerOpen(t *testing.T, exe, name string, dark bool) (*runnerTab, error) {
 	case <-time.After(60 * time.Second):
 		return nil, fmt.Errorf("%s's chromium did not start within a minute", name)
 	}
-	exceptions := chromedp.Events(ctx, runtime.ExceptionThrown)
-	console := chromedp.Events(ctx, runtime.ConsoleAPICalled)
-	go func() {
-		for ev, err := range exceptions {
-			if err != nil {
-				return
-			}
-			d := ev.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
-			}
-			tb.problem(fmt.Sprintf("uncaught exception at %s:%d: %s", d.URL, d.LineNumber, msg))
-		}
-	}()
-	go func() {
-		for ev, err := range console {
-			if err != nil {
-				return
-			}
-			if ev.Type != runtime.ConsoleAPICalledTypeError {
-				continue
-			}
-			var parts []string
-			for _, a := range ev.Args {
-				parts = append(parts, a.Description+string(a.Value))
-			}
-			tb.problem("console.error: " + strings.Join(parts, " "))
-		}
-	}()
+	watchPage(ctx, tb.problem)
 	sctx, scancel := context.WithTimeout(ctx, runnerStep)
 	defer scancel()
 	if _, err := chromedp.Call(sctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
-		Source: `window.__cspViolations = []; window.__longTasks = [];
-try { new PerformanceObserver((l) => window.__longTasks.push(...l.getEntries().map((e) => e.duration))).observe({type: "longtask", buffered: true}); } catch {}
-document.addEventListener("securitypolicyviolation", (e) => window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI + " from " + e.sourceFile + ":" + e.lineNumber));`,
+		Source: cspRecorder + `
+window.__longTasks = [];
+try { new PerformanceObserver((l) => window.__longTasks.push(...l.getEntries().map((e) => e.duration))).observe({type: "longtask", buffered: true}); } catch {}`,
 	}); err != nil {
 		return nil, err
 	}
