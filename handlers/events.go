@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"duet/collab"
 	"duet/views"
 )
 
@@ -51,7 +53,15 @@ func (h *Handler) events(c echo.Context) error {
 			w.Flush()
 		case p, ok := <-updates:
 			if !ok {
-				return nil // the session ended or the server is shutting down
+				// The session ended or the server is shutting down. Say which, so a
+				// page left open does not keep showing who was here.
+				if _, err := h.sessions.Session(ctx, id); errors.Is(err, collab.ErrNotFound) {
+					if ended, err := renderString(ctx, views.ParticipantList(views.Presence{Ended: true})); err == nil {
+						writeEvent(w, "participants", ended)
+						w.Flush()
+					}
+				}
+				return nil
 			}
 			m := presenceView(id, p, uid)
 			people, err := renderString(ctx, views.ParticipantList(m))

@@ -130,8 +130,11 @@ func TestEventsFollowPresence(t *testing.T) {
 		t.Errorf("POST language=cobol = %d, want 422", bad.status)
 	}
 
-	// Deleting the session ends the stream.
+	// Deleting the session says so, then ends the stream.
 	srv.do(t, "DELETE", "/sessions/"+id, http.Header{"Authorization": {"Bearer " + token}}, "")
+	if ev := nextEvent(t, events, "participants"); !strings.Contains(ev.data, "This interview has ended") {
+		t.Errorf("participants after the end = %q", ev.data)
+	}
 	timeout := time.After(10 * time.Second)
 	for {
 		select {

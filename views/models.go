@@ -45,6 +45,7 @@ type Presence struct {
 	SessionID string
 	Languages []LanguageOption // the selected one is the session's
 	People    []PersonView
+	Ended     bool // the session was deleted: nobody is here any more
 }
 
 // Language returns the selected language's value.
