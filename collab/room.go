@@ -194,6 +194,7 @@ func (r *room) join(p JoinParams) (*client, *protocolError) {
 	if announce { // clients treat user_joined of someone present as a rename
 		r.broadcastLocked(presenceMessage("user_joined", person), c)
 		r.notifyLocked()
+		go r.recordParticipant(person) // for the replay's names (replay.go)
 	}
 	return c, nil
 }

@@ -18,9 +18,10 @@ type Memory struct {
 
 type memSession struct {
 	Session
-	log   []Update
-	snaps []Snapshot // by version, the first being the empty document at 0
-	runs  []Run      // by Started, then as recorded
+	log    []Update
+	snaps  []Snapshot    // by version, the first being the empty document at 0
+	runs   []Run         // by Started, then as recorded
+	people []Participant // in the order they first joined
 }
 
 var _ Store = (*Memory)(nil)
@@ -210,6 +211,31 @@ func (m *Memory) Runs(ctx context.Context, id string) ([]Run, error) {
 			r.Output = slices.Clone(r.Output)
 			out[i] = r
 		}
+		return nil
+	})
+	return out, err
+}
+
+// SaveParticipant records someone who joined, or their new name.
+func (m *Memory) SaveParticipant(ctx context.Context, id string, p Participant) error {
+	return m.with(ctx, id, func(s *memSession) error {
+		for i := range s.people {
+			if s.people[i].UserID == p.UserID {
+				s.people[i].Name = p.Name
+				return nil
+			}
+		}
+		p.Joined = p.Joined.UTC()
+		s.people = append(s.people, p)
+		return nil
+	})
+}
+
+// Participants returns who joined, in the order they first joined.
+func (m *Memory) Participants(ctx context.Context, id string) ([]Participant, error) {
+	var out []Participant
+	err := m.with(ctx, id, func(s *memSession) error {
+		out = slices.Clone(s.people)
 		return nil
 	})
 	return out, err

@@ -69,6 +69,14 @@ type RunOutput struct {
 	Text   string // kept byte for byte, whatever the bytes are
 }
 
+// Participant is someone who joined a session, so that its replay can name the
+// authors of the updates long after they left.
+type Participant struct {
+	UserID string
+	Name   string    // the newest name they joined with
+	Joined time.Time // when they first joined
+}
+
 // Store is the persistence seam. Every method is safe for concurrent use and honours
 // ctx. Implementations return ErrNotFound, ErrExists and ErrConflict (possibly wrapped)
 // and wrap everything else with context.
@@ -113,6 +121,13 @@ type Store interface {
 	// Runs returns a session's runs in the order they started (ties in the order
 	// they were recorded).
 	Runs(ctx context.Context, id string) ([]Run, error)
+
+	// SaveParticipant records that someone joined a session. The first record of a
+	// user id keeps its Joined time and its place in the order; a later one changes
+	// only the name.
+	SaveParticipant(ctx context.Context, id string, p Participant) error
+	// Participants returns who joined a session, in the order they first joined.
+	Participants(ctx context.Context, id string) ([]Participant, error)
 
 	// Close waits for writes in progress and releases the store; later calls
 	// return ErrClosed.

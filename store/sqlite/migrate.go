@@ -69,6 +69,16 @@ var migrations = []string{
 		text   BLOB NOT NULL,
 		PRIMARY KEY (run, seq)
 	) STRICT, WITHOUT ROWID;`,
+
+	// 3: who joined each session, for the replay's names. pk orders them by first join.
+	`CREATE TABLE participants (
+		pk      INTEGER PRIMARY KEY,
+		session INTEGER NOT NULL REFERENCES sessions (pk) ON DELETE CASCADE,
+		user_id TEXT NOT NULL,
+		name    TEXT NOT NULL,
+		joined  INTEGER,
+		UNIQUE (session, user_id)
+	) STRICT;`,
 }
 
 // migrate brings the schema to version target (at most len(migrations)) in one

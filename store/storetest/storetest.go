@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -163,6 +164,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("log", func(t *testing.T) { runLog(t, open, base) })
 	t.Run("snapshots", func(t *testing.T) { runSnapshots(t, open, base) })
 	t.Run("runs", func(t *testing.T) { runRuns(t, open, base) })
+	t.Run("participants", func(t *testing.T) { runParticipants(t, open, base) })
 	t.Run("bytes", func(t *testing.T) { runBytes(t, open, base) })
 	t.Run("purge", func(t *testing.T) { runPurge(t, open, base) })
 	t.Run("concurrent appends", func(t *testing.T) { runConcurrentAppends(t, open, base) })
@@ -617,6 +619,89 @@ func runRuns(t *testing.T, open func(t *testing.T) store.Store, sess store.Sessi
 			}
 		})
 	}
+}
+
+func runParticipants(t *testing.T, open func(t *testing.T) store.Store, sess store.Session) {
+	at := sess.CreatedAt
+	ada := store.Participant{UserID: "user-1", Name: "Ada 😀", Joined: at.Add(time.Minute)}
+	bob := store.Participant{UserID: "user-2", Name: "Bob", Joined: at.Add(2 * time.Minute)}
+	renamed := store.Participant{UserID: "user-1", Name: "Ada Lovelace", Joined: at.Add(3 * time.Minute)}
+
+	tests := []struct {
+		name    string
+		save    []store.Participant
+		saveTo  string // session id saved to; sess.ID when ""
+		wantErr error
+		want    []store.Participant
+	}{
+		{name: "none at first"},
+		{name: "in the order they first joined", save: []store.Participant{ada, bob}, want: []store.Participant{ada, bob}},
+		{
+			name: "joining again changes only the name",
+			save: []store.Participant{ada, bob, renamed},
+			want: []store.Participant{{UserID: "user-1", Name: "Ada Lovelace", Joined: ada.Joined}, bob},
+		},
+		{name: "unknown session", save: []store.Participant{ada}, saveTo: "nope", wantErr: store.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			s := open(t)
+			t.Cleanup(func() { s.Close() })
+			if err := s.CreateSession(ctx, sess); err != nil {
+				t.Fatal(err)
+			}
+			to := cmp.Or(tt.saveTo, sess.ID)
+			var err error
+			for _, p := range tt.save {
+				if err = s.SaveParticipant(ctx, to, p); err != nil {
+					break
+				}
+			}
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("SaveParticipant() error = %v, want %v", err, tt.wantErr)
+			}
+			got, err := s.Participants(ctx, sess.ID)
+			if err != nil {
+				t.Fatalf("Participants() error = %v", err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("Participants() = %v, want %v", got, tt.want)
+			}
+			for _, p := range got {
+				if p.Joined.Location() != time.UTC {
+					t.Errorf("Participants() time %v is not in UTC", p.Joined)
+				}
+			}
+			if _, err := s.Participants(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("Participants(unknown session) error = %v, want ErrNotFound", err)
+			}
+		})
+	}
+
+	t.Run("deleted with the session", func(t *testing.T) {
+		ctx := t.Context()
+		s := open(t)
+		t.Cleanup(func() { s.Close() })
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveParticipant(ctx, sess.ID, ada); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteSession(ctx, sess.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Participants(ctx, sess.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Participants(deleted) error = %v, want ErrNotFound", err)
+		}
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Participants(ctx, sess.ID); err != nil || len(got) != 0 {
+			t.Errorf("Participants(created again) = %v, %v; want none", got, err)
+		}
+	})
 }
 
 func diffRun(got, want store.Run) string {
