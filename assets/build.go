@@ -64,6 +64,7 @@ func DefaultEntries() []Entry {
 		{Name: "runner", Source: "assets/runner/main.ts"},               // runner island, page side
 		{Name: "runner-worker", Source: "assets/runner/worker.ts"},      // runner Web Worker (own entry: esbuild #312)
 		{Name: "runner-js-worker", Source: "assets/runner/jsworker.ts"}, // JavaScript runner worker, one per run
+		{Name: "replay", Source: "assets/replay/main.ts"},               // playback on the replay page
 	}
 }
 

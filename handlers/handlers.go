@@ -35,12 +35,13 @@ type Sockets interface {
 type Config struct {
 	Sessions Sessions
 	Sockets  Sockets // nil: /ws answers 503
+	Replays  Replays // nil: no replay page
 	Logger   *slog.Logger
 	// BaseURL is the public root of duet ("https://pad.example.com") used in share
 	// links. Empty: derived from each request's scheme and Host.
 	BaseURL string
-	// Origins are the other origins allowed to call the API from a browser (CORS) and,
-	// later, to open sockets. Same-origin is always allowed.
+	// Origins are the other origins allowed to call the API from a browser (CORS) and
+	// to open sockets. Same-origin is always allowed.
 	Origins []string
 	// BodyLimit caps request bodies in bytes.
 	BodyLimit int64
@@ -52,6 +53,7 @@ type Config struct {
 type Handler struct {
 	sessions  Sessions
 	sockets   Sockets
+	replays   Replays
 	wsOrigins []string // host patterns of the allowed origins, for websocket.Accept
 	logger    *slog.Logger
 	baseURL   string
@@ -68,6 +70,7 @@ func New(cfg Config) (http.Handler, error) {
 	h := &Handler{
 		sessions: cfg.Sessions,
 		sockets:  cfg.Sockets,
+		replays:  cfg.Replays,
 		logger:   cfg.Logger,
 		baseURL:  strings.TrimSuffix(cfg.BaseURL, "/"),
 		origins:  cfg.Origins,

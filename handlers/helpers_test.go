@@ -29,7 +29,7 @@ type testServer struct {
 func newTestServer(t *testing.T, mutate ...func(*handlers.Config)) *testServer {
 	t.Helper()
 	hub := collab.NewHub(collab.HubConfig{Store: store.NewMemory()})
-	cfg := handlers.Config{Sessions: hub, Sockets: hub, BodyLimit: 4096}
+	cfg := handlers.Config{Sessions: hub, Sockets: hub, Replays: hub, BodyLimit: 4096}
 	for _, m := range mutate {
 		m(&cfg)
 	}

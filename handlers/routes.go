@@ -33,6 +33,9 @@ func (h *Handler) register(e *echo.Echo) {
 	e.POST("/s/:id/name", h.setName)
 	e.POST("/s/:id/language", h.setLanguage)
 	e.GET("/s/:id/events", h.events)
+	if h.replays != nil {
+		e.GET("/s/:id/replay", h.replay)
+	}
 	e.GET("/docs", h.docs)
 	e.GET("/ws/:id", h.socket)
 	e.GET("/static/*", echo.WrapHandler(h.static))

@@ -924,7 +924,7 @@ func (s *timedStore) appends() []time.Duration {
 func durServeInProcess(b *testing.B, st store.Store) string {
 	b.Helper()
 	hub := collab.NewHub(collab.HubConfig{Store: st, Limits: collab.Limits{RatePerSecond: 1000, RateBurst: 1000}})
-	h, err := handlers.New(handlers.Config{Sessions: hub, Sockets: hub, BodyLimit: 65536})
+	h, err := handlers.New(handlers.Config{Sessions: hub, Sockets: hub, Replays: hub, BodyLimit: 65536})
 	if err != nil {
 		b.Fatal(err)
 	}

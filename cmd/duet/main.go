@@ -74,6 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	h, err := handlers.New(handlers.Config{
 		Sessions:  hub,
 		Sockets:   hub,
+		Replays:   hub,
 		Logger:    logger,
 		BaseURL:   cfg.baseURL,
 		Origins:   cfg.origins,
