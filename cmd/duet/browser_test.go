@@ -13,10 +13,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"os/exec"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -1165,20 +1163,7 @@ func (tb *tab) syncedVersion() int {
 // screenshot saves the page into testout/ (gitignored) at the repository root.
 func (tb *tab) screenshot(name string) {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, stepTimeout)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		tb.t.Errorf("screenshot %s: %v", name, err)
-		return
-	}
-	dir := filepath.Join("..", "..", "testout")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		tb.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-		tb.t.Fatal(err)
-	}
+	saveScreenshot(tb.t, tb.ctx, stepTimeout, name)
 }
 
 // waitSame waits until every page is live with nothing unconfirmed and shows the same

@@ -3,7 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -55,6 +59,26 @@ func watchPage(ctx context.Context, report func(string)) {
 			report("console.error: " + strings.Join(parts, " ") + where)
 		}
 	}()
+}
+
+// saveScreenshot saves the page in ctx into testout/ (gitignored) at the repository
+// root, for people to look at.
+func saveScreenshot(t *testing.T, ctx context.Context, timeout time.Duration, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	dir := filepath.Join("..", "..", "testout")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // cspRecorder collects the page's Content Security Policy violations. One kind is left

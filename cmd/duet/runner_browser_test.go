@@ -612,20 +612,7 @@ func (tb *runnerTab) describe() string {
 // screenshot saves the page into testout/ (gitignored) at the repository root.
 func (tb *runnerTab) screenshot(name string) {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, runnerStep)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		tb.t.Errorf("screenshot %s: %v", name, err)
-		return
-	}
-	dir := filepath.Join("..", "..", "testout")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		tb.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-		tb.t.Fatal(err)
-	}
+	saveScreenshot(tb.t, tb.ctx, runnerStep, name)
 }
 
 func runnerJSON(s string) string {
