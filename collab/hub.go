@@ -177,6 +177,13 @@ func (h *Hub) Session(ctx context.Context, id string) (SessionInfo, error) {
 	return info, nil
 }
 
+// Open loads a session's live state, so that connections can join it; ErrNotFound
+// when there is no such session. The room stays until nobody uses it for IdleTTL.
+func (h *Hub) Open(ctx context.Context, id string) error {
+	_, err := h.room(ctx, id)
+	return err
+}
+
 // room returns the live room of a session, loading it from the store when needed.
 // It returns ErrNotFound for a session that does not exist.
 func (h *Hub) room(ctx context.Context, id string) (*room, error) {

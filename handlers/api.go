@@ -64,11 +64,7 @@ func (h *Handler) createSession(c echo.Context) error {
 
 // getSession is GET /sessions/{id}.
 func (h *Handler) getSession(c echo.Context) error {
-	id, err := sessionID(c)
-	if err != nil {
-		return err
-	}
-	s, err := h.sessions.Session(c.Request().Context(), id)
+	s, err := h.session(c)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,9 @@ type Sessions interface {
 
 // Sockets runs accepted WebSocket connections (collab.Hub).
 type Sockets interface {
+	// Open makes a session ready for connections (collab.ErrNotFound if there is
+	// none), so an unknown one is refused before the upgrade.
+	Open(ctx context.Context, sessionID string) error
 	Serve(conn *websocket.Conn, sessionID string, p collab.JoinParams)
 }
 

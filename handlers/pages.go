@@ -46,11 +46,7 @@ func (h *Handler) startSession(c echo.Context) error {
 
 // pad shows a session's page, or the join form to a browser without a name.
 func (h *Handler) pad(c echo.Context) error {
-	id, err := sessionID(c)
-	if err != nil {
-		return err
-	}
-	s, err := h.sessions.Session(c.Request().Context(), id)
+	s, err := h.session(c)
 	if err != nil {
 		return err
 	}
@@ -164,6 +160,15 @@ func states(people []collab.Person) []collab.PersonState {
 		out[i] = collab.PersonState{Person: p}
 	}
 	return out
+}
+
+// session reads the session the :id parameter names.
+func (h *Handler) session(c echo.Context) (collab.SessionInfo, error) {
+	id, err := sessionID(c)
+	if err != nil {
+		return collab.SessionInfo{}, err
+	}
+	return h.sessions.Session(c.Request().Context(), id)
 }
 
 // sessionID reads the :id parameter. Anything but a canonical UUID cannot name a

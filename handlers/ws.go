@@ -16,11 +16,11 @@ func (h *Handler) socket(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.sessions.Session(c.Request().Context(), id); err != nil {
-		return err
-	}
 	if h.sockets == nil {
 		return &httpError{status: http.StatusServiceUnavailable, code: "unavailable", message: "Live editing is not available."}
+	}
+	if err := h.sockets.Open(c.Request().Context(), id); err != nil {
+		return err
 	}
 	conn, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{OriginPatterns: h.wsOrigins})
 	if err != nil {
