@@ -102,10 +102,7 @@ func TestBrowser(t *testing.T) {
 // as text, a paste of 3000 lines); both editors and the server end with the same
 // text, in which each one's input is whole.
 func typeTogether(t *testing.T, e *env) {
-	a := e.ada.open(t, "Ada")
-	b := e.bob.open(t, "Bob")
-	a.openPad(e.padURL())
-	b.openPad(e.padURL())
+	a, b := e.openBoth(t)
 
 	a.focusEditor()
 	a.keys("# warm-up\n")
@@ -164,10 +161,7 @@ func typeTogether(t *testing.T, e *env) {
 // cutWhileTyping: the proxy drops every socket and refuses new ones while Ada keeps
 // typing; when sockets are allowed again her page reconnects and nothing is lost.
 func cutWhileTyping(t *testing.T, e *env) {
-	a := e.ada.open(t, "Ada")
-	b := e.bob.open(t, "Bob")
-	a.openPad(e.padURL())
-	b.openPad(e.padURL())
+	a, b := e.openBoth(t)
 	a.focusEditor()
 	a.keys("before the cut\n")
 	waitSame(t, a, b)
@@ -242,10 +236,7 @@ func serverRestart(t *testing.T, e *env) {
 	dir := t.TempDir()
 	first, stop := startDuetIn(t, dir)
 	e = newEnv(t, first, e.ada, e.bob) // this scenario's own duet
-	a := e.ada.open(t, "Ada")
-	b := e.bob.open(t, "Bob")
-	a.openPad(e.padURL())
-	b.openPad(e.padURL())
+	a, b := e.openBoth(t)
 	a.focusEditor()
 	a.keys("before the restart\n")
 	waitSame(t, a, b)
@@ -315,10 +306,7 @@ func twoTabsOffline(t *testing.T, e *env) {
 // through a socket cut in the middle; editors and server must agree at the end (and no
 // page may have had to resync: that logs an error, which fails the test).
 func randomEdits(t *testing.T, e *env) {
-	a := e.ada.open(t, "Ada")
-	b := e.bob.open(t, "Bob")
-	a.openPad(e.padURL())
-	b.openPad(e.padURL())
+	a, b := e.openBoth(t)
 	a.focusEditor()
 	a.keys("alpha beta gamma\ndelta epsilon\nzeta eta theta\n")
 	waitSame(t, a, b)
@@ -374,10 +362,7 @@ func (tb *tab) randomOp(rng *rand.Rand) {
 
 // undoOwnChanges: undo takes back one's own typing, never the other person's.
 func undoOwnChanges(t *testing.T, e *env) {
-	a := e.ada.open(t, "Ada")
-	b := e.bob.open(t, "Bob")
-	a.openPad(e.padURL())
-	b.openPad(e.padURL())
+	a, b := e.openBoth(t)
 	b.focusEditor()
 	b.keys("shared\n")
 	waitSame(t, a, b)
@@ -412,10 +397,7 @@ func undoOwnChanges(t *testing.T, e *env) {
 // joining, a "you" marker on one's own entry only, and Bob gone within 2 s of closing
 // his tab.
 func participants(t *testing.T, e *env) {
-	a := e.ada.open(t, "Ada")
-	b := e.bob.open(t, "Bob")
-	a.openPad(e.padURL())
-	b.openPad(e.padURL())
+	a, b := e.openBoth(t)
 	joined := time.Now() // Bob's editor is live: the hub has him
 	names := `[...document.querySelectorAll("#participants li")].map(li => li.textContent.replace(/\s+/g, " ").trim())`
 	both := names + `.length === 2 && ` + names + `.some(s => s.includes("Bob")) && ` + names + `.some(s => s.includes("Ada"))`
@@ -441,10 +423,7 @@ func participants(t *testing.T, e *env) {
 // languageSwitch (the lead's side: select#language, POSTed by htmx): Ada switches to
 // JavaScript; Bob's editor loads the grammar only then and highlights "const".
 func languageSwitch(t *testing.T, e *env) {
-	a := e.ada.open(t, "Ada")
-	b := e.bob.open(t, "Bob")
-	a.openPad(e.padURL())
-	b.openPad(e.padURL())
+	a, b := e.openBoth(t)
 	a.focusEditor()
 	a.keys("const answer = 42")
 	waitSame(t, a, b)
@@ -596,6 +575,15 @@ func newEnv(t *testing.T, backend string, ada, bob *browser) *env {
 // padURL is the session page through the proxy.
 func (e *env) padURL() string {
 	return e.proxy.URL + "/s/" + e.session
+}
+
+// openBoth opens the pad in a tab of Ada's browser and one of Bob's.
+func (e *env) openBoth(t *testing.T) (a, b *tab) {
+	t.Helper()
+	a, b = e.ada.open(t, "Ada"), e.bob.open(t, "Bob")
+	a.openPad(e.padURL())
+	b.openPad(e.padURL())
+	return a, b
 }
 
 func createSession(t *testing.T, base string) (id, token string) {
