@@ -1,7 +1,9 @@
 // A collab peer: one @codemirror/collab client state and the authority's document at
-// its synced version. It applies update messages exactly as DESIGN §2 requires: in
-// version order, and while it has unconfirmed updates, one update per receiveUpdates
-// call, which computes the same transforms as the server's sequential rebase.
+// its synced version. It applies update messages in version order, and while it has
+// unconfirmed updates, one update per receiveUpdates call: the server rebases a late
+// push over each accepted update in turn, and only one update at a time makes the
+// client compute the same transforms (mapping over a batch breaks ties differently,
+// and the two sides would silently diverge).
 //
 // The state lives in a Holder: the EditorView for the editor, or a plain variable for a
 // headless peer that only delivers the saved updates of a tab that is gone.

@@ -1,4 +1,4 @@
-// The wire protocol of /ws/{sessionId} (DESIGN §3), as the editor island speaks it.
+// The wire protocol of /ws/{sessionId}, as the editor island speaks it.
 // Mirrors collab/protocol.go: every message is one JSON object with a "type".
 
 /** A participant as the server describes them. */
@@ -79,7 +79,7 @@ export type ServerMessage =
   | ErrorMessage
   | RunMessage;
 
-/** Close codes the island acts on (DESIGN §3). */
+/** Close codes the island acts on (the server's, in collab/protocol.go). */
 export const Close = {
   goingAway: 1001, // the server shuts down: reconnect
   policy: 1008, // rate_limited, too_slow, session_full (reason = code)
@@ -97,7 +97,7 @@ export const Code = {
   sessionDeleted: "session_deleted",
 } as const;
 
-/** The server's default document limit in UTF-16 units (DESIGN §3: 1 MiB). */
+/** The server's default document limit in UTF-16 units (1 MiB). */
 export const defaultMaxDocLength = 1 << 20;
 
 /** Keeps an edit message comfortably under the default 2 MiB frame limit. */

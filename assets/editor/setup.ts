@@ -1,10 +1,11 @@
-// The editor's configuration: the features of issue 5 (line numbers, bracket matching,
-// auto-indent, search, history, highlighting), a theme that follows the system's colour
-// scheme, and the language compartment. Colours live in assets/css/editor.css: the
-// highlighter only assigns classes (tok-*), so light and dark are plain CSS.
+// The editor's configuration: the features a coding pad needs (line numbers, bracket
+// matching, auto-indent, search, history, highlighting), a theme that follows the
+// system's colour scheme, and the languages' grammars. Colours live in
+// assets/css/editor.css: the highlighter only assigns classes (tok-*), so light and
+// dark are plain CSS.
 
-// No completion popup: the issue does not ask for one, it costs 10 KB gzip of a tight
-// budget, and an interviewer usually wants to see what the candidate knows.
+// No completion popup: nobody asked for one, it costs 10 KB gzip of a tight budget,
+// and an interviewer usually wants to see what the candidate knows.
 import { closeBrackets, closeBracketsKeymap } from "@codemirror/autocomplete";
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
 import {
