@@ -1,6 +1,6 @@
 // A WebSocket that comes back: after any drop it reconnects with exponential backoff
 // and full jitter, at once when the browser says it is online again, and never after
-// stop(). What to do with messages and closes is the island's business.
+// stop(). What messages and closes mean is link.ts's business.
 
 import { parseMessage, type ServerMessage } from "./protocol";
 

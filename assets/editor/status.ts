@@ -1,6 +1,7 @@
 // The connection status line (#connection-status, a polite live region): its
 // data-state is live | connecting | reconnecting | offline | ended, its text says what
-// a person needs to know, including edits not saved on the server yet.
+// a person needs to know, including edits not saved on the server yet. update decides
+// what to say from the link's and the sync's facts; render paints it.
 
 export type StatusState = "live" | "connecting" | "reconnecting" | "offline" | "ended";
 
@@ -11,18 +12,61 @@ export interface StatusView {
   detail?: string; // longer explanation, as the element's title
 }
 
+/** What the line is about (link.ts, sync.ts, offline.ts). */
+export interface StatusFacts {
+  ended: boolean; // the session was deleted
+  live: boolean; // connected, synced and caught up
+  full: boolean; // the last attempt was refused: the session is full
+  pending: number; // unconfirmed updates
+}
+
 /** How long a count-only change waits, so a screen reader is not told every keystroke. */
 const countDelay = 600;
+/** How long the island may be down before the line says Offline rather than Reconnecting. */
+const offlineAfter = 8_000;
 
 export class StatusLine {
   private shown: StatusView | null = null;
   private timer = 0;
   private flashText = "";
   private flashTimer = 0;
+  private everLive = false;
+  private downSince = Date.now(); // when the island last stopped being live (or started)
 
   constructor(private el: HTMLElement | null) {}
 
-  render(v: StatusView): void {
+  /** update shows what the facts mean to a person. */
+  update(f: StatusFacts): void {
+    if (f.live) {
+      this.downSince = 0;
+      if (!this.everLive) {
+        this.everLive = true;
+        performance.mark("duet:editor-live"); // the load-time measurements end here
+      }
+    } else if (!this.downSince) {
+      this.downSince = Date.now();
+    }
+    let state: StatusState;
+    let text: string;
+    let detail: string | undefined;
+    if (f.ended) {
+      [state, text] = ["ended", "This session was ended"];
+    } else if (f.live) {
+      [state, text] = ["live", "Live"];
+    } else if (f.full) {
+      [state, text, detail] = ["offline", "This session is full", "Trying again from time to time."];
+    } else if (navigator.onLine === false || Date.now() - this.downSince > offlineAfter) {
+      [state, text] = ["offline", "Offline"];
+      detail = "Your changes are kept in this browser and sent when the connection is back.";
+    } else if (!this.everLive) {
+      [state, text] = ["connecting", "Connecting…"];
+    } else {
+      [state, text] = ["reconnecting", "Reconnecting…"];
+    }
+    this.render({ state, text, pending: f.pending, detail });
+  }
+
+  private render(v: StatusView): void {
     if (!this.el) return;
     const prev = this.shown;
     this.shown = v;

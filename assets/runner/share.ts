@@ -1,4 +1,4 @@
-// Sharing runs through the hub (DESIGN §3 `run`): this page's runs go out as start,
+// Sharing runs through the hub (the socket's `run` message): this page's runs go out as start,
 // output and end events, and the others' come in.
 //
 // Output is batched: at most one flush per 100 ms, each message up to 60 KiB of one
@@ -8,7 +8,11 @@
 
 import type { Status, Stream } from "./protocol";
 
-/** EditorBridge is what the editor island hands out (assets/editor/island.ts). */
+/**
+ * EditorBridge is what the editor island hands out (assets/editor/bridge.ts). userId is
+ * this tab's public participant id from the server's sync message ("" before it), the
+ * id that run messages about this participant carry.
+ */
 export interface EditorBridge {
   getText(): string;
   send(msg: object): boolean;
