@@ -1,6 +1,7 @@
 package collab
 
 import (
+	"encoding/json"
 	"sync"
 	"time"
 )
@@ -89,10 +90,11 @@ type runTracker struct {
 	capped  bool   // output was dropped
 }
 
-// Run stream names and events of the run message.
+// Run stream names and events of the run message. The "table" stream carries a
+// result table (SQL) as JSON: it is relayed whole or not at all, never cut.
 var (
 	runEvents  = map[string]bool{"start": true, "output": true, "end": true}
-	runStreams = map[string]bool{"stdout": true, "stderr": true, "stdin": true, "system": true}
+	runStreams = map[string]bool{"stdout": true, "stderr": true, "stdin": true, "system": true, "table": true}
 )
 
 const maxRunField = 64 // bytes of runId and status
@@ -120,7 +122,7 @@ func (t *runTracker) check(m *clientMessage, lim Limits) (*runEvent, *protocolEr
 		}
 	case "output":
 		if m.Stream == nil || !runStreams[*m.Stream] {
-			return nil, refuse(CodeBadMessage, `field "stream" must be stdout, stderr, stdin or system`)
+			return nil, refuse(CodeBadMessage, `field "stream" must be stdout, stderr, stdin, system or table`)
 		}
 		if m.Text == nil {
 			return nil, refuse(CodeBadMessage, `field "text" is missing`)
@@ -130,6 +132,14 @@ func (t *runTracker) check(m *clientMessage, lim Limits) (*runEvent, *protocolEr
 		}
 		e.stream = *m.Stream
 		left := min(lim.MaxRunText, lim.MaxRunBytes-t.bytes)
+		if e.stream == "table" {
+			if !json.Valid([]byte(*m.Text)) {
+				return nil, refuse(CodeBadMessage, `a "table" output's text must be JSON`)
+			}
+			if len(*m.Text) > left { // cut JSON is no table: drop it whole
+				left = 0
+			}
+		}
 		if left <= 0 {
 			t.capped = true
 			return nil, nil

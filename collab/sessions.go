@@ -27,6 +27,8 @@ var (
 var languages = [...]struct{ value, label string }{
 	{"python", "Python"},
 	{"javascript", "JavaScript"},
+	{"typescript", "TypeScript"},
+	{"sql", "SQL"},
 }
 
 // Languages returns the supported language names, the first being the default.

@@ -33,7 +33,7 @@ func TestHomePage(t *testing.T) {
 		}
 		langs = append(langs, v)
 	})
-	if got, want := strings.Join(langs, ","), "python*,javascript"; got != want {
+	if got, want := strings.Join(langs, ","), "python*,javascript,typescript,sql"; got != want {
 		t.Errorf("language choices = %s, want %s (* = checked)", got, want)
 	}
 	if got := form.Find(`button[type="submit"]`).Text(); got != "Start an interview" {

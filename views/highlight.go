@@ -42,8 +42,8 @@ func codeFormatter(mark [2]int) *html.Formatter {
 	return html.New(opts...)
 }
 
-// highlighted renders code in a language ("python", "javascript"; anything else is
-// plain text) as <pre class="chroma"><code> with one span per line. Every character
+// highlighted renders code in a language ("python", "javascript", "typescript", "sql";
+// anything else is plain text) as <pre class="chroma"><code> with one span per line. Every character
 // of code appears once, escaped, in document order: the text of the <code> element
 // without the line numbers (.ln) is code, except that a carriage return shows as ␍
 // (an HTML parser would read it as a line break; editors do not make them).
@@ -67,7 +67,7 @@ func tokenise(code, language string) []chroma.Token {
 	plain := []chroma.Token{{Type: chroma.Text, Value: code}}
 	var lexer chroma.Lexer
 	switch language {
-	case "python", "javascript":
+	case "python", "javascript", "typescript", "sql":
 		lexer = lexers.Get(language)
 	}
 	if lexer == nil || len(code) > maxHighlightBytes || code == "" {

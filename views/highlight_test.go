@@ -76,7 +76,7 @@ func TestHighlightedKeepsText(t *testing.T) {
 		}
 		cases = append(cases, b.String())
 	}
-	for _, lang := range []string{"python", "javascript", "cobol"} {
+	for _, lang := range []string{"python", "javascript", "typescript", "sql", "cobol"} {
 		for _, code := range cases {
 			var buf bytes.Buffer
 			if err := writeHighlighted(&buf, code, lang, [2]int{}); err != nil {

@@ -56,7 +56,7 @@ func Home(m HomePage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</section><ul class=\"features\" aria-label=\"What duet does\"><li><h2>Real-time editing</h2><p>Every keystroke reaches everyone at once, and none is ever lost, even across a dropped connection.</p></li><li><h2>Runs in the browser</h2><p>Python and JavaScript run on each participant's machine. No code ever runs on the server.</p></li><li><h2>Yours to host</h2><p>One binary, no CDN, no account. Your interviews stay on your server.</p></li></ul></main>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</section><ul class=\"features\" aria-label=\"What duet does\"><li><h2>Real-time editing</h2><p>Every keystroke reaches everyone at once, and none is ever lost, even across a dropped connection.</p></li><li><h2>Runs in the browser</h2><p>Python, JavaScript, TypeScript and SQL run on each participant's machine. No code ever runs on the server.</p></li><li><h2>Yours to host</h2><p>One binary, no CDN, no account. Your interviews stay on your server.</p></li></ul></main>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

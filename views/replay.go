@@ -32,7 +32,7 @@ type ReplayFrame struct {
 	Version   int    // shown
 	Latest    int    // the session's version: the last one
 	Code      string // the document at Version, for display (lone surrogates shown as U+FFFD)
-	Language  string // "python" or "javascript": picks the highlighter
+	Language  string // "python", "javascript", "typescript" or "sql": picks the highlighter
 	Author    string // who made the update that led to Version; "" at version 0
 	Color     string // their color
 	At        string // when, since the session started: "+12:04"; "" at version 0
@@ -149,7 +149,7 @@ type ReplayRunOutput struct {
 
 // ReplayChunk is a piece of output of one stream.
 type ReplayChunk struct {
-	Stream string // stdout, stderr, stdin or system
+	Stream string // stdout, stderr, stdin, system or table (a result table as JSON, see runtable.go)
 	Text   string
 }
 
