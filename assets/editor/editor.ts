@@ -6,6 +6,7 @@
 import { Compartment, EditorSelection, EditorState, Transaction, type Extension, type Text } from "@codemirror/state";
 import { EditorView, placeholder, type ViewUpdate } from "@codemirror/view";
 import { remoteCursorsExtension } from "./cursors";
+import type { KeymapTarget } from "./keymap";
 import type { GrammarTarget } from "./language";
 import type { MainEditor } from "./offline";
 import { collabExtension, type Holder } from "./peer";
@@ -29,11 +30,13 @@ const editable: Extension = placeholder("Start typing. Everyone on this link see
 /** After the session ended: readable, not editable, no invitation. */
 const readOnly: Extension = [EditorState.readOnly.of(true), EditorView.editable.of(false)];
 
-export class Editor implements GrammarTarget, MainEditor {
+export class Editor implements GrammarTarget, KeymapTarget, MainEditor {
   private shown: EditorView | null = null;
   private grammar: Extension = [];
+  private keys: Extension = [];
   private ended = false;
   private readonly grammarComp = new Compartment();
+  private readonly keymapComp = new Compartment();
   private readonly editComp = new Compartment();
 
   constructor(private readonly ev: EditorEvents) {}
@@ -53,6 +56,7 @@ export class Editor implements GrammarTarget, MainEditor {
     return EditorState.create({
       doc,
       extensions: [
+        this.keymapComp.of(this.keys), // first: Vim's keys must see a key before the default keymap
         baseSetup(),
         colorScheme(),
         this.grammarComp.of(this.grammar),
@@ -83,6 +87,15 @@ export class Editor implements GrammarTarget, MainEditor {
   setGrammar(ext: Extension): void {
     this.grammar = ext;
     this.shown?.dispatch({ effects: this.grammarComp.reconfigure(ext) });
+  }
+
+  setKeymap(ext: Extension): void {
+    this.keys = ext;
+    this.shown?.dispatch({ effects: this.keymapComp.reconfigure(ext) });
+  }
+
+  focus(): void {
+    this.shown?.focus();
   }
 
   /** endEditing makes the editor read-only for good (the session ended). */

@@ -4,6 +4,7 @@
 //
 //   editor.ts      the CodeMirror view, its state, the size limits of a change
 //   language.ts    the session's language and its grammar
+//   keymap.ts      this person's keys: the default or Vim's
 //   offline.ts     the collab clients this tab speaks for, kept in localStorage
 //   sync.ts        push, pull and receive updates (peer.ts: one collab client)
 //   link.ts        the socket's life: reconnects (connection.ts), closes, watchdog
@@ -23,6 +24,7 @@ import { Bridge } from "./bridge";
 import { CursorSync } from "./cursorsync";
 import { Editor } from "./editor";
 import { Join } from "./join";
+import { KeymapChoice } from "./keymap";
 import { LanguageSwitch } from "./language";
 import { Link } from "./link";
 import { Offline, restore } from "./offline";
@@ -58,6 +60,7 @@ export class Island {
   private readonly people = new People();
   private readonly editor: Editor;
   private readonly language: LanguageSwitch;
+  private readonly keymap: KeymapChoice;
   private readonly join: Join;
   private readonly link: Link;
   private readonly bridge: Bridge;
@@ -81,6 +84,7 @@ export class Island {
       refused: (text) => this.status.flash(text),
     });
     this.language = new LanguageSwitch(el, page.language, this.editor);
+    this.keymap = new KeymapChoice(el, this.editor);
     this.join = new Join(el, page.sessionId, () => this.link.reconnect("rename"));
     this.link = new Link(page.sessionId, () => this.join.url(), {
       opened: () => this.sync.opened(),
@@ -129,6 +133,7 @@ export class Island {
     performance.mark("duet:editor-ready");
     this.el.dataset.ready = "true";
     this.language.start();
+    this.keymap.start();
     this.join.start();
     this.renderStatus();
     this.link.start(this.sync);
@@ -206,6 +211,7 @@ export class Island {
     this.sync.destroy();
     this.cursors.destroy();
     this.language.destroy();
+    this.keymap.destroy();
     this.join.destroy();
     this.status.destroy();
     this.editor.destroy();

@@ -1,11 +1,12 @@
-// The session's language (python or javascript) as the page and then the server say
-// it: announced to the page (the mount element's data-language, and a duet:language
-// event that the runner island follows) and given to the editor as a grammar. Python's
-// grammar is bundled; JavaScript's is loaded on first use, so a switch can take a while
-// and the last switch wins. data-language-loaded tells which grammar the editor has.
+// The session's language (python, javascript, typescript or sql) as the page and then
+// the server say it: announced to the page (the mount element's data-language, and a
+// duet:language event that the runner island follows) and given to the editor as a
+// grammar. Grammars are loaded on first use (the page's own language right away), so
+// the editor shows plain text for a moment, a switch can take a while, and the last
+// switch wins. data-language-loaded tells which grammar the editor has.
 
 import type { Extension } from "@codemirror/state";
-import { type Language, isLanguage, languageSupport, pythonSupport } from "./setup";
+import { type Language, isLanguage, languageSupport } from "./setup";
 
 /** Where the grammar goes: the editor's language compartment. */
 export interface GrammarTarget {
@@ -24,21 +25,16 @@ export class LanguageSwitch {
     private readonly target: GrammarTarget,
   ) {
     this.lang = lang;
-    if (lang === "python") {
-      // Bundled: the editor starts highlighted, with no wait.
-      target.setGrammar(pythonSupport());
-      this.loaded = "python";
-    }
+    languageSupport(lang).catch(() => {}); // start fetching the grammar now; start() applies it
   }
 
   get current(): Language {
     return this.lang;
   }
 
-  /** start, once the editor shows: says which grammar it has, and loads any other the page asks for. */
+  /** start, once the editor shows: loads the grammar of the page's language. */
   start(): void {
-    if (this.loaded) this.el.dataset.languageLoaded = this.loaded;
-    if (this.lang !== "python") void this.set(this.lang);
+    void this.set(this.lang);
   }
 
   /** set switches to lang (anything else is ignored) and loads its grammar. */
@@ -52,7 +48,7 @@ export class LanguageSwitch {
     const seq = ++this.seq;
     let ext: Extension;
     try {
-      ext = lang === "python" ? pythonSupport() : await languageSupport(lang);
+      ext = await languageSupport(lang);
     } catch (e) {
       console.warn(`duet editor: could not load the ${lang} grammar`, e); // offline: plain text until the next switch
       return;

@@ -17,8 +17,6 @@ import {
   indentUnit,
   syntaxHighlighting,
 } from "@codemirror/language";
-import { python } from "@codemirror/lang-python";
-import { highlightSelectionMatches, searchKeymap } from "@codemirror/search";
 import { Compartment, EditorState, type Extension } from "@codemirror/state";
 import {
   EditorView,
@@ -34,12 +32,15 @@ import {
   ViewPlugin,
 } from "@codemirror/view";
 import { tags as t } from "@lezer/highlight";
+import { searchOnDemand } from "./search";
 
 /** Languages the island can highlight; the server refuses anything else. */
-export type Language = "python" | "javascript";
+export type Language = "python" | "javascript" | "typescript" | "sql";
+
+const languages: readonly string[] = ["python", "javascript", "typescript", "sql"];
 
 export function isLanguage(s: unknown): s is Language {
-  return s === "python" || s === "javascript";
+  return typeof s === "string" && languages.includes(s);
 }
 
 /**
@@ -65,18 +66,28 @@ const duetHighlight = HighlightStyle.define([
   { tag: t.invalid, class: "tok-invalid" },
 ]);
 
-/** The grammar and indent unit of a language; JavaScript's is loaded on first use. */
+/**
+ * The grammar and indent unit of a language. Each grammar is a chunk loaded when the
+ * session is in that language (TypeScript is a dialect of the JavaScript grammar, so
+ * the two share one), so a pad loads only its own: the pad's JavaScript must stay
+ * under 200 KB gzip in every language, and the grammars are 4 to 35 KB each.
+ */
 export async function languageSupport(lang: Language): Promise<Extension> {
-  if (lang === "javascript") {
-    const { javascript } = await import("@codemirror/lang-javascript");
-    return [javascript(), indentUnit.of("  ")];
+  switch (lang) {
+    case "python": {
+      const { python } = await import("@codemirror/lang-python");
+      return [python(), indentUnit.of("    ")];
+    }
+    case "javascript":
+    case "typescript": {
+      const { javascript } = await import("@codemirror/lang-javascript");
+      return [javascript({ typescript: lang === "typescript" }), indentUnit.of("  ")];
+    }
+    case "sql": {
+      const { sql, SQLite } = await import("@codemirror/lang-sql");
+      return [sql({ dialect: SQLite }), indentUnit.of("  ")];
+    }
   }
-  return [python(), indentUnit.of("    ")];
-}
-
-/** The Python support, bundled with the editor: the default language needs no wait. */
-export function pythonSupport(): Extension {
-  return [python(), indentUnit.of("    ")];
 }
 
 const darkQuery = "(prefers-color-scheme: dark)";
@@ -119,12 +130,11 @@ export function baseSetup(): Extension {
     rectangularSelection(),
     crosshairCursor(),
     highlightActiveLine(),
-    highlightSelectionMatches(),
+    searchOnDemand(), // before the keymap below: once loaded, its keys come first
     EditorView.contentAttributes.of({ "aria-label": "Code editor" }),
     keymap.of([
       ...closeBracketsKeymap,
       ...defaultKeymap,
-      ...searchKeymap,
       ...historyKeymap,
       ...foldKeymap,
       indentWithTab, // Escape then Tab still moves focus out of the editor
