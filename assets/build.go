@@ -57,14 +57,15 @@ type Copy struct {
 // source does not exist yet are skipped, so the list can name islands before they exist.
 func DefaultEntries() []Entry {
 	return []Entry{
-		{Name: "app", Source: "assets/app/main.ts"},                     // page glue, every page
-		{Name: "app", Source: "assets/css/app.css"},                     // the one stylesheet → app.css
-		{Name: "docs", Source: "assets/docs/main.ts"},                   // Swagger UI init on /docs
-		{Name: "editor", Source: "assets/editor/main.ts"},               // CodeMirror 6 + collab island
-		{Name: "runner", Source: "assets/runner/main.ts"},               // runner island, page side
-		{Name: "runner-worker", Source: "assets/runner/worker.ts"},      // runner Web Worker (own entry: esbuild #312)
-		{Name: "runner-js-worker", Source: "assets/runner/jsworker.ts"}, // JavaScript runner worker, one per run
-		{Name: "replay", Source: "assets/replay/main.ts"},               // playback on the replay page
+		{Name: "app", Source: "assets/app/main.ts"},                       // page glue, every page
+		{Name: "app", Source: "assets/css/app.css"},                       // the one stylesheet → app.css
+		{Name: "docs", Source: "assets/docs/main.ts"},                     // Swagger UI init on /docs
+		{Name: "editor", Source: "assets/editor/main.ts"},                 // CodeMirror 6 + collab island
+		{Name: "runner", Source: "assets/runner/main.ts"},                 // runner island, page side
+		{Name: "runner-worker", Source: "assets/runner/worker.ts"},        // runner Web Worker (own entry: esbuild #312)
+		{Name: "runner-js-worker", Source: "assets/runner/jsworker.ts"},   // JavaScript (and TypeScript) runner worker, one per run
+		{Name: "runner-sql-worker", Source: "assets/runner/sqlworker.ts"}, // SQL runner worker: sql.js's glue, SQLite itself is sql-wasm.wasm
+		{Name: "replay", Source: "assets/replay/main.ts"},                 // playback on the replay page
 	}
 }
 
@@ -76,6 +77,9 @@ func DefaultCopies() []Copy {
 		{Name: "htmx-sse.js", Source: "node_modules/htmx-ext-sse/dist/sse.min.js"},
 		{Name: "swagger-ui.js", Source: "node_modules/swagger-ui-dist/swagger-ui-bundle.js"},
 		{Name: "swagger-ui.css", Source: "node_modules/swagger-ui-dist/swagger-ui.css"},
+		// SQLite for the SQL runner, the build of sql.js that its browser glue (bundled
+		// into runner-sql-worker.js) expects; the page compiles it once.
+		{Name: "sql-wasm.wasm", Source: "node_modules/sql.js/dist/sql-wasm-browser.wasm"},
 	}
 }
 
@@ -311,8 +315,8 @@ func Watch(ctx context.Context, cfg Config) error {
 // writes the files itself, so that it can precompress them and keep the manifest
 // and the cleanup in step with what was written.
 //
-// Splitting lets an island load code on demand with import() (the editor's JavaScript
-// grammar) while sharing one copy of the modules both sides use: CodeMirror breaks
+// Splitting lets an island load code on demand with import() (the editor's grammars
+// and Vim keys, the runner's TypeScript compiler and example database) while sharing one copy of the modules both sides use: CodeMirror breaks
 // when @codemirror/state is loaded twice. Code shared by entries or dynamic imports
 // goes into chunk-[hash].js files that the entries import.
 func (b *builder) options() api.BuildOptions {
@@ -345,6 +349,7 @@ func (b *builder) options() api.BuildOptions {
 		AssetNames:          "[name]-[hash]",
 		PublicPath:          strings.TrimSuffix(b.cfg.URLPrefix, "/"),
 		Loader: map[string]api.Loader{
+			".sql": api.LoaderText, // the SQL runner's example database, a string in its chunk
 			".svg": api.LoaderFile, ".png": api.LoaderFile, ".woff2": api.LoaderFile, ".woff": api.LoaderFile,
 		},
 		LogLevel: api.LogLevelSilent, // messages are formatted by logMessages

@@ -1,14 +1,16 @@
 // What the panel needs from a language runner, and the page-side plumbing both
 // runners share: the shared memory with their worker, and answering input().
 
-import type { LoadStep, SharedBuffers, Status, Stream } from "./protocol";
+import type { LoadStep, SharedBuffers, Status, Table, TextStream } from "./protocol";
 import { RingReader, StdinState, controlSize, maxLineBytes, newRing, sleepCell } from "./ring";
 
 /** The panel's side of one run. */
 export interface RunHooks {
   /** The code starts executing (the runtime is loaded). */
   started(): void;
-  output(stream: Stream, text: string): void;
+  output(stream: TextStream, text: string): void;
+  /** A result table (SQL). */
+  table(t: Table): void;
   /** The program waits for a line of input (answer with Engine.answer). */
   input(): void;
 }
@@ -20,7 +22,7 @@ export interface RunResult {
 }
 
 export interface Engine {
-  readonly label: string; // "Python", "JavaScript"
+  readonly label: string; // "Python", "JavaScript", "TypeScript", "SQL"
   /** Whether load() would return at once. */
   readonly loaded: boolean;
   /** load makes the runtime ready; it rejects with a LoadError. */

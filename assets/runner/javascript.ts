@@ -3,7 +3,7 @@
 // as soon as a run ends, so a run never waits for a worker to boot.
 
 import { type Engine, LoadError, type RunHooks, type RunResult, Shared, isolated } from "./engine";
-import type { FromWorker, Status, ToWorker } from "./protocol";
+import type { FromWorker, Source, Status, ToWorker } from "./protocol";
 
 const drainEvery = 30;
 
@@ -67,7 +67,12 @@ export class JavaScriptEngine implements Engine {
     return { worker, shared, ready };
   }
 
-  async run(code: string, hooks: RunHooks): Promise<RunResult> {
+  run(code: string, hooks: RunHooks): Promise<RunResult> {
+    return this.runAs(code, hooks, { name: "main.js" });
+  }
+
+  /** runAs runs code (JavaScript) named, in stacks and errors, as source says. */
+  async runAs(code: string, hooks: RunHooks, source: Source): Promise<RunResult> {
     await this.load();
     const w = this.next!;
     this.next = null;
@@ -76,13 +81,13 @@ export class JavaScriptEngine implements Engine {
       const r: Running = { id, w, hooks, start: performance.now(), resolve, drain: 0 };
       this.running = r;
       if (w.shared) r.drain = window.setInterval(() => this.drain(r), drainEvery);
-      w.worker.onmessage = (e: MessageEvent<FromWorker>) => this.onMessage(r, e.data, code);
+      w.worker.onmessage = (e: MessageEvent<FromWorker>) => this.onMessage(r, e.data, code, source.name);
       w.worker.onerror = (e) => {
         e.preventDefault();
         this.end(r, { status: "crashed", ms: performance.now() - r.start, note: `The JavaScript worker died (${e.message || "no reason given"}).` });
       };
       hooks.started();
-      w.worker.postMessage({ type: "run", id, code } satisfies ToWorker);
+      w.worker.postMessage({ type: "run", id, code, source } satisfies ToWorker);
     });
   }
 
@@ -94,7 +99,7 @@ export class JavaScriptEngine implements Engine {
     } while (all && s.reader.pending());
   }
 
-  private onMessage(r: Running, m: FromWorker, code: string): void {
+  private onMessage(r: Running, m: FromWorker, code: string, name: string): void {
     if (this.running !== r) return;
     switch (m.type) {
       case "out":
@@ -108,7 +113,7 @@ export class JavaScriptEngine implements Engine {
         this.drain(r, true);
         if (m.syntaxError !== undefined) {
           void syntaxErrorAt(code).then((at) => {
-            r.hooks.output("stderr", `Uncaught SyntaxError: ${m.syntaxError}\n    at main.js${at}\n`);
+            r.hooks.output("stderr", `Uncaught SyntaxError: ${m.syntaxError}\n    at ${name}${at}\n`);
             this.end(r, { status: m.status, ms: m.ms });
           });
           return;

@@ -14,10 +14,11 @@
 // page keeps its policy without 'unsafe-eval'. Without it, the worker says so at once.
 
 import { lockdown } from "./lockdown";
-import type { FromWorker, Status, Stream, ToWorker } from "./protocol";
+import type { FromWorker, Source, Status, TextStream as Stream, ToWorker } from "./protocol";
 import { OutputSink, StdinState, maxLineBytes } from "./ring";
 
-export const sourceName = "main.js";
+/** The program's name in stacks and, for TypeScript, how its columns map back. */
+let source: Source = { name: "main.js" };
 
 const realSetTimeout = setTimeout;
 const realClearTimeout = clearTimeout;
@@ -60,6 +61,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     }
     post({ type: "ready", loadMs: 0, version: navigator.userAgent });
   } else if (m?.type === "run" && !runId) {
+    if (m.source) source = m.source;
     void run(m.id, m.code);
   }
 };
@@ -88,12 +90,12 @@ async function run(id: string, code: string): Promise<void> {
   try {
     let result: unknown;
     try {
-      result = evaluate(`${code}\n//# sourceURL=${sourceName}`);
+      result = evaluate(`${code}\n//# sourceURL=${source.name}`);
     } catch (e) {
       // Top-level await: run the program as the body of an async function. The
       // wrapper opens on the first line, so line numbers do not move.
       if (!(e instanceof SyntaxError) || !/await is only valid/.test(e.message)) throw e;
-      result = evaluate(`(async () => {${code}\n})()\n//# sourceURL=${sourceName}`);
+      result = evaluate(`(async () => {${code}\n})()\n//# sourceURL=${source.name}`);
       await result;
     }
   } catch (e) {
@@ -112,7 +114,7 @@ function idleCheck(): void {
 
 function fail(err: unknown, prefix = "Uncaught"): void {
   if (finished) return;
-  if (err instanceof SyntaxError && !(err.stack ?? "").includes(sourceName)) {
+  if (err instanceof SyntaxError && !(err.stack ?? "").includes(source.name)) {
     // The program did not parse. V8 gives no position for eval'd code; the page
     // finds the line with a parser and prints the error.
     finish("error", err.message);
@@ -129,9 +131,31 @@ export function formatError(err: unknown): string {
   const head = `${err.name}: ${err.message}`;
   const frames = stack
     .split("\n")
-    .filter((l) => /^\s+at /.test(l) && l.includes(sourceName))
-    .map((l) => "    " + l.trim().replace(/\(?eval at [^)]*\), /, "("));
+    .filter((l) => /^\s+at /.test(l) && l.includes(source.name))
+    .map((l) => "    " + originalColumns(l.trim().replace(/\(?eval at [^)]*\), /, "(")));
   return [head, ...frames].join("\n");
+}
+
+/**
+ * originalColumns rewrites the positions in a stack line ("main.ts:4:9") from the
+ * program that ran to the one in the editor. Lines are the same (sucrase keeps them);
+ * columns move where types were taken out, and the source map says where to.
+ */
+function originalColumns(frame: string): string {
+  const cols = source.columns;
+  if (!cols) return frame;
+  const at = new RegExp(`${source.name.replace(/\./g, "\\.")}:(\\d+):(\\d+)`, "g");
+  return frame.replace(at, (whole, l: string, c: string) => {
+    const segs = cols[Number(l) - 1];
+    const col = Number(c) - 1;
+    if (!segs) return whole;
+    let best: [number, number] | null = null;
+    for (const seg of segs) {
+      if (seg[0] > col) break;
+      best = seg;
+    }
+    return best ? `${source.name}:${l}:${best[1] + (col - best[0]) + 1}` : whole;
+  });
 }
 
 // ---- what the program sees ----
@@ -150,8 +174,8 @@ function installGlobals(): void {
     warn: log("stderr"),
     error: log("stderr"),
     trace: (...args: unknown[]) => {
-      const frames = (new Error().stack ?? "").split("\n").filter((l) => l.includes(sourceName));
-      sink.text("stderr", indent(["Trace: " + format(args), ...frames.map((l) => "    " + l.trim())].join("\n")) + "\n");
+      const frames = (new Error().stack ?? "").split("\n").filter((l) => l.includes(source.name));
+      sink.text("stderr", indent(["Trace: " + format(args), ...frames.map((l) => "    " + originalColumns(l.trim()))].join("\n")) + "\n");
     },
     dir: (v: unknown) => sink.text("stdout", indent(inspect(v, 0, new Set(), false)) + "\n"),
     table: (v: unknown) => sink.text("stdout", indent(inspect(v, 0, new Set(), false)) + "\n"),

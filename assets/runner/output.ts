@@ -2,9 +2,11 @@
 // the page without bound), the input field while the program waits for a line, and
 // how it ended.
 
-import type { Status, Stream } from "./protocol";
+import type { Status, Table, TextStream as Stream } from "./protocol";
+import { tableElement } from "./table";
 
 export const maxLines = 10_000; // kept per run; older lines are dropped
+const maxTables = 100; // result tables shown per run; the rest are counted
 const maxChars = 2_000_000; // and the text is cut to this many characters (long lines)
 
 export interface RunInfo {
@@ -53,6 +55,8 @@ export class RunView {
   private lines = 0;
   private chars = 0;
   private droppedLines = 0;
+  private tables = 0;
+  private sealed = false; // the next text starts a new block (a table came after the last)
   private pending: [Stream, string][] = [];
   private renderTimer = 0;
   private rendered = 0; // when the DOM was last updated
@@ -72,7 +76,7 @@ export class RunView {
     const who = el("span", "run-who", info.who);
     if (info.color) who.style.setProperty("--who", info.color); // CSSOM: allowed by style-src 'self'
     // The language is in the shared title ("Python · print(1)"); the header shows the code.
-    const title = el("span", "run-title", info.title.replace(/^(Python|JavaScript) · /, ""));
+    const title = el("span", "run-title", info.title.replace(/^(Python|JavaScript|TypeScript|SQL) · /, ""));
     title.title = info.title;
     this.state = el("span", "run-state", "loading…");
     summary.append(who, title, this.state);
@@ -160,7 +164,8 @@ export class RunView {
     let rest = text.length > maxChars ? text.slice(text.length - maxChars) : text;
     while (rest) {
       let b = this.blocks[this.blocks.length - 1];
-      if (!b || (b.lines >= blockLines && endsLine(b))) {
+      if (!b || this.sealed || (b.lines >= blockLines && endsLine(b))) {
+        this.sealed = false;
         b = { el: el("div", "out-block"), pieces: [], lines: 0, chars: 0 };
         this.pre.append(b.el);
         this.blocks.push(b);
@@ -231,6 +236,23 @@ export class RunView {
       this.dropped.textContent = `Output truncated: ${this.droppedLines.toLocaleString("en")} earlier lines dropped; the last ${maxLines.toLocaleString("en")} are kept.`;
       this.el.dataset.truncated = "true";
     }
+  }
+
+  /**
+   * table shows a result table after the output so far. Past maxTables tables, a
+   * note counts the ones not shown.
+   */
+  table(t: Table): void {
+    this.flush();
+    this.tables++;
+    if (this.tables > maxTables) {
+      this.dropped.hidden = false;
+      this.dropped.textContent = `${(this.tables - maxTables).toLocaleString("en")} more result tables not shown; the first ${maxTables} are.`;
+      return;
+    }
+    this.pre.append(tableElement(t));
+    this.sealed = true;
+    if (this.stuck) this.pre.scrollTop = this.pre.scrollHeight;
   }
 
   /** note adds a line from the runner itself (not the program). */

@@ -1,16 +1,18 @@
 // The runner panel: Run/Stop, the time limit, loading progress and failures, and the
 // log of runs (this page's and, through the hub, everyone else's).
 
-import { type Engine, LoadError, type RunResult, isolated } from "./engine";
-import { JavaScriptEngine } from "./javascript";
+import { type Engine, type RunResult, isolated } from "./engine";
 import { RunView, describeStatus, duration, el } from "./output";
-import type { LoadStep, Status, Stream } from "./protocol";
-import { PythonEngine } from "./python";
+import type { LoadStep, Status, Table, TextStream } from "./protocol";
+import type { PythonEngine } from "./python";
 import { type EditorBridge, Share } from "./share";
+import type { SqlEngine } from "./sql";
+import { decodeTable } from "./table";
 
-type Language = "python" | "javascript";
+type Language = "python" | "javascript" | "typescript" | "sql";
 
-const labels: Record<Language, string> = { python: "Python", javascript: "JavaScript" };
+const labels: Record<Language, string> = { python: "Python", javascript: "JavaScript", typescript: "TypeScript", sql: "SQL" };
+const seedKey = "duet:sql-seed";
 const maxRuns = 30; // runs kept in the log
 const limitKey = "duet:run-limit";
 const defaultLimit = 10;
@@ -32,10 +34,20 @@ interface Parts {
   empty: HTMLElement | null;
   note: HTMLElement;
   failure: HTMLElement;
+  sql: HTMLElement | null; // the SQL options, shown for SQL only
+  seed: HTMLInputElement | null; // start from the example database
 }
 
 function isLanguage(s: unknown): s is Language {
-  return s === "python" || s === "javascript";
+  return typeof s === "string" && Object.hasOwn(labels, s);
+}
+
+/** The run in progress; engine is null while the runners' chunk loads. */
+interface Current {
+  engine: Engine | null;
+  view: RunView;
+  id: string;
+  cancelled: boolean;
 }
 
 export class RunnerPanel {
@@ -45,7 +57,7 @@ export class RunnerPanel {
   private unsubscribe: (() => void)[] = [];
   private readonly engines = new Map<Language, Engine>();
   private readonly share = new Share(() => this.bridge);
-  private current: { engine: Engine; view: RunView; id: string; cancelled: boolean } | null = null;
+  private current: Current | null = null;
   private limitTimer = 0;
   private limitLeft = 0;
   private limitFrom = 0;
@@ -65,7 +77,12 @@ export class RunnerPanel {
     const note = q<HTMLElement>("[data-runner-note]");
     const failure = q<HTMLElement>("[data-runner-failure]");
     if (!run || !stop || !limit || !status || !progress || !log || !note || !failure) throw new Error("the runner panel markup is incomplete");
-    this.p = { run, stop, limit, status, progress, log, note, failure, empty: q<HTMLElement>("[data-runner-empty]") };
+    this.p = {
+      run, stop, limit, status, progress, log, note, failure,
+      empty: q<HTMLElement>("[data-runner-empty]"),
+      sql: q<HTMLElement>("[data-runner-sql]"),
+      seed: q<HTMLInputElement>("[data-runner-seed]"),
+    };
     this.lang = isLanguage(el.dataset.language) ? el.dataset.language : "python";
   }
 
@@ -76,6 +93,12 @@ export class RunnerPanel {
     const saved = Number(localStorage.getItem(limitKey));
     if (saved > 0 && [...limit.options].some((o) => Number(o.value) === saved)) limit.value = String(saved);
     limit.addEventListener("change", () => localStorage.setItem(limitKey, limit.value));
+    const seed = this.p.seed;
+    if (seed) {
+      if (localStorage.getItem(seedKey) === "empty") seed.checked = false;
+      seed.disabled = false;
+      seed.addEventListener("change", () => localStorage.setItem(seedKey, seed.checked ? "example" : "empty"));
+    }
     window.addEventListener("keydown", this.onKey, true); // before the editor's Mod-Enter
     this.p.log.addEventListener("scroll", this.onScroll, { passive: true });
     document.addEventListener("duet:language", this.onLanguageEvent);
@@ -131,21 +154,28 @@ export class RunnerPanel {
     if (!this.current) void this.run();
   };
 
-  private engine(lang: Language): Engine {
-    let e = this.engines.get(lang);
+  /** engine is the runner of lang, made on first use from the runners' chunk. */
+  private async engine(lang: Language): Promise<Engine> {
+    const had = this.engines.get(lang);
+    if (had) return had;
+    const { newEngine } = await import("./engines");
+    let e = this.engines.get(lang); // made meanwhile
     if (!e) {
-      const d = this.el.dataset;
-      e =
-        lang === "python"
-          ? new PythonEngine({
-              workerURL: d.workerUrl ?? "",
-              indexURL: d.pyodideUrl ?? "",
-              restart: (d.restart as "snapshot" | "spare" | "cold" | undefined) ?? undefined,
-            })
-          : new JavaScriptEngine(d.jsWorkerUrl ?? "");
+      e = newEngine(lang, this.el.dataset, () => this.seed());
       this.engines.set(lang, e);
     }
     return e;
+  }
+
+  /**
+   * seed is the SQL a run starts from: the example database (a chunk loaded with the
+   * first SQL run), or nothing when the person unticked it. A session's or a
+   * question's own schema would be given here.
+   */
+  private async seed(): Promise<string> {
+    if (this.p.seed && !this.p.seed.checked) return "";
+    const { default: example } = await import("./seed.sql");
+    return example;
   }
 
   /** The code in the editor (or, without the editor island, the page's copy). */
@@ -164,10 +194,20 @@ export class RunnerPanel {
   private showLanguage(): void {
     if (this.current) return;
     const e = this.engines.get(this.lang);
-    if (this.lang === "python") {
-      this.say(e?.loaded ? `Python ${(e as PythonEngine).version} is ready.` : "Python runs in your browser; it loads on the first run.");
-    } else {
-      this.say("JavaScript runs in a worker in your browser (no DOM, no network).");
+    if (this.p.sql) this.p.sql.hidden = this.lang !== "sql";
+    switch (this.lang) {
+      case "python":
+        this.say(e?.loaded ? `Python ${(e as PythonEngine).version} is ready.` : "Python runs in your browser; it loads on the first run.");
+        break;
+      case "javascript":
+        this.say("JavaScript runs in a worker in your browser (no DOM, no network).");
+        break;
+      case "typescript":
+        this.say("TypeScript runs in a worker in your browser, as JavaScript once its types are taken out (types are not checked).");
+        break;
+      case "sql":
+        this.say(e?.loaded ? `SQLite ${(e as SqlEngine).version} is ready.` : "SQL runs on SQLite in your browser; it loads on the first run.");
+        break;
     }
   }
 
@@ -180,7 +220,7 @@ export class RunnerPanel {
     const [text, value] = stepText[step];
     bar.hidden = false;
     bar.value = value;
-    this.say(`Loading Python… ${text}`, "loading");
+    this.say(`Loading ${labels[this.lang]}… ${text}`, "loading");
   }
 
   private showFailure(message: string, retry: (() => void) | null): void {
@@ -203,7 +243,8 @@ export class RunnerPanel {
   // ---- warming up ----
 
   /**
-   * scheduleWarmUp loads Python as soon as someone shows they are about to run code
+   * scheduleWarmUp loads the runtime (Pyodide; sucrase for TypeScript; SQLite for SQL)
+   * as soon as someone shows they are about to run code
    * (the pointer on Run, or Run focused), not before: the pad's budget is that nothing
    * of Pyodide loads until it is needed (issue 5: under 200 KB of JavaScript before
    * Run; Pyodide is 5.1 MB). Loading while the page was idle was measured too
@@ -213,14 +254,21 @@ export class RunnerPanel {
    * clicking, at no cost to anyone who never runs.
    */
   private scheduleWarmUp(): void {
-    if (this.lang !== "python" || this.destroyed || this.engines.get("python")?.loaded) return;
+    if (this.lang === "javascript" || this.destroyed || this.engines.get(this.lang)?.loaded) return;
     this.p.run.addEventListener("pointerenter", this.warmNow, { once: true });
     this.p.run.addEventListener("focus", this.warmNow, { once: true });
   }
 
-  private warmNow = (): void => {
-    const e = this.engine("python");
-    if (this.lang !== "python" || this.destroyed || e.loaded || this.current) return;
+  private warmNow = async (): Promise<void> => {
+    const lang = this.lang;
+    if (lang === "javascript" || this.destroyed || this.current) return;
+    let e: Engine;
+    try {
+      e = await this.engine(lang);
+    } catch {
+      return; // offline: a Run says so
+    }
+    if (lang !== this.lang || this.destroyed || e.loaded || this.current) return;
     e.load().then(
       () => this.showLanguage(),
       () => this.showLanguage(), // says nothing now; a Run shows the failure and offers Retry
@@ -232,20 +280,27 @@ export class RunnerPanel {
   async run(): Promise<void> {
     if (this.current || this.destroyed) return;
     const lang = this.lang;
-    const engine = this.engine(lang);
     const code = this.code();
     const id = `${Date.now().toString(36)}-${++this.runSeq}`;
     const title = `${labels[lang]} · ${firstLine(code)}`;
     const view = new RunView({ who: "You", mine: true, title });
     this.addRun(view);
-    const cur = { engine, view, id, cancelled: false };
+    const cur: Current = { engine: null, view, id, cancelled: false };
     this.current = cur;
     this.p.failure.hidden = true;
     this.setRunning(true);
 
-    if (!engine.loaded) {
+    let engine: Engine | null = null;
+    try {
+      engine = await this.engine(lang);
+      cur.engine = engine;
+    } catch {
+      // the runners' chunk did not load: said below, with Retry
+    }
+    if (!engine || !engine.loaded) {
       this.showProgress("fetch");
       try {
+        if (!engine) throw new Error("the runner's script could not be downloaded (offline?)");
         await engine.load((s) => this.showProgress(s));
       } catch (e) {
         this.showProgress(null);
@@ -254,8 +309,8 @@ export class RunnerPanel {
         view.dispose();
         this.showEmpty();
         this.engines.delete(lang); // Retry starts afresh (and reads the page's URLs again)
-        engine.dispose();
-        const why = e instanceof LoadError ? e.message : String(e);
+        engine?.dispose();
+        const why = e instanceof Error ? e.message : String(e);
         this.say("", "failed");
         this.showFailure(`${labels[lang]} could not be loaded: ${why}.`, () => void this.run());
         return;
@@ -280,9 +335,14 @@ export class RunnerPanel {
         this.say("Running…", "running");
         this.startLimit(limit * 1000);
       },
-      output: (stream: Stream, text: string) => {
+      output: (stream: TextStream, text: string) => {
         view.append(stream, text);
         this.share.output(stream, text);
+        this.stickToBottom();
+      },
+      table: (t: Table) => {
+        view.table(t);
+        this.share.table(t);
         this.stickToBottom();
       },
       input: () => {
@@ -321,7 +381,7 @@ export class RunnerPanel {
       return;
     }
     this.say(as === "timeout" ? "Time limit reached; stopping…" : "Stopping…", "stopping");
-    c.engine.stop(as);
+    c.engine?.stop(as);
   }
 
   private setRunning(on: boolean): void {
@@ -432,6 +492,10 @@ export class RunnerPanel {
       if ((stream === "stdout" || stream === "stderr" || stream === "stdin" || stream === "system") && typeof m.text === "string") {
         r.view.append(stream, m.text);
         this.stickToBottom();
+      } else if (stream === "table" && typeof m.text === "string") {
+        const t = decodeTable(m.text);
+        if (t) r.view.table(t);
+        this.stickToBottom();
       }
       if (m.truncated === true) r.view.sharedTruncated(this.who(user).name);
     } else if (event === "end") {
@@ -462,7 +526,7 @@ export class RunnerPanel {
 }
 
 function firstLine(code: string): string {
-  const line = code.split("\n").find((l) => l.trim() !== "" && !/^\s*(#|\/\/)/.test(l))?.trim() ?? "";
+  const line = code.split("\n").find((l) => l.trim() !== "" && !/^\s*(#|\/\/|--)/.test(l))?.trim() ?? "";
   if (!line) return "(empty)";
   return line.length > 60 ? line.slice(0, 59) + "…" : line;
 }

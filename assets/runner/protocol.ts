@@ -1,8 +1,34 @@
 // Messages between the runner island (page) and its workers, and the run events shared
 // through the hub (DESIGN §3 `run`). Types only, plus the status vocabulary.
 
-/** A stream of a run's output. "system" is the runner's own notes (not the program's). */
-export type Stream = "stdout" | "stderr" | "stdin" | "system";
+/**
+ * A stream of a run's output. "system" is the runner's own notes (not the program's);
+ * "table" is a result table (SQL), shared as the compact JSON of table.ts.
+ */
+export type Stream = "stdout" | "stderr" | "stdin" | "system" | "table";
+
+/** TextStream is a stream whose output is text. */
+export type TextStream = Exclude<Stream, "table">;
+
+/**
+ * Table is a result table: column names, the first rows, and how many rows there were
+ * in all (more than rows.length when the rows were cut). A cell is a number, a string,
+ * null (SQL NULL) or { x: hex } for a blob.
+ */
+export interface Table {
+  columns: string[];
+  rows: Cell[][];
+  total: number;
+}
+
+export type Cell = number | string | null | { x: string };
+
+/** How the program is named in its errors, and how its columns map back (TypeScript). */
+export interface Source {
+  name: string; // "main.js", "main.ts"
+  /** Per line of the program run, [generated column, original column] pairs, sorted. */
+  columns?: [number, number][][];
+}
 
 /**
  * How a run ended; the `status` of the hub's `end` event. "exit N" is a program that
@@ -19,15 +45,16 @@ export interface SharedBuffers {
 
 /** page → worker */
 export type ToWorker =
-  | { type: "init"; indexURL?: string; shared: SharedBuffers | null; snapshot?: Uint8Array; makeSnapshot?: boolean }
-  | { type: "run"; id: string; code: string };
+  | { type: "init"; indexURL?: string; shared: SharedBuffers | null; snapshot?: Uint8Array; makeSnapshot?: boolean; wasm?: WebAssembly.Module }
+  | { type: "run"; id: string; code: string; source?: Source; seed?: string };
 
 /** worker → page */
 export type FromWorker =
   | { type: "progress"; step: LoadStep; detail?: string }
   | { type: "ready"; loadMs: number; version: string; snapshot?: Uint8Array; snapshotMs?: number; fetched?: Fetched }
   | { type: "failed"; error: string }
-  | { type: "out"; id: string; chunks: [Stream, string][] } // without shared memory only
+  | { type: "out"; id: string; chunks: [TextStream, string][] } // without shared memory only (and SQL's)
+  | { type: "table"; id: string; table: Table } // SQL
   | { type: "stdin"; id: string } // the worker now waits for a line (control buffer)
   | { type: "done"; id: string; status: Status; ms: number; syntaxError?: string }; // syntaxError: a JS program that did not parse
 

@@ -12,7 +12,7 @@
 // sleeps on (time.sleep) and the page notifies to cut a sleep short; bytes of the
 // answered line from offset 16.
 
-import type { Stream } from "./protocol";
+import type { TextStream as Stream } from "./protocol";
 
 export const ringCapacity = 1 << 20; // bytes of output in flight
 const ringHeader = 16; // Int32 [0] write position, [1] read position

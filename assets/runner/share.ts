@@ -4,9 +4,11 @@
 // Output is batched: at most one flush per 100 ms, each message up to 60 KiB of one
 // stream, under a page-side budget of 20 messages a second (the socket's limit is 100
 // a second, shared with edits and cursors). The server relays at most 1 MiB of a run,
-// so nothing past that is sent.
+// so nothing past that is sent. A result table is one message of its own, never cut
+// or merged (table.ts), and is left out whole when it would pass the 1 MiB.
 
-import type { Status, Stream } from "./protocol";
+import type { Status, Stream, Table, TextStream } from "./protocol";
+import { encodeTable } from "./table";
 
 /**
  * EditorBridge is what the editor island hands out (assets/editor/bridge.ts). userId is
@@ -55,7 +57,7 @@ export class Share {
     this.timer = window.setInterval(() => this.flush(false), flushEvery);
   }
 
-  output(stream: Stream, text: string): void {
+  output(stream: TextStream, text: string): void {
     const o = this.out;
     if (!o || !text || o.sent >= maxRun) return;
     const n = this.encoder.encode(text).length;
@@ -64,6 +66,21 @@ export class Share {
     const last = o.queue[o.queue.length - 1];
     if (last && last[0] === stream) last[1] += text;
     else o.queue.push([stream, text]);
+  }
+
+  /** table queues a result table, as many of its rows as fit in one message. */
+  table(t: Table): void {
+    const o = this.out;
+    const json = o ? encodeTable(t) : null;
+    if (!o || json === null) return;
+    const n = this.encoder.encode(json).length;
+    if (o.sent + n > maxRun) {
+      o.sent = maxRun; // what follows would not be relayed either
+      return;
+    }
+    o.sent += n;
+    o.queued += n;
+    o.queue.push(["table", json]); // output() merges text streams only: this stays whole
   }
 
   /** end sends what is queued and the end event; null drops a run without ending it. */
@@ -86,7 +103,7 @@ export class Share {
     this.refilled = now;
     while (o.queue.length > 0 && (all || this.tokens >= 1)) {
       const [stream, text] = o.queue[0];
-      const piece = cutUTF8(text, maxMessage);
+      const piece = stream === "table" ? text : cutUTF8(text, maxMessage);
       if (piece.length === text.length) o.queue.shift();
       else o.queue[0][1] = text.slice(piece.length);
       this.send({ runId: o.id, event: "output", stream, text: piece });

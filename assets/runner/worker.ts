@@ -13,7 +13,7 @@
 //   - input() blocks on shared memory (Atomics.wait) until the page answers.
 
 import { lockdown } from "./lockdown";
-import type { FromWorker, LoadStep, Status, Stream, ToWorker } from "./protocol";
+import type { FromWorker, LoadStep, Status, TextStream as Stream, ToWorker } from "./protocol";
 import { OutputSink, StdinState, maxLineBytes, sleepCell } from "./ring";
 
 // The parts of Pyodide's API used here (the package's .d.ts is not importable from a
