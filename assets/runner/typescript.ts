@@ -78,7 +78,8 @@ export class TypeScriptEngine implements Engine {
 function syntaxError(e: unknown): string {
   if (!(e instanceof Error)) return `Uncaught SyntaxError: ${String(e)}\n`;
   const loc = (e as Error & { loc?: { line: number; column: number } }).loc;
-  const message = e.message.replace(/\s*\(\d+:\d+\)$/, "");
+  // sucrase says "Error transforming main.ts: Unexpected token (2:8)"; the place is said below.
+  const message = e.message.replace(/^Error transforming [^:]*: /, "").replace(/\s*\(\d+:\d+\)$/, "");
   return `Uncaught SyntaxError: ${message}\n` + (loc ? `    at ${sourceName}:${loc.line}:${loc.column}\n` : "");
 }
 
