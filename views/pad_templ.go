@@ -743,7 +743,7 @@ func keymapPicker() templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 57, "<div class=\"keymap\"><label for=\"keymap\">Keys</label> <select id=\"keymap\" class=\"keymap-select\" disabled><option value=\"default\">Standard</option> <option value=\"vim\">Vim</option></select></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 57, "<div class=\"keymap\"><label for=\"keymap\">Keys</label> <select id=\"keymap\" class=\"select-sm\" disabled><option value=\"default\">Standard</option> <option value=\"vim\">Vim</option></select></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
