@@ -74,11 +74,9 @@ export class Share {
     const json = o ? encodeTable(t) : null;
     if (!o || json === null) return;
     const n = this.encoder.encode(json).length;
-    if (o.sent + n > maxRun) {
-      o.sent = maxRun; // what follows would not be relayed either
-      return;
-    }
-    o.sent += n;
+    // The first table past the run's 1 MiB is still sent: the server drops it whole and
+    // marks the run truncated, so the others are told. Nothing is sent after it.
+    o.sent = o.sent + n > maxRun ? maxRun : o.sent + n;
     o.queued += n;
     o.queue.push(["table", json]); // output() merges text streams only: this stays whole
   }
