@@ -93,7 +93,14 @@ export class SqlEngine implements Engine {
   }
 
   async run(code: string, hooks: RunHooks): Promise<RunResult> {
-    const seed = await this.opts.seed();
+    let seed: string;
+    try {
+      seed = await this.opts.seed();
+    } catch (e) {
+      hooks.started();
+      hooks.output("stderr", `The example database could not be loaded (${e instanceof Error ? e.message : String(e)}).\n`);
+      return { status: "error", ms: 0 };
+    }
     await this.load();
     const worker = this.worker!;
     this.worker = null;

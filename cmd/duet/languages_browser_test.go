@@ -20,7 +20,7 @@ import (
 	"duet/static"
 )
 
-// The browser tests of TypeScript, SQL and the Vim keys (issue 17), with the runner
+// The browser tests of TypeScript, SQL and the Vim keys, with the runner
 // tests' harness: the real duet, Ada's Chromium (light) and Bob's (dark) on one
 // session. Ada runs; Bob's page shows her runs. The scenarios run in order in the same
 // tabs. Figures are logged as BENCH lines (go test -v), not asserted.
