@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -65,6 +66,9 @@ func (h *Handler) handleError(err error, c echo.Context) {
 	case isAPI(c):
 		werr = c.JSON(status, errorBody{Error: errorDetail{Code: code, Message: message}})
 	default:
+		// A body that timed out has cancelled the request's context (net/http does on
+		// any read error), yet the client still waits for the answer.
+		c.SetRequest(c.Request().WithContext(context.WithoutCancel(c.Request().Context())))
 		werr = render(c, status, views.Error(views.ErrorPage{
 			Status: status, Title: title, Message: message, Home: status == http.StatusNotFound,
 		}))

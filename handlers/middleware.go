@@ -57,7 +57,9 @@ func (h *Handler) middleware() []echo.MiddlewareFunc {
 			},
 		}),
 		securityHeaders,
+		refuseCrossOrigin,
 		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: byteSize(h.limit)}),
+		readForm,
 		middleware.GzipWithConfig(middleware.GzipConfig{
 			MinLength: 1024,
 			// Static files come precompressed; sockets and event streams must not be buffered.

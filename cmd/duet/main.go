@@ -79,6 +79,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		BaseURL:   cfg.baseURL,
 		Origins:   cfg.origins,
 		BodyLimit: cfg.bodyLimit,
+
+		BodyTimeout:    cfg.bodyTimeout,
+		Limits:         cfg.addressLimits,
+		TrustedProxies: cfg.trustedProxies,
 	})
 	if err != nil {
 		return err
@@ -102,6 +106,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.baseURL)
+	if cfg.baseURL == "" {
+		logger.Warn("BASE_URL is not set: share links are built from the Host header of each request, " +
+			"which is wrong behind a proxy that rewrites it and is whatever the client sends. " +
+			"Set -base-url to duet's public address, such as https://pad.example.com")
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
