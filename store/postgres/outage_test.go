@@ -3,9 +3,11 @@ package postgres_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -85,16 +87,49 @@ func TestLostOutcome(t *testing.T) {
 	if got := p.cutsDone(); got != 2 {
 		t.Fatalf("the proxy cut %d connections, want 2", got)
 	}
-	log, err := s.Updates(ctx, "s", 0, 4)
+	checkLog(t, s, "s", 4)
+
+	// Sessions appending at once, until the reply to a batch of them is lost.
+	const sessions = 8
+	for i := range sessions {
+		if err := s.CreateSession(ctx, newSession(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.arm(cutBatchReply)
+	rounds := 0
+	for ; rounds < 50 && p.cutsDone() < 3; rounds++ {
+		var wg sync.WaitGroup
+		for i := range sessions {
+			wg.Go(func() {
+				if err := s.AppendUpdates(ctx, fmt.Sprint(i), rounds, []store.Update{upd(rounds)}); err != nil {
+					t.Errorf("round %d: AppendUpdates(%d) error = %v", rounds, i, err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	if p.cutsDone() < 3 {
+		t.Fatalf("no batch formed in %d rounds of %d sessions appending at once (stats %+v)", rounds, sessions, s.Stats())
+	}
+	for i := range sessions {
+		checkLog(t, s, fmt.Sprint(i), rounds)
+	}
+}
+
+// checkLog checks that session id's log is upd(0), upd(1)… upd(n-1).
+func checkLog(t *testing.T, s store.Store, id string, n int) {
+	t.Helper()
+	if got, err := s.Session(t.Context(), id); err != nil || got.Version != n {
+		t.Fatalf("Session(%s) = version %d, %v; want %d", id, got.Version, err, n)
+	}
+	log, err := s.Updates(t.Context(), id, 0, n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.Session(ctx, "s"); got.Version != 4 {
-		t.Errorf("version %d, want 4", got.Version)
-	}
 	for i, u := range log {
 		if !bytes.Equal(u.Changes, upd(i).Changes) {
-			t.Errorf("Updates()[%d] = %s, want %s", i, u.Changes, upd(i).Changes)
+			t.Errorf("session %s: Updates()[%d] = %s, want %s", id, i, u.Changes, upd(i).Changes)
 		}
 	}
 }
@@ -102,9 +137,10 @@ func TestLostOutcome(t *testing.T) {
 type cut int
 
 const (
-	cutNone    cut = iota
-	cutReply       // swallow the reply to the next append, then close the connection
-	cutRequest     // swallow the next request that binds a statement, then close
+	cutNone       cut = iota
+	cutReply          // swallow the reply to the next append, then close the connection
+	cutRequest        // swallow the next request that binds a statement, then close
+	cutBatchReply     // swallow the reply to the next append of several sessions, then close
 )
 
 // tcpProxy forwards connections to a PostgreSQL server and, when armed, cuts one
@@ -175,10 +211,13 @@ func (p *tcpProxy) cutsDone() int {
 	return p.cuts
 }
 
+// batchReply is the tag of a statement that updated several sessions' rows.
+var batchReply = regexp.MustCompile(`UPDATE ([2-9]|[1-9][0-9]+)\x00`)
+
 // pump copies src to dst until either side closes. The direction towards the
 // server cuts at a Bind message (the start of running a prepared statement); the
-// one towards the client at the reply of an append, whose tag is "UPDATE 1" and
-// which the server sends once it has committed.
+// one towards the client at the reply of an append, whose tag is "UPDATE n" (n
+// sessions) and which the server sends once it has committed.
 func (p *tcpProxy) pump(dst io.WriteCloser, src io.Reader, kind cut, closeBoth func()) {
 	defer closeBoth()
 	buf := make([]byte, 64<<10)
@@ -187,8 +226,9 @@ func (p *tcpProxy) pump(dst io.WriteCloser, src io.Reader, kind cut, closeBoth f
 		if n > 0 {
 			chunk := buf[:n]
 			p.mu.Lock()
-			hit := p.armed == kind && ((kind == cutRequest && chunk[0] == 'B') ||
-				(kind == cutReply && bytes.Contains(chunk, []byte("UPDATE 1\x00"))))
+			hit := (p.armed == cutRequest && kind == cutRequest && chunk[0] == 'B') ||
+				(p.armed == cutReply && kind == cutReply && bytes.Contains(chunk, []byte("UPDATE 1\x00"))) ||
+				(p.armed == cutBatchReply && kind == cutReply && batchReply.Match(chunk))
 			if hit {
 				p.armed, p.cuts = cutNone, p.cuts+1
 			}

@@ -57,6 +57,14 @@ type Store struct {
 	mu       sync.Mutex
 	closed   bool           // guarded by mu
 	inFlight sync.WaitGroup // operations running; Close waits for them
+
+	bmu      sync.Mutex
+	queue    []*appendJob    // appends waiting for a batch; guarded by bmu
+	busy     map[string]bool // sessions with an append in a running batch; guarded by bmu
+	stats    Stats           // guarded by bmu
+	wake     chan struct{}   // an append was queued (capacity 1)
+	stop     chan struct{}   // closed by Close, once no append is left
+	batchers sync.WaitGroup
 }
 
 var _ store.Store = (*Store)(nil)
@@ -106,6 +114,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		s.pool.Close()
 		return nil, fmt.Errorf("open PostgreSQL at %s: %w", s.dest, err)
 	}
+	s.busy, s.wake, s.stop = map[string]bool{}, make(chan struct{}, 1), make(chan struct{})
+	for range batchers {
+		s.batchers.Add(1)
+		go s.batchLoop()
+	}
 	return s, nil
 }
 
@@ -120,6 +133,8 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.inFlight.Wait()
+	close(s.stop)
+	s.batchers.Wait()
 	s.pool.Close()
 	return nil
 }

@@ -117,69 +117,78 @@ func TestBytesStored(t *testing.T) {
 	}
 }
 
-// TestTwoStoresOneSession races writers through two stores (two pools, as two duet
-// processes would have) on one session: exactly one append wins each version, the
-// others see ErrConflict, and the log comes out whole.
-func TestTwoStoresOneSession(t *testing.T) {
+// TestTwoStores races writers through two stores (two pools and two sets of
+// batchers, as two duet processes would have) on the same sessions: exactly one
+// append wins each version, the others see ErrConflict, and every log comes out
+// whole. Batches that lose a race to the other store fail whole and are split.
+func TestTwoStores(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	url := pgtest.NewSchema(t, pgtest.NewDatabase(t))
 	stores := []*postgres.Store{mustOpen(t, url, postgres.Options{}), mustOpen(t, url, postgres.Options{})}
-	if err := stores[0].CreateSession(ctx, newSession("s")); err != nil {
-		t.Fatal(err)
+	const sessions, writers, appends = 3, 4, 20
+	for i := range sessions {
+		if err := stores[0].CreateSession(ctx, newSession(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
 	}
-	const writers, appends = 6, 30
 	var mu sync.Mutex
-	wins := map[int]string{} // version → writer that stored it
+	wins := map[string]string{} // session/version → writer that stored it
 	conflicts := 0
 	var wg sync.WaitGroup
-	for w := range writers {
-		st := stores[w%2]
-		wg.Go(func() {
-			for n := 0; n < appends; {
-				cur, err := st.Session(ctx, "s")
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				u := store.Update{ClientID: fmt.Sprintf("w%d", w), Changes: []byte(fmt.Sprintf(`[%d,[0,"x"]]`, cur.Version)), Time: time.Unix(1, 0)}
-				err = st.AppendUpdates(ctx, "s", cur.Version, []store.Update{u, u})
-				mu.Lock()
-				switch {
-				case errors.Is(err, store.ErrConflict):
-					conflicts++
-				case err != nil:
-					t.Errorf("AppendUpdates() error = %v", err)
-					mu.Unlock()
-					return
-				default:
-					if other, ok := wins[cur.Version]; ok {
-						t.Errorf("version %d stored by %s and by w%d", cur.Version, other, w)
+	for i := range sessions {
+		id := fmt.Sprint(i)
+		for w := range writers {
+			st := stores[w%2]
+			wg.Go(func() {
+				for n := 0; n < appends; {
+					cur, err := st.Session(ctx, id)
+					if err != nil {
+						t.Error(err)
+						return
 					}
-					wins[cur.Version] = u.ClientID
-					n++
+					u := store.Update{ClientID: fmt.Sprintf("w%d", w), Changes: []byte(fmt.Sprintf(`[%d,[0,"x"]]`, cur.Version)), Time: time.Unix(1, 0)}
+					err = st.AppendUpdates(ctx, id, cur.Version, []store.Update{u, u})
+					mu.Lock()
+					switch key := fmt.Sprintf("%s/%d", id, cur.Version); {
+					case errors.Is(err, store.ErrConflict):
+						conflicts++
+					case err != nil:
+						t.Errorf("AppendUpdates() error = %v", err)
+						mu.Unlock()
+						return
+					default:
+						if other, ok := wins[key]; ok {
+							t.Errorf("session %s, version %d stored by %s and by w%d", id, cur.Version, other, w)
+						}
+						wins[key] = u.ClientID
+						n++
+					}
+					mu.Unlock()
 				}
-				mu.Unlock()
-			}
-		})
+			})
+		}
 	}
 	wg.Wait()
-	t.Logf("%d appends stored, %d conflicts", len(wins), conflicts)
+	t.Logf("%d appends stored, %d conflicts; stats %+v and %+v", len(wins), conflicts, stores[0].Stats(), stores[1].Stats())
 	if conflicts == 0 {
-		t.Errorf("no conflict among %d writers on one session: the race did not happen", writers)
+		t.Errorf("no conflict among %d writers per session: the race did not happen", writers)
 	}
-	got, err := stores[1].Session(ctx, "s")
-	if err != nil || got.Version != 2*writers*appends {
-		t.Fatalf("Session() = version %d, %v; want %d", got.Version, err, 2*writers*appends)
-	}
-	log, err := stores[1].Updates(ctx, "s", 0, got.Version)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for v := 0; v < len(log); v += 2 {
-		want := fmt.Sprintf(`[%d,[0,"x"]]`, v)
-		if string(log[v].Changes) != want || string(log[v+1].Changes) != want || log[v].ClientID != wins[v] || log[v+1].ClientID != wins[v] {
-			t.Fatalf("updates %d and %d = %s %s by %s %s, want %s twice by %s", v, v+1, log[v].Changes, log[v+1].Changes, log[v].ClientID, log[v+1].ClientID, want, wins[v])
+	for i := range sessions {
+		id := fmt.Sprint(i)
+		got, err := stores[1].Session(ctx, id)
+		if err != nil || got.Version != 2*writers*appends {
+			t.Fatalf("Session(%s) = version %d, %v; want %d", id, got.Version, err, 2*writers*appends)
+		}
+		log, err := stores[1].Updates(ctx, id, 0, got.Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for v := 0; v < len(log); v += 2 {
+			want, by := fmt.Sprintf(`[%d,[0,"x"]]`, v), wins[fmt.Sprintf("%s/%d", id, v)]
+			if string(log[v].Changes) != want || string(log[v+1].Changes) != want || log[v].ClientID != by || log[v+1].ClientID != by {
+				t.Fatalf("session %s: updates %d and %d = %s %s by %s %s, want %s twice by %s", id, v, v+1, log[v].Changes, log[v+1].Changes, log[v].ClientID, log[v+1].ClientID, want, by)
+			}
 		}
 	}
 }

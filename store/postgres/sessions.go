@@ -43,6 +43,16 @@ func (s *Store) Session(ctx context.Context, id string) (store.Session, error) {
 	return out, nil
 }
 
+// version returns the length of a session's log.
+func (s *Store) version(ctx context.Context, id string) (int, error) {
+	var version int
+	err := s.pool.QueryRow(ctx, `SELECT version FROM sessions WHERE id = $1`, id).Scan(&version)
+	if errors.Is(err, errNoRows) {
+		return 0, noSession(id)
+	}
+	return version, err
+}
+
 // SessionIDs returns the id of every session, oldest first, for tools that copy
 // or inspect the whole store.
 func (s *Store) SessionIDs(ctx context.Context) ([]string, error) {
