@@ -31,8 +31,10 @@ type config struct {
 	shutdownTimeout time.Duration
 	healthcheck     bool // probe a running duet instead of serving
 	limits          collab.Limits
-	store           string        // "sqlite" (in dataDir) or "memory"
+	store           string        // "sqlite" (in dataDir), "postgres" (at databaseURL) or "memory"
 	sync            sqlite.Sync   // how hard SQLite commits press on the disk
+	databaseURL     string        // PostgreSQL's connection string
+	databasePool    int32         // PostgreSQL connections at most; 0: the URL's pool_max_conns, else 10
 	sessionTTL      time.Duration // idle sessions older than this are purged; 0 keeps them
 	addressLimits   handlers.AddressLimits
 	trustedProxies  []netip.Prefix
@@ -76,12 +78,14 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	burst := fs.String("rate-burst", env("RATE_BURST", "200"), "burst of messages per connection above the rate (env RATE_BURST)")
 	participants := fs.String("max-participants", env("MAX_PARTICIPANTS", "50"), "people in one session (env MAX_PARTICIPANTS)")
 	queue := fs.String("send-queue", env("SEND_QUEUE", "256"), "messages queued for a client before it is cut off as too slow (env SEND_QUEUE)")
-	storeKind := fs.String("store", env("STORE", "sqlite"), "where sessions live: sqlite (a file in -data-dir, kept across restarts) or memory (lost at exit) (env STORE)")
+	storeKind := fs.String("store", env("STORE", "sqlite"), "where sessions live: sqlite (a file in -data-dir, kept across restarts), postgres (the database at -database-url) or memory (lost at exit) (env STORE)")
+	databaseURL := fs.String("database-url", env("DATABASE_URL", ""), "with -store postgres: the database, as postgres://user:password@host:5432/dbname?sslmode=verify-full or key=value pairs (env DATABASE_URL)")
+	databasePool := fs.String("database-pool", env("DATABASE_POOL", "0"), "with -store postgres: connections to the database at most; 0 takes pool_max_conns from the URL, else 10 (env DATABASE_POOL)")
 	syncMode := fs.String("sync", env("SYNC", string(sqlite.SyncFull)), "SQLite commits: full (an edit is fsynced before anyone sees it: survives crashes and power loss) or normal (not fsynced: survives a killed process, but an OS crash or power cut can lose the last edits) (env SYNC)")
 	ttl := fs.String("session-ttl", env("SESSION_TTL", "30d"), "delete sessions idle for longer than this, with their history, such as 30d or 12h; 0 keeps them forever (env SESSION_TTL)")
 	healthcheck := fs.Bool("healthcheck", false, "ask the duet listening on -addr whether it is healthy, and exit 0 or 1 (for container health checks)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: duet [flags]\n\nServes the duet coding pad. Every flag falls back to the environment variable named in its help.\n\n")
+		fmt.Fprintf(fs.Output(), "Usage: duet [flags]\n       duet store copy -from LOCATION -to LOCATION (see duet store copy -help)\n\nServes the duet coding pad. Every flag falls back to the environment variable named in its help.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -188,8 +192,19 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	switch *storeKind {
 	case "sqlite", "memory":
 		cfg.store = *storeKind
+	case "postgres":
+		cfg.store = *storeKind
+		if strings.TrimSpace(*databaseURL) == "" {
+			bad("database-url: -store postgres needs the database's URL (or set DATABASE_URL)")
+		}
+		cfg.databaseURL = *databaseURL
 	default:
-		bad("store %q: want sqlite or memory", *storeKind)
+		bad("store %q: want sqlite, postgres or memory", *storeKind)
+	}
+	if n, err := strconv.ParseInt(*databasePool, 10, 32); err != nil || n < 0 {
+		bad("database-pool %q: want a whole number of connections, or 0 for the default", *databasePool)
+	} else {
+		cfg.databasePool = int32(n)
 	}
 	switch s := sqlite.Sync(*syncMode); s {
 	case sqlite.SyncFull, sqlite.SyncNormal:

@@ -20,6 +20,7 @@ import (
 	"duet/collab"
 	"duet/handlers"
 	"duet/store"
+	"duet/store/postgres"
 	"duet/store/sqlite"
 )
 
@@ -38,6 +39,9 @@ func main() {
 // run is the whole program: it returns when ctx is cancelled and the server has shut
 // down, or when it cannot start.
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "store" {
+		return runStore(ctx, args[1:], stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err
@@ -134,12 +138,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	return nil
 }
 
-// openStore opens the configured store: the SQLite file in the data folder, or
-// memory.
+// openStore opens the configured store: the SQLite file in the data folder, the
+// PostgreSQL database, or memory.
 func openStore(ctx context.Context, cfg config, logger *slog.Logger) (store.Store, error) {
-	if cfg.store == "memory" {
+	switch cfg.store {
+	case "memory":
 		logger.Info("store opened: sessions are lost when duet stops", "store", "memory")
 		return store.NewMemory(), nil
+	case "postgres":
+		st, err := postgres.Open(ctx, cfg.databaseURL, postgres.Options{MaxConns: cfg.databasePool})
+		if err != nil {
+			return nil, fmt.Errorf("open the store: %w", err)
+		}
+		logger.Info("store opened", "store", "postgres", "database", st.Database(), "pool", st.MaxConns())
+		return st, nil
 	}
 	path := filepath.Join(cfg.dataDir, "duet.db")
 	st, err := sqlite.Open(ctx, path, sqlite.Options{Sync: cfg.sync})

@@ -60,7 +60,18 @@ func TestParseConfig(t *testing.T) {
 				return c.store == "sqlite" && c.sync == sqlite.SyncFull && c.sessionTTL == 7*24*time.Hour
 			}},
 		{name: "session TTL 0 keeps sessions", args: []string{"-session-ttl", "0"}, want: func(c config) bool { return c.sessionTTL == 0 }},
-		{name: "unknown store", env: map[string]string{"STORE": "redis"}, wantErr: `store "redis": want sqlite or memory`},
+		{name: "unknown store", env: map[string]string{"STORE": "redis"}, wantErr: `store "redis": want sqlite, postgres or memory`},
+		{name: "postgres from env", env: map[string]string{"STORE": "postgres", "DATABASE_URL": "postgres://duet@db/duet", "DATABASE_POOL": "20"}, want: func(c config) bool {
+			return c.store == "postgres" && c.databaseURL == "postgres://duet@db/duet" && c.databasePool == 20
+		}},
+		{name: "postgres flags beat env", args: []string{"-store", "postgres", "-database-url", "postgres://a@b/c", "-database-pool", "3"},
+			env: map[string]string{"STORE": "sqlite", "DATABASE_URL": "postgres://x@y/z", "DATABASE_POOL": "20"}, want: func(c config) bool {
+				return c.store == "postgres" && c.databaseURL == "postgres://a@b/c" && c.databasePool == 3
+			}},
+		{name: "postgres pool defaults to the URL's or pgx's", args: []string{"-store", "postgres", "-database-url", "postgres://a@b/c"},
+			want: func(c config) bool { return c.databasePool == 0 }},
+		{name: "postgres without a URL", args: []string{"-store", "postgres"}, wantErr: "database-url: -store postgres needs the database's URL (or set DATABASE_URL)"},
+		{name: "bad pool size", args: []string{"-store", "postgres", "-database-url", "postgres://a@b/c", "-database-pool", "many"}, wantErr: `database-pool "many"`},
 		{name: "unknown sync", args: []string{"-sync", "off"}, wantErr: `sync "off": want full or normal`},
 		{name: "bad session TTL", env: map[string]string{"SESSION_TTL": "a month"}, wantErr: `session-ttl "a month"`},
 		{name: "negative session TTL", args: []string{"-session-ttl", "-1h"}, wantErr: "session-ttl"},
@@ -83,7 +94,7 @@ func TestParseConfig(t *testing.T) {
 		{name: "negative limit", args: []string{"-max-sockets-per-address", "-1"}, wantErr: "max-sockets-per-address"},
 		{name: "bad body timeout", env: map[string]string{"BODY_TIMEOUT": "0"}, wantErr: "body-timeout"},
 		{name: "store problems reported together", env: map[string]string{"STORE": "redis", "SYNC": "off", "SESSION_TTL": "x"},
-			wantErr: "store \"redis\": want sqlite or memory\n  sync \"off\": want full or normal\n  session-ttl \"x\""},
+			wantErr: "store \"redis\": want sqlite, postgres or memory\n  sync \"off\": want full or normal\n  session-ttl \"x\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,7 +124,8 @@ func TestHelp(t *testing.T) {
 		t.Fatalf("run(-help) error = %v, want flag.ErrHelp", err)
 	}
 	for _, want := range []string{"-addr", "ADDR", "PORT", "DATA_DIR", "BASE_URL", "CORS_ORIGINS", "LOG_LEVEL", "LOG_FORMAT",
-		"TRUSTED_PROXIES", "SESSIONS_PER_MINUTE", "SOCKET_OPENS_PER_MINUTE", "MAX_SOCKETS_PER_ADDRESS", "MAX_EVENT_STREAMS_PER_ADDRESS", "BODY_TIMEOUT"} {
+		"TRUSTED_PROXIES", "SESSIONS_PER_MINUTE", "SOCKET_OPENS_PER_MINUTE", "MAX_SOCKETS_PER_ADDRESS", "MAX_EVENT_STREAMS_PER_ADDRESS", "BODY_TIMEOUT",
+		"DATABASE_URL", "DATABASE_POOL", "duet store copy"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help does not mention %s", want)
 		}

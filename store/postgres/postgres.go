@@ -122,6 +122,13 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// Database returns where the store is, as host:port/database (no password), for
+// logs.
+func (s *Store) Database() string { return s.dest }
+
+// MaxConns returns the size of the connection pool.
+func (s *Store) MaxConns() int32 { return s.pool.Config().MaxConns }
+
 // Close waits for the operations in progress, then closes the pool. Calls to the
 // store's methods then return store.ErrClosed. Close is safe to call more than once.
 func (s *Store) Close() error {
