@@ -272,39 +272,26 @@ func copySession(ctx context.Context, src, dst store.Store, id string) (copyOutc
 		}
 		note("the language")
 	}
-	added := 0
-	for _, snap := range h.snapshots {
-		if slices.ContainsFunc(have.snapshots, func(s store.Snapshot) bool { return s.Version == snap.Version }) {
-			continue // SaveSnapshot keeps the first; a different one shows in the check below
-		}
-		if err := dst.SaveSnapshot(ctx, id, snap); err != nil {
-			return failed, "", err
-		}
-		added++
+	// What the copy lacks, by the key each kind has (SaveSnapshot keeps the first at
+	// a version: a different snapshot there shows in the check below).
+	n, err := addMissing(h.snapshots, have.snapshots, func(a, b store.Snapshot) bool { return a.Version == b.Version },
+		func(snap store.Snapshot) error { return dst.SaveSnapshot(ctx, id, snap) })
+	if err != nil {
+		return failed, "", err
 	}
-	count(added, "snapshots")
-	added = 0
-	for _, r := range h.runs {
-		if slices.ContainsFunc(have.runs, func(o store.Run) bool { return o.ID == r.ID }) {
-			continue
-		}
-		if err := dst.AppendRun(ctx, id, r); err != nil {
-			return failed, "", err
-		}
-		added++
+	count(n, "snapshots")
+	n, err = addMissing(h.runs, have.runs, func(a, b store.Run) bool { return a.ID == b.ID },
+		func(r store.Run) error { return dst.AppendRun(ctx, id, r) })
+	if err != nil {
+		return failed, "", err
 	}
-	count(added, "runs")
-	added = 0
-	for _, p := range h.participants {
-		if slices.ContainsFunc(have.participants, func(o store.Participant) bool { return o.UserID == p.UserID && o.Name == p.Name }) {
-			continue
-		}
-		if err := dst.SaveParticipant(ctx, id, p); err != nil {
-			return failed, "", err
-		}
-		added++
+	count(n, "runs")
+	n, err = addMissing(h.participants, have.participants, func(a, b store.Participant) bool { return a.UserID == b.UserID && a.Name == b.Name },
+		func(p store.Participant) error { return dst.SaveParticipant(ctx, id, p) })
+	if err != nil {
+		return failed, "", err
 	}
-	count(added, "participants")
+	count(n, "participants")
 	if have.session.LastActive.Before(h.session.LastActive) {
 		if err := dst.Touch(ctx, id, h.session.LastActive); err != nil {
 			return failed, "", err
@@ -319,6 +306,22 @@ func copySession(ctx context.Context, src, dst store.Store, id string) (copyOutc
 		did = []string{fmt.Sprintf("%d updates, %d snapshots, %d runs, %d participants", len(h.log), len(h.snapshots), len(h.runs), len(h.participants))}
 	}
 	return outcome, strings.Join(did, ", "), nil
+}
+
+// addMissing saves, in order, each of items that have has no match for, and
+// returns how many it saved.
+func addMissing[T any](items, have []T, same func(a, b T) bool, save func(T) error) (int, error) {
+	n := 0
+	for _, item := range items {
+		if slices.ContainsFunc(have, func(h T) bool { return same(h, item) }) {
+			continue
+		}
+		if err := save(item); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 func sameUpdate(a, b store.Update) bool {

@@ -68,6 +68,16 @@ func mustHistory(t *testing.T, st store.Store, id string) history {
 	return h
 }
 
+// wantHistories checks that st holds each of the sessions of want, exactly.
+func wantHistories(t *testing.T, st store.Store, where string, want ...history) {
+	t.Helper()
+	for _, w := range want {
+		if diff := diffHistory(mustHistory(t, st, w.session.ID), w); diff != "" {
+			t.Errorf("session %s %s: %s", w.session.ID, where, diff)
+		}
+	}
+}
+
 // diffHistory describes the first difference between two histories, byte for byte
 // and to the nanosecond, or returns "".
 func diffHistory(got, want history) string {
@@ -145,11 +155,7 @@ func TestStoreCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for id, want := range map[string]history{a: wantA, b: wantB} {
-		if diff := diffHistory(mustHistory(t, pg, id), want); diff != "" {
-			t.Errorf("session %s in PostgreSQL: %s", id, diff)
-		}
-	}
+	wantHistories(t, pg, "in PostgreSQL", wantA, wantB)
 
 	// Back to a new SQLite file: the round trip.
 	for range 2 {
@@ -161,11 +167,7 @@ func TestStoreCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for id, want := range map[string]history{a: wantA, b: wantB} {
-		if diff := diffHistory(mustHistory(t, back, id), want); diff != "" {
-			t.Errorf("session %s after the round trip: %s", id, diff)
-		}
-	}
+	wantHistories(t, back, "after the round trip", wantA, wantB)
 
 	// The source was used after the copy: a new copy brings the destination up to date.
 	src, err = sqlite.Open(ctx, srcPath, sqlite.Options{})
@@ -185,9 +187,7 @@ func TestStoreCopy(t *testing.T) {
 	if err != nil || !strings.Contains(out, a+": brought up to date: +1 updates, +1 participants") || !strings.Contains(out, "1 brought up to date, 1 already the same") {
 		t.Fatalf("copy after the source was used: %v\n%s", err, out)
 	}
-	if diff := diffHistory(mustHistory(t, pg, a), wantA); diff != "" {
-		t.Errorf("session %s brought up to date: %s", a, diff)
-	}
+	wantHistories(t, pg, "brought up to date", wantA)
 
 	// The destination holds another session under b's id: it is left alone.
 	if err := back.DeleteSession(ctx, b); err != nil {

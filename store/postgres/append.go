@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"duet/store"
 )
 
@@ -19,7 +21,7 @@ import (
 //
 // Byte quotas per session belong in this statement's s (and batchSQL's), beside
 // the version check, so that they are decided with the compare-and-set in the
-// same round trip.
+// same round trip; a quota of run output, in AppendRun's s.
 const appendSQL = `WITH s AS (
 	SELECT pk FROM sessions WHERE id = $1 AND version = $2
 ), ins AS (
@@ -372,34 +374,26 @@ const resolveInterval = 200 * time.Millisecond
 // logHolds tells whether the log holds exactly j's updates (client ids, user ids
 // and changes) from version j.from on, and returns the log's length.
 func (s *Store) logHolds(ctx context.Context, j *appendJob) (bool, int, error) {
-	rows, err := s.pool.Query(ctx, `SELECT s.version, u.version, u.client_id, u.user_id, u.changes
+	held, version, i := true, 0, 0
+	err := s.sessionRows(ctx, `SELECT s.version, u.version, u.client_id, u.user_id, u.changes
 		FROM sessions s LEFT JOIN updates u ON u.session = s.pk AND u.version >= $2 AND u.version < $3
-		WHERE s.id = $1 ORDER BY u.version`, j.id, j.from, j.from+len(j.updates))
-	if err != nil {
-		return false, 0, err
-	}
-	defer rows.Close()
-	found, held, version, i := false, true, 0, 0
-	for rows.Next() {
+		WHERE s.id = $1 ORDER BY u.version`, j.id, func(rows pgx.Rows) error {
 		var at *int
 		var client, user, changes []byte
 		if err := rows.Scan(&version, &at, &client, &user, &changes); err != nil {
-			return false, 0, err
+			return err
 		}
-		found = true
 		if at == nil { // the LEFT JOIN's row when no update is in the range
 			held = false
-			continue
+			return nil
 		}
 		u := j.updates[i]
 		held = held && string(client) == u.ClientID && string(user) == u.UserID && bytes.Equal(changes, u.Changes)
 		i++
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, j.from, j.from+len(j.updates))
+	if err != nil {
 		return false, 0, err
-	}
-	if !found {
-		return false, 0, noSession(j.id)
 	}
 	return held && i == len(j.updates), version, nil
 }

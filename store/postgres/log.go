@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/jackc/pgx/v5"
+
 	"duet/store"
 )
 
@@ -15,33 +17,24 @@ func (s *Store) Updates(ctx context.Context, id string, from, to int) ([]store.U
 	what := fmt.Sprintf("updates [%d, %d) of %s", from, to, id)
 	err := s.do(ctx, what, func(ctx context.Context) error {
 		out = nil
-		// One statement, so the version and the rows come from one snapshot.
-		rows, err := s.pool.Query(ctx, `SELECT s.version, u.version, u.client_id, u.user_id, u.changes, u.time
+		version := 0
+		err := s.sessionRows(ctx, `SELECT s.version, u.version, u.client_id, u.user_id, u.changes, u.time
 			FROM sessions s LEFT JOIN updates u ON u.session = s.pk AND u.version >= $2 AND u.version < $3
-			WHERE s.id = $1 ORDER BY u.version`, id, from, to)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		found, version := false, 0
-		for rows.Next() {
+			WHERE s.id = $1 ORDER BY u.version`, id, func(rows pgx.Rows) error {
 			var v *int
 			var client, user, changes []byte
 			var at *int64
 			if err := rows.Scan(&version, &v, &client, &user, &changes, &at); err != nil {
 				return err
 			}
-			found = true
 			if v != nil { // else the LEFT JOIN's row when no update is in the range
 				out = append(out, store.Update{ClientID: string(client), UserID: string(user), Changes: changes, Time: decTime(at)})
 			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
+			return nil
+		}, max(from, -1), min(to, math.MaxInt32)) // versions are int4: past them is past the log
 		switch {
-		case !found:
-			return noSession(id)
+		case err != nil:
+			return err
 		case from < 0 || from > to || to > version:
 			return fmt.Errorf("%s (log has %d): %w", what, version, store.ErrNotFound)
 		case len(out) != to-from:

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"duet/store"
 )
 
@@ -30,16 +32,9 @@ func (s *Store) Participants(ctx context.Context, id string) ([]store.Participan
 	var out []store.Participant
 	err := s.do(ctx, "participants of "+id, func(ctx context.Context) error {
 		out = nil
-		rows, err := s.pool.Query(ctx, `SELECT p.pk, p.user_id, p.name, p.joined
+		return s.sessionRows(ctx, `SELECT p.pk, p.user_id, p.name, p.joined
 			FROM sessions s LEFT JOIN participants p ON p.session = s.pk
-			WHERE s.id = $1 ORDER BY p.pk`, id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		found := false
-		for rows.Next() {
-			found = true
+			WHERE s.id = $1 ORDER BY p.pk`, id, func(rows pgx.Rows) error {
 			var key, joined *int64
 			var user, name []byte
 			if err := rows.Scan(&key, &user, &name, &joined); err != nil {
@@ -48,14 +43,8 @@ func (s *Store) Participants(ctx context.Context, id string) ([]store.Participan
 			if key != nil { // else the LEFT JOIN's row of a session nobody joined
 				out = append(out, store.Participant{UserID: string(user), Name: string(name), Joined: decTime(joined)})
 			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if !found {
-			return noSession(id)
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err

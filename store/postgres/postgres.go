@@ -248,5 +248,31 @@ func noSession(id string) error {
 	return fmt.Errorf("session %s: %w", id, store.ErrNotFound)
 }
 
+// sessionRows runs a query about one session ($1 is its id) whose every row names
+// the session: a LEFT JOIN from sessions, so that the session and what it holds
+// come from one statement, and one snapshot. It calls scan for each row. A query
+// that returns no row found no session: ErrNotFound.
+func (s *Store) sessionRows(ctx context.Context, sql, id string, scan func(pgx.Rows) error, args ...any) error {
+	rows, err := s.pool.Query(ctx, sql, append([]any{id}, args...)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	found := false
+	for rows.Next() {
+		found = true
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if !found {
+		return noSession(id)
+	}
+	return nil
+}
+
 // errNoRows is what QueryRow's Scan returns when the query found nothing.
 var errNoRows = pgx.ErrNoRows

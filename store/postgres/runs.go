@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"duet/store"
 )
 
@@ -48,20 +50,13 @@ func (s *Store) Runs(ctx context.Context, id string) ([]store.Run, error) {
 	var out []store.Run
 	err := s.do(ctx, "runs of "+id, func(ctx context.Context) error {
 		out = nil
-		// One statement, one snapshot; a run with no output comes with NULLs for it,
-		// and a session with no run as one row of NULLs. SQLite puts the zero time
-		// (NULL) first; so must this.
-		rows, err := s.pool.Query(ctx, `SELECT r.pk, r.id, r.user_id, r.user_name, r.language, r.title, r.version,
+		// A run with no output comes with NULLs for it, and a session with no run as
+		// one row of NULLs. SQLite puts the zero time (NULL) first; so must this.
+		last := int64(-1)
+		return s.sessionRows(ctx, `SELECT r.pk, r.id, r.user_id, r.user_name, r.language, r.title, r.version,
 				r.started, r.ended, r.status, r.truncated, o.stream, o.text
 			FROM sessions s LEFT JOIN runs r ON r.session = s.pk LEFT JOIN run_output o ON o.run = r.pk
-			WHERE s.id = $1 ORDER BY r.started NULLS FIRST, r.pk, o.seq`, id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		found, last := false, int64(-1)
-		for rows.Next() {
-			found = true
+			WHERE s.id = $1 ORDER BY r.started NULLS FIRST, r.pk, o.seq`, id, func(rows pgx.Rows) error {
 			var (
 				key                              *int64
 				runID, user, name, title, status []byte
@@ -76,7 +71,7 @@ func (s *Store) Runs(ctx context.Context, id string) ([]store.Run, error) {
 				return err
 			}
 			if key == nil {
-				continue // the session has no run
+				return nil // the session has no run
 			}
 			if *key != last {
 				last = *key
@@ -89,14 +84,8 @@ func (s *Store) Runs(ctx context.Context, id string) ([]store.Run, error) {
 				r := &out[len(out)-1]
 				r.Output = append(r.Output, store.RunOutput{Stream: *stream, Text: string(text)})
 			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if !found {
-			return noSession(id)
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
