@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"duet/collab/ot"
 	"duet/store"
 )
 
@@ -38,15 +39,15 @@ func (l Limits) withDefaults() Limits {
 		}
 	}
 	def(&l.MaxMessageBytes, 2<<20)
-	def(&l.MaxDocLength, DefaultMaxLength)
-	def(&l.MaxParts, DefaultMaxParts)
+	def(&l.MaxDocLength, ot.DefaultMaxLength)
+	def(&l.MaxParts, ot.DefaultMaxParts)
 	def(&l.RateBurst, 200)
 	def(&l.MaxParticipants, 50)
 	def(&l.SendQueue, 256)
 	def(&l.MaxRunText, 64<<10)
 	def(&l.MaxRunBytes, 1<<20)
 	def(&l.SnapshotEvery, 500)
-	def(&l.TailSize, DefaultTailSize)
+	def(&l.TailSize, ot.DefaultTailSize)
 	if l.RatePerSecond <= 0 {
 		l.RatePerSecond = 100
 	}
@@ -222,38 +223,38 @@ var (
 // from before the snapshot: after a restart (which leaves a snapshot at the end of the
 // log) a client coming back on an older version can then push, and have a resent
 // update recognised, without being sent to resync first.
-func (h *Hub) loadDocument(ctx context.Context, s store.Session, tailSize int) (DocumentState, error) {
+func (h *Hub) loadDocument(ctx context.Context, s store.Session, tailSize int) (ot.DocumentState, error) {
 	snap, err := h.store.LatestSnapshot(ctx, s.ID)
 	if err != nil {
-		return DocumentState{}, fmt.Errorf("load document %s: %w", s.ID, err)
+		return ot.DocumentState{}, fmt.Errorf("load document %s: %w", s.ID, err)
 	}
-	var text Text
+	var text ot.Text
 	if err := text.UnmarshalJSON(snap.Text); err != nil {
-		return DocumentState{}, fmt.Errorf("load document %s: snapshot at %d: %w", s.ID, snap.Version, err)
+		return ot.DocumentState{}, fmt.Errorf("load document %s: snapshot at %d: %w", s.ID, snap.Version, err)
 	}
 	tailFrom := max(s.Version-tailSize, 0)
 	from := min(snap.Version, tailFrom)
 	recs, err := h.store.Updates(ctx, s.ID, from, s.Version)
 	if err != nil {
-		return DocumentState{}, fmt.Errorf("load document %s: %w", s.ID, err)
+		return ot.DocumentState{}, fmt.Errorf("load document %s: %w", s.ID, err)
 	}
-	tail := make([]Update, 0, min(len(recs), tailSize))
+	tail := make([]ot.Update, 0, min(len(recs), tailSize))
 	for i, rec := range recs {
 		v := from + i
-		cs, err := ParseChangeSet(rec.Changes)
+		cs, err := ot.ParseChangeSet(rec.Changes)
 		if err != nil {
-			return DocumentState{}, fmt.Errorf("load document %s: update %d: %w", s.ID, v, err)
+			return ot.DocumentState{}, fmt.Errorf("load document %s: update %d: %w", s.ID, v, err)
 		}
 		if v >= snap.Version {
 			if text, err = cs.Apply(text); err != nil {
-				return DocumentState{}, fmt.Errorf("load document %s: update %d: %w", s.ID, v, err)
+				return ot.DocumentState{}, fmt.Errorf("load document %s: update %d: %w", s.ID, v, err)
 			}
 		}
 		if v >= tailFrom {
-			tail = append(tail, Update{ClientID: rec.ClientID, Changes: cs, UserID: rec.UserID, Time: rec.Time})
+			tail = append(tail, ot.Update{ClientID: rec.ClientID, Changes: cs, UserID: rec.UserID, Time: rec.Time})
 		}
 	}
-	return DocumentState{ID: s.ID, Language: s.Language, Version: s.Version, Text: text, Tail: tail}, nil
+	return ot.DocumentState{ID: s.ID, Language: s.Language, Version: s.Version, Text: text, Tail: tail}, nil
 }
 
 // endRoom ends a deleted session's live state: everyone connected is told and cut off.

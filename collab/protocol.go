@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"duet/collab/ot"
 )
 
 // The wire protocol of /ws/{sessionId} (DESIGN §3): every message is one JSON object in
@@ -149,7 +151,7 @@ func personJSON(p Person) []byte {
 	return append(b, '}')
 }
 
-func syncMessage(st DocumentState, you Person, users []Person) []byte {
+func syncMessage(st ot.DocumentState, you Person, users []Person) []byte {
 	list := []byte{'['}
 	for i, u := range users {
 		if i > 0 {
@@ -164,7 +166,7 @@ func syncMessage(st DocumentState, you Person, users []Person) []byte {
 
 // updateMessage carries updates starting from version; with none it only tells a
 // client the current version.
-func updateMessage(version int, updates []Update) []byte {
+func updateMessage(version int, updates []ot.Update) []byte {
 	list := []byte{'['}
 	for i, u := range updates {
 		if i > 0 {

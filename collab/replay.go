@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"duet/collab/ot"
 	"duet/store"
 )
 
@@ -88,27 +89,27 @@ type Frame struct {
 	Language string
 	Version  int // the version shown
 	Latest   int // the session's version now
-	Text     Text
+	Text     ot.Text
 	Created  time.Time // the session's creation
 	UserID   string    // who made the update that led to Version; "" at version 0
 	Author   Author    // their name and color (Updates and Runs are not counted)
 	Time     time.Time // when; zero at version 0
-	Changed  [2]int    // the first and last lines (from 1) of Text that update replaced or inserted; zero when none
+	Changed  [2]int    // the first and last lines (from 1) of ot.Text that update replaced or inserted; zero when none
 }
 
 // TextAt returns a session's document at a version between 0 and the session's
 // version: the newest stored snapshot at or before it, with the updates after the
 // snapshot applied. The text is exact to the UTF-16 unit, lone surrogates included.
-func (h *Hub) TextAt(ctx context.Context, id string, version int) (Text, error) {
+func (h *Hub) TextAt(ctx context.Context, id string, version int) (ot.Text, error) {
 	s, err := h.loadSession(ctx, id)
 	if err != nil {
-		return Text{}, err
+		return ot.Text{}, err
 	}
 	switch {
 	case version < 0:
-		return Text{}, fmt.Errorf("text of %s at %d: %w", id, version, ErrInvalidVersion)
+		return ot.Text{}, fmt.Errorf("text of %s at %d: %w", id, version, ot.ErrInvalidVersion)
 	case version > s.Version:
-		return Text{}, fmt.Errorf("text of %s at %d (log has %d): %w", id, version, s.Version, ErrVersionAhead)
+		return ot.Text{}, fmt.Errorf("text of %s at %d (log has %d): %w", id, version, s.Version, ot.ErrVersionAhead)
 	}
 	f, err := h.frame(ctx, s, version)
 	return f.Text, err
@@ -153,10 +154,10 @@ func (h *Hub) frame(ctx context.Context, s store.Session, version int) (Frame, e
 	if err != nil {
 		return Frame{}, storeError(fmt.Sprintf("text of %s at %d", s.ID, version), err)
 	}
-	var last *ChangeSet
+	var last *ot.ChangeSet
 	for i, rec := range recs {
 		v := from + i
-		if last, err = ParseChangeSet(rec.Changes); err == nil && v >= snap.Version {
+		if last, err = ot.ParseChangeSet(rec.Changes); err == nil && v >= snap.Version {
 			f.Text, err = last.Apply(f.Text)
 		}
 		if err != nil {
@@ -173,22 +174,17 @@ func (h *Hub) frame(ctx context.Context, s store.Session, version int) (Frame, e
 // changedLines returns the first and last lines (from 1) of text, the result of cs,
 // that cs inserted or replaced; a deletion counts as the line where it was. It is
 // zero when cs changes nothing.
-func changedLines(text Text, cs *ChangeSet) [2]int {
-	from, to, changed, posB := 0, 0, false, 0
-	for i := 0; i < len(cs.sections); i += 2 {
-		n, ins := cs.sections[i], cs.sections[i+1]
-		switch {
-		case ins < 0:
-			posB += n
-			continue
-		case n == 0 && ins == 0:
-			continue
-		case !changed:
-			from, changed = posB, true
+func changedLines(text ot.Text, cs *ot.ChangeSet) [2]int {
+	from, to, changed := 0, 0, false
+	cs.IterChangedRanges(func(fromA, toA, fromB, toB int) {
+		if fromA == toA && fromB == toB {
+			return // an empty part changes nothing
 		}
-		posB += ins
-		to = posB
-	}
+		if !changed {
+			from, changed = fromB, true
+		}
+		to = toB
+	})
 	if !changed {
 		return [2]int{}
 	}
@@ -232,7 +228,7 @@ func (h *Hub) Timeline(ctx context.Context, id string, maxBuckets int) (Timeline
 	clock := replayClock(s.CreatedAt, recs)
 	lengths := make([]int, len(recs))
 	for i, rec := range recs {
-		cs, err := ParseChangeSet(rec.Changes)
+		cs, err := ot.ParseChangeSet(rec.Changes)
 		if err != nil {
 			return Timeline{}, fmt.Errorf("%s: update %d: %w", what, i, err)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"duet/collab"
+	"duet/collab/ot"
 	"duet/store"
 	"duet/store/sqlite"
 )
@@ -100,14 +101,14 @@ func typeEdits(t *testing.T, s *hubServer, id, userID, name string, edits int, r
 	c := dial(t, s, id, url.Values{"userId": {userID}, "userName": {name}})
 	defer c.conn.Close(websocket.StatusNormalClosure, "")
 	sync := c.readType("sync")
-	var text collab.Text
+	var text ot.Text
 	if err := text.UnmarshalJSON(sync.Content); err != nil {
 		t.Fatal(err)
 	}
 	version := sync.Version
 	for range edits {
 		changes := randomEdit(rng, text.Len())
-		cs, err := collab.ParseChangeSet([]byte(changes))
+		cs, err := ot.ParseChangeSet([]byte(changes))
 		if err != nil {
 			t.Fatalf("generated %s: %v", changes, err)
 		}
@@ -169,11 +170,11 @@ func TestTextAtEveryVersion(t *testing.T) {
 			if snap, err := st.SnapshotAt(ctx, id, total); err != nil || snap.Version < total-7 {
 				t.Fatalf("SnapshotAt(%d) = version %d, %v; want snapshots every 7 updates", total, snap.Version, err)
 			}
-			var want collab.Text
+			var want ot.Text
 			lone := false
 			for v := 0; v <= total; v++ {
 				if v > 0 {
-					cs, err := collab.ParseChangeSet(log[v-1].Changes)
+					cs, err := ot.ParseChangeSet(log[v-1].Changes)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -206,7 +207,7 @@ func TestTextAtEveryVersion(t *testing.T) {
 				t.Errorf("no version held a lone surrogate: the test does not test them")
 			}
 			for _, v := range []int{-1, total + 1} {
-				if _, err := s.hub.TextAt(ctx, id, v); !errors.Is(err, collab.ErrInvalidVersion) && !errors.Is(err, collab.ErrVersionAhead) {
+				if _, err := s.hub.TextAt(ctx, id, v); !errors.Is(err, ot.ErrInvalidVersion) && !errors.Is(err, ot.ErrVersionAhead) {
 					t.Errorf("TextAt(v=%d) error = %v, want ErrInvalidVersion or ErrVersionAhead", v, err)
 				}
 			}

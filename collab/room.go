@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"duet/collab/ot"
 	"duet/store"
 )
 
@@ -28,7 +29,7 @@ type room struct {
 	loadErr error         // set before loaded is closed
 
 	mu         sync.Mutex
-	doc        *Document
+	doc        *ot.Document
 	clients    map[*client]struct{}
 	people     map[string]*presence // connected people by user id
 	colors     map[string]string    // user id → color, kept while the room lives
@@ -69,9 +70,9 @@ func (r *room) load(ctx context.Context) {
 	defer close(r.loaded)
 	s, err := r.hub.loadSession(ctx, r.id)
 	if err == nil {
-		var st DocumentState
+		var st ot.DocumentState
 		if st, err = r.hub.loadDocument(ctx, s, r.hub.limits.TailSize); err == nil {
-			r.doc = NewDocument(st, DocumentLimits{
+			r.doc = ot.NewDocument(st, ot.DocumentLimits{
 				MaxLength: r.hub.limits.MaxDocLength, MaxParts: r.hub.limits.MaxParts, TailSize: r.hub.limits.TailSize,
 			})
 			snap, _ := r.hub.store.LatestSnapshot(ctx, r.id)
@@ -319,7 +320,7 @@ func (r *room) edit(ctx context.Context, c *client, m *clientMessage) *protocolE
 		return refuse(CodeBadMessage, `field "updates" is empty`)
 	}
 	now := r.hub.now().UTC()
-	updates := make([]Update, len(wire))
+	updates := make([]ot.Update, len(wire))
 	parts := 0
 	for i, w := range wire {
 		switch {
@@ -330,11 +331,11 @@ func (r *room) edit(ctx context.Context, c *client, m *clientMessage) *protocolE
 		case w.Changes == nil:
 			return refuse(CodeBadMessage, "update %d has no changes", i)
 		}
-		cs, err := ParseChangeSetLimit(w.Changes, r.hub.limits.MaxParts)
+		cs, err := ot.ParseChangeSetLimit(w.Changes, r.hub.limits.MaxParts)
 		if err != nil {
 			return refuse(CodeInvalidChanges, "update %d: %v", i, err)
 		}
-		updates[i] = Update{ClientID: *w.ClientID, Changes: cs, UserID: c.person.ID, Time: now}
+		updates[i] = ot.Update{ClientID: *w.ClientID, Changes: cs, UserID: c.person.ID, Time: now}
 		parts += cs.Parts()
 	}
 
@@ -348,7 +349,7 @@ func (r *room) edit(ctx context.Context, c *client, m *clientMessage) *protocolE
 	if behind := r.doc.Version() - *m.Version; behind > 0 && parts*behind > maxRebaseWork {
 		return refuse(CodeVersionTooOld, "%d updates behind with %d parts to rebase; pull, then push again", behind, parts)
 	}
-	from, accepted, err := r.doc.Push(*m.Version, updates, func(from int, acc []Update) error {
+	from, accepted, err := r.doc.Push(*m.Version, updates, func(from int, acc []ot.Update) error {
 		return r.hub.store.AppendUpdates(ctx, r.id, from, storeUpdates(acc))
 	})
 	if err != nil {
@@ -372,15 +373,15 @@ func (r *room) edit(ctx context.Context, c *client, m *clientMessage) *protocolE
 // pushError maps a refused push to what the client is told.
 func (r *room) pushError(c *client, err error) *protocolError {
 	switch {
-	case errors.Is(err, ErrVersionAhead):
+	case errors.Is(err, ot.ErrVersionAhead):
 		return refuse(CodeVersionAhead, "%v", err)
-	case errors.Is(err, ErrInvalidVersion):
+	case errors.Is(err, ot.ErrInvalidVersion):
 		return refuse(CodeBadMessage, "%v", err)
-	case errors.Is(err, ErrResync):
+	case errors.Is(err, ot.ErrResync):
 		return refuse(CodeVersionTooOld, "pull from your version, then push again: %v", err)
-	case errors.Is(err, ErrDocTooLarge):
+	case errors.Is(err, ot.ErrDocTooLarge):
 		return refuse(CodeDocTooLarge, "%v", err)
-	case errors.Is(err, ErrInvalidChanges):
+	case errors.Is(err, ot.ErrInvalidChanges):
 		return refuse(CodeInvalidChanges, "%v", err)
 	case errors.Is(err, store.ErrNotFound):
 		c.kick(closeReason{status: StatusSessionDeleted, code: CodeSessionDeleted, message: "the session was deleted"})
@@ -408,14 +409,14 @@ func (r *room) pull(ctx context.Context, c *client, m *clientMessage) *protocolE
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	updates, err := r.doc.Since(v)
-	if errors.Is(err, ErrResync) {
+	if errors.Is(err, ot.ErrResync) {
 		// Older than memory: the store has the whole log.
 		updates, err = r.sinceFromStore(ctx, v)
 	}
 	switch {
-	case errors.Is(err, ErrVersionAhead):
+	case errors.Is(err, ot.ErrVersionAhead):
 		return refuse(CodeVersionAhead, "%v", err)
-	case errors.Is(err, ErrInvalidVersion):
+	case errors.Is(err, ot.ErrInvalidVersion):
 		return refuse(CodeBadMessage, "%v", err)
 	case err != nil:
 		r.hub.logger.Error("pull failed", "session", r.id, "user", c.person.ID, "version", v, "err", err)
@@ -433,19 +434,19 @@ func (r *room) pull(ctx context.Context, c *client, m *clientMessage) *protocolE
 }
 
 // sinceFromStore reads the updates after v that memory no longer holds.
-func (r *room) sinceFromStore(ctx context.Context, v int) ([]Update, error) {
+func (r *room) sinceFromStore(ctx context.Context, v int) ([]ot.Update, error) {
 	version := r.doc.Version()
 	recs, err := r.hub.store.Updates(ctx, r.id, v, version)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Update, len(recs))
+	out := make([]ot.Update, len(recs))
 	for i, rec := range recs {
-		cs, err := ParseChangeSet(rec.Changes)
+		cs, err := ot.ParseChangeSet(rec.Changes)
 		if err != nil {
 			return nil, fmt.Errorf("stored update %d: %w", v+i, err)
 		}
-		out[i] = Update{ClientID: rec.ClientID, Changes: cs, UserID: rec.UserID, Time: rec.Time}
+		out[i] = ot.Update{ClientID: rec.ClientID, Changes: cs, UserID: rec.UserID, Time: rec.Time}
 	}
 	return out, nil
 }
@@ -492,9 +493,9 @@ func (r *room) cursor(c *client, m *clientMessage) *protocolError {
 			h, err = r.doc.MapPos(*m.Version, h, hAssoc)
 		}
 		switch {
-		case errors.Is(err, ErrVersionAhead):
+		case errors.Is(err, ot.ErrVersionAhead):
 			return refuse(CodeVersionAhead, "%v", err)
-		case errors.Is(err, ErrResync):
+		case errors.Is(err, ot.ErrResync):
 			return nil // too old to matter: a newer cursor will follow
 		case err != nil:
 			return refuse(CodeBadMessage, "range %d: %v", i, err)
@@ -621,7 +622,7 @@ func (r *room) saveSnapshotLocked(ctx context.Context) {
 	r.snapshotAt = st.Version
 }
 
-func storeUpdates(us []Update) []store.Update {
+func storeUpdates(us []ot.Update) []store.Update {
 	out := make([]store.Update, len(us))
 	for i, u := range us {
 		out[i] = store.Update{ClientID: u.ClientID, UserID: u.UserID, Changes: u.Changes.AppendJSON(nil), Time: u.Time}

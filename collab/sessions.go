@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"duet/collab/ot"
 	"duet/store"
 )
 
@@ -54,7 +55,7 @@ type SessionInfo struct {
 	Language  string
 	CreatedAt time.Time
 	Version   int
-	Text      Text     // document at Version
+	Text      ot.Text  // document at Version
 	Users     []Person // connected now
 }
 
@@ -93,7 +94,7 @@ func (h *Hub) CreateSession(ctx context.Context, language string) (SessionInfo, 
 	if err := h.store.CreateSession(ctx, s); err != nil {
 		return SessionInfo{}, "", fmt.Errorf("create session: %w", err)
 	}
-	return SessionInfo{ID: s.ID, Language: s.Language, CreatedAt: s.CreatedAt, Text: NewText("")}, token, nil
+	return SessionInfo{ID: s.ID, Language: s.Language, CreatedAt: s.CreatedAt, Text: ot.NewText("")}, token, nil
 }
 
 // DeleteSession ends a session for good when token is its owner token. Connected

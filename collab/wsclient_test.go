@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"duet/collab"
+	"duet/collab/ot"
 	"duet/store"
 )
 
@@ -197,15 +198,15 @@ type editor struct {
 	clientID string
 	start    int // version of its sync: it saw the log from here
 	version  int
-	text     collab.Text
-	pending  []*collab.ChangeSet
+	text     ot.Text
+	pending  []*ot.ChangeSet
 	inFlight bool
 	// log is every update this client saw, by version, to compare with the server's.
 	log map[int]string
 }
 
 func newEditor(clientID string, sync msg) (*editor, error) {
-	var text collab.Text
+	var text ot.Text
 	if err := text.UnmarshalJSON(sync.Content); err != nil {
 		return nil, err
 	}
@@ -216,7 +217,7 @@ func newEditor(clientID string, sync msg) (*editor, error) {
 func (e *editor) localEdit(rng *rand.Rand) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cs, err := collab.ParseChangeSet([]byte(randomChange(rng, e.text)))
+	cs, err := ot.ParseChangeSet([]byte(randomChange(rng, e.text)))
 	if err != nil {
 		return err
 	}
@@ -260,7 +261,7 @@ func (e *editor) receive(m msg) (pull bool, err error) {
 			continue // seen already
 		}
 		e.log[v] = u.ClientID + " " + string(u.Changes)
-		cs, err := collab.ParseChangeSet(u.Changes)
+		cs, err := ot.ParseChangeSet(u.Changes)
 		if err != nil {
 			return false, fmt.Errorf("update %d: %w", v, err)
 		}
@@ -301,7 +302,7 @@ func (e *editor) state() (int, string, int) {
 
 // randomChange makes a canonical change set on text: an insertion, deletion or
 // replacement, with ASCII, emoji, CJK and line breaks.
-func randomChange(rng *rand.Rand, text collab.Text) string {
+func randomChange(rng *rand.Rand, text ot.Text) string {
 	n := text.Len()
 	from := rng.IntN(n + 1)
 	to := from

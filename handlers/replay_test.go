@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"duet/collab"
+	"duet/collab/ot"
 	"duet/handlers"
 	"duet/store"
 	"duet/store/sqlite"
@@ -33,7 +34,7 @@ type replayFixture struct {
 	hub   *collab.Hub
 	st    store.Store
 	id    string
-	texts []collab.Text // the document at every version: texts[v] applies the first v updates
+	texts []ot.Text // the document at every version: texts[v] applies the first v updates
 	users []string
 }
 
@@ -54,7 +55,7 @@ func newFixtureOf(t testing.TB, st store.Store, n, snapEvery int, edit func(rng 
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &replayFixture{hub: hub, st: st, id: info.ID, texts: []collab.Text{{}}, users: []string{uuid.NewString(), uuid.NewString()}}
+	f := &replayFixture{hub: hub, st: st, id: info.ID, texts: []ot.Text{{}}, users: []string{uuid.NewString(), uuid.NewString()}}
 	for i, name := range []string{"Ada", "Bob"} {
 		if err := st.SaveParticipant(ctx, info.ID, store.Participant{UserID: f.users[i], Name: name, Joined: info.CreatedAt}); err != nil {
 			t.Fatal(err)
@@ -72,7 +73,7 @@ func newFixtureOf(t testing.TB, st store.Store, n, snapEvery int, edit func(rng 
 	for v := 1; v <= n; v++ {
 		text := f.texts[v-1]
 		changes := edit(rng, text.Len())
-		cs, err := collab.ParseChangeSet([]byte(changes))
+		cs, err := ot.ParseChangeSet([]byte(changes))
 		if err != nil {
 			t.Fatalf("edit %s: %v", changes, err)
 		}
@@ -164,7 +165,7 @@ func shownText(t testing.TB, doc *goquery.Document) string {
 
 // displayed is what the page must show of a text: its UTF-8 form (a lone surrogate as
 // U+FFFD), a carriage return as ␍.
-func displayed(text collab.Text) string {
+func displayed(text ot.Text) string {
 	return strings.ReplaceAll(text.String(), "\r", "\u240d")
 }
 

@@ -15,7 +15,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
 
-	"duet/collab"
+	"duet/collab/ot"
 	"duet/static"
 )
 
@@ -208,10 +208,10 @@ func typeProgram(t *testing.T, base, id string) (texts []string, runVersion int)
 			t.Fatal(err)
 		}
 	}
-	var text collab.Text
+	var text ot.Text
 	texts = []string{""}
 	edit := func(changes string) {
-		cs, err := collab.ParseChangeSet([]byte(changes))
+		cs, err := ot.ParseChangeSet([]byte(changes))
 		if err == nil {
 			text, err = cs.Apply(text)
 		}

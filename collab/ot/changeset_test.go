@@ -1,4 +1,4 @@
-package collab
+package ot
 
 import (
 	"errors"
@@ -365,6 +365,30 @@ func TestChangeSetMapPos(t *testing.T) {
 	}
 	if _, _, err := c.MapPos(0, 1, MapMode(7)); err == nil {
 		t.Errorf("MapPos with mode 7: no error, want one")
+	}
+}
+
+func TestChangeSetIterChangedRanges(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		changes string
+		want    string // fromA-toA>fromB-toB of each range
+	}{
+		{`[5]`, ""},
+		{`[[0,"ab"],3]`, "0-0>0-2"},
+		{`[2,[0,"xy"],2,[3,"Q"],1]`, "2-2>2-4 4-7>6-7"},
+		{`[1,[2],[0,"z"],2]`, "1-3>1-2"}, // a deletion and an adjacent insertion are one range
+		{`[[1,"a","b"],1,[1]]`, "0-1>0-3 2-3>4-4"},
+		{`[[0,"😀"]]`, "0-0>0-2"}, // UTF-16 units
+	}
+	for _, tt := range tests {
+		var got []string
+		mustChangeSet(t, tt.changes).IterChangedRanges(func(fromA, toA, fromB, toB int) {
+			got = append(got, fmt.Sprintf("%d-%d>%d-%d", fromA, toA, fromB, toB))
+		})
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("%s.IterChangedRanges = %q, want %q", tt.changes, strings.Join(got, " "), tt.want)
+		}
 	}
 }
 

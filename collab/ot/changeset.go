@@ -1,4 +1,4 @@
-package collab
+package ot
 
 import (
 	"errors"
@@ -448,6 +448,34 @@ func (c *ChangeSet) Map(b *ChangeSet, before bool) (*ChangeSet, error) {
 		return c, nil
 	}
 	return mapSet(c, b, before)
+}
+
+// IterChangedRanges calls fn with each range the change set replaces, as the
+// library's iterChangedRanges does: fromA..toA in the old document, fromB..toB
+// in the new one, in order, with adjacent changes joined into one range.
+func (c *ChangeSet) IterChangedRanges(fn func(fromA, toA, fromB, toB int)) {
+	s := c.sections
+	for posA, posB, i := 0, 0, 0; i < len(s); {
+		n, ins := s[i], s[i+1]
+		i += 2
+		if ins < 0 {
+			posA += n
+			posB += n
+			continue
+		}
+		endA, endB := posA, posB
+		for {
+			endA += n
+			endB += ins
+			if i == len(s) || s[i+1] < 0 {
+				break
+			}
+			n, ins = s[i], s[i+1]
+			i += 2
+		}
+		fn(posA, endA, posB, endB)
+		posA, posB = endA, endB
+	}
 }
 
 // MapMode says when MapPos reports a position as deleted.

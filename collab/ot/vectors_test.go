@@ -1,4 +1,4 @@
-package collab
+package ot
 
 import (
 	"bufio"
@@ -15,10 +15,10 @@ import (
 	"testing"
 )
 
-// The vectors in ../shared/testdata/changeset were computed by the real
+// The vectors in ../shared/testdata/changeset (beside the repository) were computed by the real
 // @codemirror/state and @codemirror/collab. Any other directory in the same
 // format (another seed, a larger scale) can be checked with
-// CHANGESET_VECTORS=/path/to/dir go test ./collab -run Vectors.
+// CHANGESET_VECTORS=/path/to/dir go test ./collab/ot -run Vectors.
 
 // vectorCheckers returns the files a vector directory must hold, with the
 // function that checks one record of each.
@@ -39,7 +39,7 @@ func vectorDir() string {
 	if dir := os.Getenv("CHANGESET_VECTORS"); dir != "" {
 		return dir
 	}
-	return filepath.FromSlash("../../shared/testdata/changeset")
+	return filepath.FromSlash("../../../shared/testdata/changeset")
 }
 
 // TestVectors checks every line of every vector file. It fails, never skips,

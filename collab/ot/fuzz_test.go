@@ -1,4 +1,4 @@
-package collab
+package ot
 
 import (
 	"bufio"
@@ -13,7 +13,7 @@ import (
 
 // Native fuzz tests. Run each one with, for example:
 //
-//	go test ./collab -run '^$' -fuzz '^FuzzCompose$' -fuzztime 5m -parallel 1
+//	go test ./collab/ot -run '^$' -fuzz '^FuzzCompose$' -fuzztime 5m -parallel 1
 //
 // Inputs that once found a bug stay in testdata/fuzz/<FuzzName> and run with
 // every go test.
