@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"duet/collab/history"
 	"duet/collab/ot"
 	"duet/store"
 )
@@ -74,7 +75,8 @@ type HubConfig struct {
 // Hub owns the live sessions of one process: their documents, who is connected, and
 // the fan-out of updates. It is safe for concurrent use.
 //
-// Lock order: Hub.mu before room.mu; Document has its own lock, taken last.
+// Lock order: Hub.mu before room.mu. A room's document has no lock of its own: it
+// is used only under room.mu.
 type Hub struct {
 	store  store.Store
 	logger *slog.Logger
@@ -163,18 +165,17 @@ func (h *Hub) Session(ctx context.Context, id string) (SessionInfo, error) {
 	h.mu.Unlock()
 	if r != nil && r.waitLoaded(ctx) == nil {
 		r.mu.Lock()
-		snap := r.doc.Snapshot()
-		info.Version, info.Text, info.Language = snap.Version, snap.Text, snap.Language
+		info.Version, info.Text, info.Language = r.doc.Version(), r.doc.Text(), r.lang
 		info.Users = r.peopleLocked()
 		r.mu.Unlock()
 		return info, nil
 	}
 	// Nobody is connected: read the document from the store without keeping it.
-	st, err := h.loadDocument(ctx, s, 0)
+	doc, err := history.Load(ctx, h.store, s, 0)
 	if err != nil {
 		return SessionInfo{}, err
 	}
-	info.Version, info.Text = st.Version, st.Text
+	info.Version, info.Text = doc.Version, doc.Text
 	return info, nil
 }
 
@@ -217,45 +218,6 @@ var (
 	errHubClosed = errors.New("hub closed")
 	errRoomGone  = errors.New("room gone")
 )
-
-// loadDocument rebuilds a session's document from its latest snapshot and the
-// updates logged after it. Memory also gets the last tailSize updates of the log, even
-// from before the snapshot: after a restart (which leaves a snapshot at the end of the
-// log) a client coming back on an older version can then push, and have a resent
-// update recognised, without being sent to resync first.
-func (h *Hub) loadDocument(ctx context.Context, s store.Session, tailSize int) (ot.DocumentState, error) {
-	snap, err := h.store.LatestSnapshot(ctx, s.ID)
-	if err != nil {
-		return ot.DocumentState{}, fmt.Errorf("load document %s: %w", s.ID, err)
-	}
-	var text ot.Text
-	if err := text.UnmarshalJSON(snap.Text); err != nil {
-		return ot.DocumentState{}, fmt.Errorf("load document %s: snapshot at %d: %w", s.ID, snap.Version, err)
-	}
-	tailFrom := max(s.Version-tailSize, 0)
-	from := min(snap.Version, tailFrom)
-	recs, err := h.store.Updates(ctx, s.ID, from, s.Version)
-	if err != nil {
-		return ot.DocumentState{}, fmt.Errorf("load document %s: %w", s.ID, err)
-	}
-	tail := make([]ot.Update, 0, min(len(recs), tailSize))
-	for i, rec := range recs {
-		v := from + i
-		cs, err := ot.ParseChangeSet(rec.Changes)
-		if err != nil {
-			return ot.DocumentState{}, fmt.Errorf("load document %s: update %d: %w", s.ID, v, err)
-		}
-		if v >= snap.Version {
-			if text, err = cs.Apply(text); err != nil {
-				return ot.DocumentState{}, fmt.Errorf("load document %s: update %d: %w", s.ID, v, err)
-			}
-		}
-		if v >= tailFrom {
-			tail = append(tail, ot.Update{ClientID: rec.ClientID, Changes: cs, UserID: rec.UserID, Time: rec.Time})
-		}
-	}
-	return ot.DocumentState{ID: s.ID, Language: s.Language, Version: s.Version, Text: text, Tail: tail}, nil
-}
 
 // endRoom ends a deleted session's live state: everyone connected is told and cut off.
 func (h *Hub) endRoom(id string) {

@@ -77,7 +77,7 @@ func (h *Hub) SetLanguage(ctx context.Context, id, lang, userID string) error {
 func (r *room) presenceLocked() Presence {
 	now := r.hub.now()
 	people := r.peopleLocked()
-	p := Presence{Language: r.doc.Language(), People: make([]PersonState, len(people))}
+	p := Presence{Language: r.lang, People: make([]PersonState, len(people))}
 	for i, person := range people {
 		p.People[i] = PersonState{
 			Person:  person,

@@ -151,7 +151,8 @@ func personJSON(p Person) []byte {
 	return append(b, '}')
 }
 
-func syncMessage(st ot.DocumentState, you Person, users []Person) []byte {
+// syncMessage is the full state of a session at version, for one client.
+func syncMessage(version int, text ot.Text, language string, you Person, users []Person) []byte {
 	list := []byte{'['}
 	for i, u := range users {
 		if i > 0 {
@@ -160,8 +161,8 @@ func syncMessage(st ot.DocumentState, you Person, users []Person) []byte {
 		list = append(list, personJSON(u)...)
 	}
 	list = append(list, ']')
-	return newMsg("sync").int("version", st.Version).raw("content", st.Text.AppendJSON(nil)).
-		str("language", st.Language).raw("you", personJSON(you)).raw("users", list).done()
+	return newMsg("sync").int("version", version).raw("content", text.AppendJSON(nil)).
+		str("language", language).raw("you", personJSON(you)).raw("users", list).done()
 }
 
 // updateMessage carries updates starting from version; with none it only tells a

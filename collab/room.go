@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"duet/collab/history"
 	"duet/collab/ot"
 	"duet/store"
 )
@@ -29,7 +30,8 @@ type room struct {
 	loadErr error         // set before loaded is closed
 
 	mu         sync.Mutex
-	doc        *ot.Document
+	doc        *ot.Document // the authority of the text; used only under mu
+	lang       string       // the session's language
 	clients    map[*client]struct{}
 	people     map[string]*presence // connected people by user id
 	colors     map[string]string    // user id → color, kept while the room lives
@@ -68,15 +70,14 @@ func newRoom(h *Hub, id string) *room {
 // the next join tries again.
 func (r *room) load(ctx context.Context) {
 	defer close(r.loaded)
-	s, err := r.hub.loadSession(ctx, r.id)
+	s, err := history.Session(ctx, r.hub.store, r.id)
 	if err == nil {
-		var st ot.DocumentState
-		if st, err = r.hub.loadDocument(ctx, s, r.hub.limits.TailSize); err == nil {
-			r.doc = ot.NewDocument(st, ot.DocumentLimits{
+		var doc history.Loaded
+		if doc, err = history.Load(ctx, r.hub.store, s, r.hub.limits.TailSize); err == nil {
+			r.doc = ot.NewDocument(doc.State, ot.Limits{
 				MaxLength: r.hub.limits.MaxDocLength, MaxParts: r.hub.limits.MaxParts, TailSize: r.hub.limits.TailSize,
 			})
-			snap, _ := r.hub.store.LatestSnapshot(ctx, r.id)
-			r.snapshotAt = snap.Version
+			r.lang, r.snapshotAt = s.Language, doc.Snapshot
 			return
 		}
 	}
@@ -191,7 +192,7 @@ func (r *room) join(p JoinParams) (*client, *protocolError) {
 	r.clients[c] = struct{}{}
 	r.stopIdleLocked()
 	r.touchLocked(r.hub.ctx)
-	c.queue(syncMessage(r.doc.Snapshot(), person, r.peopleLocked()))
+	c.queue(r.syncLocked(person))
 	if announce { // clients treat user_joined of someone present as a rename
 		r.broadcastLocked(presenceMessage("user_joined", person), c)
 		r.notifyLocked()
@@ -264,6 +265,11 @@ func (r *room) end(why closeReason) {
 	}
 }
 
+// syncLocked is the full state of the session for a client who is you.
+func (r *room) syncLocked(you Person) []byte {
+	return syncMessage(r.doc.Version(), r.doc.Text(), r.lang, you, r.peopleLocked())
+}
+
 // broadcastLocked queues msg for every client but except. It never blocks: a client
 // whose queue is full is cut off, and resyncs when it reconnects.
 func (r *room) broadcastLocked(msg []byte, except *client) {
@@ -292,51 +298,18 @@ func (r *room) handle(ctx context.Context, c *client, m *clientMessage) *protoco
 	return refuse(CodeUnknownType, "unknown message type %q", m.Type)
 }
 
-// maxRebaseWork bounds the rebase work of one push, in parts × updates: about 0.1 s
-// of mapping (BenchmarkMap: a 10,000-part set maps in 0.6 ms). Honest clients pull
-// before pushing after a long absence and stay far below it.
-const maxRebaseWork = 2_000_000
-
 // maxClientIDBytes bounds a client id; @codemirror/collab makes short random ones.
 const maxClientIDBytes = 128
 
+// edit accepts a client's updates. The order is what makes an edit safe, so it
+// reads top to bottom: parse; then, under the room's lock, prepare (validate,
+// rebase and apply aside, changing nothing), store, commit to the document,
+// broadcast. Nobody sees an update before it is stored, and a failed store
+// leaves the document as it was.
 func (r *room) edit(ctx context.Context, c *client, m *clientMessage) *protocolError {
-	if m.Version == nil {
-		return refuse(CodeBadMessage, `field "version" is missing`)
-	}
-	var wire []clientUpdate
-	switch {
-	case m.Updates != nil && m.Changes != nil:
-		return refuse(CodeBadMessage, `give "updates" or "changes", not both`)
-	case m.Updates != nil:
-		wire = m.Updates
-	case m.Changes != nil:
-		id := c.person.ID
-		wire = []clientUpdate{{ClientID: &id, Changes: m.Changes}}
-	default:
-		return refuse(CodeBadMessage, `field "updates" is missing`)
-	}
-	if len(wire) == 0 {
-		return refuse(CodeBadMessage, `field "updates" is empty`)
-	}
-	now := r.hub.now().UTC()
-	updates := make([]ot.Update, len(wire))
-	parts := 0
-	for i, w := range wire {
-		switch {
-		case w.ClientID == nil || *w.ClientID == "":
-			return refuse(CodeBadMessage, "update %d has no clientID", i)
-		case len(*w.ClientID) > maxClientIDBytes:
-			return refuse(CodeBadMessage, "update %d: clientID longer than %d bytes", i, maxClientIDBytes)
-		case w.Changes == nil:
-			return refuse(CodeBadMessage, "update %d has no changes", i)
-		}
-		cs, err := ot.ParseChangeSetLimit(w.Changes, r.hub.limits.MaxParts)
-		if err != nil {
-			return refuse(CodeInvalidChanges, "update %d: %v", i, err)
-		}
-		updates[i] = ot.Update{ClientID: *w.ClientID, Changes: cs, UserID: c.person.ID, Time: now}
-		parts += cs.Parts()
+	version, updates, perr := parseEdit(m, c.person.ID, r.hub.now().UTC(), r.hub.limits.MaxParts)
+	if perr != nil {
+		return perr
 	}
 
 	r.mu.Lock()
@@ -344,25 +317,23 @@ func (r *room) edit(ctx context.Context, c *client, m *clientMessage) *protocolE
 	if r.gone {
 		return nil // the client is being cut off already
 	}
-	// Rebasing costs about (parts pushed) × (updates accepted since), all under this
-	// lock: a push that would cost more must pull first and push on a recent version.
-	if behind := r.doc.Version() - *m.Version; behind > 0 && parts*behind > maxRebaseWork {
-		return refuse(CodeVersionTooOld, "%d updates behind with %d parts to rebase; pull, then push again", behind, parts)
-	}
-	from, accepted, err := r.doc.Push(*m.Version, updates, func(from int, acc []ot.Update) error {
-		return r.hub.store.AppendUpdates(ctx, r.id, from, storeUpdates(acc))
-	})
+	p, err := r.doc.Prepare(version, updates)
 	if err != nil {
-		return r.pushError(c, err)
+		return refusePush(err)
 	}
-	if len(accepted) == 0 {
+	if len(p.Accepted) == 0 {
 		// Everything was accepted before (a resend): tell the sender where the
 		// document is, so it pulls what it lacks.
-		c.queue(updateMessage(from, nil))
+		c.queue(updateMessage(p.From, nil))
 		return nil
 	}
-	r.hub.stats.accepted.Add(int64(len(accepted)))
-	r.broadcastLocked(updateMessage(from, accepted), nil)
+	if err := r.hub.store.AppendUpdates(ctx, r.id, p.From, history.Encode(p.Accepted)); err != nil {
+		r.storeFailed(c, err)
+		return nil
+	}
+	r.doc.Commit(p)
+	r.hub.stats.accepted.Add(int64(len(p.Accepted)))
+	r.broadcastLocked(updateMessage(p.From, p.Accepted), nil)
 	r.editedLocked(c.person.ID) // (appending to the log counts as activity in the store)
 	if r.doc.Version()-r.snapshotAt >= r.hub.limits.SnapshotEvery {
 		r.saveSnapshotLocked(ctx)
@@ -370,32 +341,73 @@ func (r *room) edit(ctx context.Context, c *client, m *clientMessage) *protocolE
 	return nil
 }
 
-// pushError maps a refused push to what the client is told.
-func (r *room) pushError(c *client, err error) *protocolError {
+// parseEdit reads an edit message: the version it was made on and its updates,
+// stamped with who made them and when.
+func parseEdit(m *clientMessage, userID string, now time.Time, maxParts int) (int, []ot.Update, *protocolError) {
+	if m.Version == nil {
+		return 0, nil, refuse(CodeBadMessage, `field "version" is missing`)
+	}
+	var wire []clientUpdate
+	switch {
+	case m.Updates != nil && m.Changes != nil:
+		return 0, nil, refuse(CodeBadMessage, `give "updates" or "changes", not both`)
+	case m.Updates != nil:
+		wire = m.Updates
+	case m.Changes != nil:
+		wire = []clientUpdate{{ClientID: &userID, Changes: m.Changes}}
+	default:
+		return 0, nil, refuse(CodeBadMessage, `field "updates" is missing`)
+	}
+	if len(wire) == 0 {
+		return 0, nil, refuse(CodeBadMessage, `field "updates" is empty`)
+	}
+	updates := make([]ot.Update, len(wire))
+	for i, w := range wire {
+		switch {
+		case w.ClientID == nil || *w.ClientID == "":
+			return 0, nil, refuse(CodeBadMessage, "update %d has no clientID", i)
+		case len(*w.ClientID) > maxClientIDBytes:
+			return 0, nil, refuse(CodeBadMessage, "update %d: clientID longer than %d bytes", i, maxClientIDBytes)
+		case w.Changes == nil:
+			return 0, nil, refuse(CodeBadMessage, "update %d has no changes", i)
+		}
+		cs, err := ot.ParseChangeSetLimit(w.Changes, maxParts)
+		if err != nil {
+			return 0, nil, refuse(CodeInvalidChanges, "update %d: %v", i, err)
+		}
+		updates[i] = ot.Update{ClientID: *w.ClientID, Changes: cs, UserID: userID, Time: now}
+	}
+	return *m.Version, updates, nil
+}
+
+// refusePush maps a push the document refused to what the client is told.
+func refusePush(err error) *protocolError {
 	switch {
 	case errors.Is(err, ot.ErrVersionAhead):
 		return refuse(CodeVersionAhead, "%v", err)
 	case errors.Is(err, ot.ErrInvalidVersion):
 		return refuse(CodeBadMessage, "%v", err)
-	case errors.Is(err, ot.ErrResync):
+	case errors.Is(err, ot.ErrResync), errors.Is(err, ot.ErrRebaseTooCostly):
 		return refuse(CodeVersionTooOld, "pull from your version, then push again: %v", err)
 	case errors.Is(err, ot.ErrDocTooLarge):
 		return refuse(CodeDocTooLarge, "%v", err)
-	case errors.Is(err, ot.ErrInvalidChanges):
-		return refuse(CodeInvalidChanges, "%v", err)
+	}
+	return refuse(CodeInvalidChanges, "%v", err)
+}
+
+// storeFailed cuts off a client whose updates the store did not take: nothing was
+// accepted, and it resends them after reconnecting instead of waiting for a
+// confirmation that never comes.
+func (r *room) storeFailed(c *client, err error) {
+	switch {
 	case errors.Is(err, store.ErrNotFound):
 		c.kick(closeReason{status: StatusSessionDeleted, code: CodeSessionDeleted, message: "the session was deleted"})
-		return nil
 	case errors.Is(err, context.Canceled), errors.Is(err, store.ErrClosed):
-		// Shutting down: nothing was accepted, and the client resends after reconnecting.
 		c.kick(closeReason{status: statusGoingAway, message: "server shutting down"})
-		return nil
+	default:
+		r.hub.logger.Error("store update failed", "session", r.id, "user", c.person.ID, "err", err)
+		c.kick(closeReason{status: statusInternalError, message: "could not save the update"})
 	}
-	// The store failed: nothing was accepted. Cut the client off so it reconnects and
-	// resends its updates, instead of waiting for a confirmation that never comes.
-	r.hub.logger.Error("store update failed", "session", r.id, "user", c.person.ID, "err", err)
-	c.kick(closeReason{status: statusInternalError, message: "could not save the update"})
-	return nil
 }
 
 // pullBatch caps the updates of one update message answering a pull.
@@ -411,7 +423,7 @@ func (r *room) pull(ctx context.Context, c *client, m *clientMessage) *protocolE
 	updates, err := r.doc.Since(v)
 	if errors.Is(err, ot.ErrResync) {
 		// Older than memory: the store has the whole log.
-		updates, err = r.sinceFromStore(ctx, v)
+		updates, err = history.Read(ctx, r.hub.store, r.id, v, r.doc.Version())
 	}
 	switch {
 	case errors.Is(err, ot.ErrVersionAhead):
@@ -420,7 +432,7 @@ func (r *room) pull(ctx context.Context, c *client, m *clientMessage) *protocolE
 		return refuse(CodeBadMessage, "%v", err)
 	case err != nil:
 		r.hub.logger.Error("pull failed", "session", r.id, "user", c.person.ID, "version", v, "err", err)
-		c.queue(syncMessage(r.doc.Snapshot(), c.person, r.peopleLocked())) // the last resort of DESIGN §3
+		c.queue(r.syncLocked(c.person)) // a client that cannot pull starts again from the full state
 		return nil
 	}
 	if len(updates) == 0 {
@@ -431,24 +443,6 @@ func (r *room) pull(ctx context.Context, c *client, m *clientMessage) *protocolE
 		c.queue(updateMessage(v+start, updates[start:end]))
 	}
 	return nil
-}
-
-// sinceFromStore reads the updates after v that memory no longer holds.
-func (r *room) sinceFromStore(ctx context.Context, v int) ([]ot.Update, error) {
-	version := r.doc.Version()
-	recs, err := r.hub.store.Updates(ctx, r.id, v, version)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]ot.Update, len(recs))
-	for i, rec := range recs {
-		cs, err := ot.ParseChangeSet(rec.Changes)
-		if err != nil {
-			return nil, fmt.Errorf("stored update %d: %w", v+i, err)
-		}
-		out[i] = ot.Update{ClientID: rec.ClientID, Changes: cs, UserID: rec.UserID, Time: rec.Time}
-	}
-	return out, nil
 }
 
 // maxCursorRanges bounds a selection; CodeMirror's multi-cursor rarely goes past a few.
@@ -530,7 +524,7 @@ func (r *room) setLanguageLocked(ctx context.Context, lang, userID string) error
 	if err := r.hub.store.SetLanguage(ctx, r.id, lang); err != nil {
 		return fmt.Errorf("store language: %w", err)
 	}
-	r.doc.SetLanguage(lang)
+	r.lang = lang
 	r.broadcastLocked(languageMessage(lang, userID), nil)
 	r.notifyLocked()
 	return nil
@@ -553,7 +547,7 @@ func (r *room) run(c *client, m *clientMessage) *protocolError {
 		r.runningLocked(c.person.ID, e.runID, true)
 		done = r.runLog[c] // stored without an end, if it never said it ended
 		r.runLog[c] = &store.Run{
-			ID: e.runID, UserID: c.person.ID, UserName: c.person.Name, Language: r.doc.Language(),
+			ID: e.runID, UserID: c.person.ID, UserName: c.person.Name, Language: r.lang,
 			Title: e.text, Version: r.doc.Version(), Started: now,
 		}
 	case "output":
@@ -608,11 +602,11 @@ func (r *room) touchLocked(ctx context.Context) {
 // saveSnapshotLocked stores the document text so a later load replays only what came
 // after. A failure only costs replay time, so it is logged, not returned.
 func (r *room) saveSnapshotLocked(ctx context.Context) {
-	st := r.doc.Snapshot()
+	st := r.doc.State()
 	if st.Version <= r.snapshotAt {
 		return
 	}
-	err := r.hub.store.SaveSnapshot(ctx, r.id, store.Snapshot{Version: st.Version, Text: st.Text.AppendJSON(nil)})
+	err := r.hub.store.SaveSnapshot(ctx, r.id, history.EncodeSnapshot(st.Version, st.Text))
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			r.hub.logger.Warn("store snapshot failed", "session", r.id, "version", st.Version, "err", err)
@@ -620,14 +614,6 @@ func (r *room) saveSnapshotLocked(ctx context.Context) {
 		return
 	}
 	r.snapshotAt = st.Version
-}
-
-func storeUpdates(us []ot.Update) []store.Update {
-	out := make([]store.Update, len(us))
-	for i, u := range us {
-		out[i] = store.Update{ClientID: u.ClientID, UserID: u.UserID, Changes: u.Changes.AppendJSON(nil), Time: u.Time}
-	}
-	return out
 }
 
 // maxNameRunes is how long a display name may be.

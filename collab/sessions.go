@@ -12,13 +12,16 @@ import (
 
 	"github.com/google/uuid"
 
+	"duet/collab/history"
 	"duet/collab/ot"
 	"duet/store"
 )
 
 // Errors of the session service. Handlers map them to HTTP once.
 var (
-	ErrNotFound        = errors.New("session not found")
+	// ErrNotFound is history.ErrNotFound, so that one errors.Is test matches a
+	// session missing from the hub or from its history.
+	ErrNotFound        = history.ErrNotFound
 	ErrUnauthorized    = errors.New("owner token required")
 	ErrForbidden       = errors.New("owner token does not match")
 	ErrInvalidLanguage = errors.New("unsupported language")
@@ -121,14 +124,7 @@ func (h *Hub) DeleteSession(ctx context.Context, id, token string) error {
 	return nil
 }
 
-// loadSession reads a session from the store, mapping its not-found to ours.
+// loadSession reads a session from the store.
 func (h *Hub) loadSession(ctx context.Context, id string) (store.Session, error) {
-	s, err := h.store.Session(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Session{}, fmt.Errorf("session %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return store.Session{}, fmt.Errorf("load session %s: %w", id, err)
-	}
-	return s, nil
+	return history.Session(ctx, h.store, id)
 }

@@ -135,7 +135,7 @@ func (c *ChangeSet) text(k int) Text {
 // strings without "\n" or "\r" (inserted lines), and no part of zero length.
 // The library accepts more, but never produces it, and some of it breaks its
 // compose and map. Whether the lengths fit a document is checked by Apply and
-// Document.Push, not here. Errors are *InvalidChangesError.
+// Document.Prepare, not here. Errors are *InvalidChangesError.
 func ParseChangeSet(data []byte) (*ChangeSet, error) {
 	return ParseChangeSetLimit(data, MaxChangeSetParts)
 }

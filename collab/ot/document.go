@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 )
 
 var (
@@ -14,22 +13,25 @@ var (
 	// ErrInvalidVersion is wrapped when a version is negative.
 	ErrInvalidVersion = errors.New("invalid version")
 	// ErrDocTooLarge is wrapped when accepting a push would make the document
-	// exceed DocumentLimits.MaxLength.
+	// exceed Limits.MaxLength.
 	ErrDocTooLarge = errors.New("document too large")
 	// ErrResync is wrapped when a version is older than the updates kept in
 	// memory: the client must start again from a fresh snapshot (or the
 	// caller must read the older updates from its store).
 	ErrResync = errors.New("version no longer in memory, resync needed")
+	// ErrRebaseTooCostly is wrapped when rebasing a push would cost more than
+	// Limits.MaxRebaseWork: the client must pull, then push on a recent version.
+	ErrRebaseTooCostly = errors.New("push too far behind to rebase")
 )
 
-// Defaults of DocumentLimits.
+// Defaults of Limits.
 const (
-	// DefaultMaxLength is 1 MiB of UTF-16 units (DESIGN §3).
+	// DefaultMaxLength is 1 MiB of UTF-16 units, far above any interview's code.
 	DefaultMaxLength = 1 << 20
 	// DefaultMaxParts is far above what typing, pasting or multi-cursor edits
 	// produce (a few parts per changed range; a replace-all of 5,000 matches
-	// fits), yet it keeps the work done under the document's lock for one
-	// rebase step small (see BenchmarkMap).
+	// fits), yet it keeps the work done for one rebase step small (see
+	// BenchmarkMap).
 	DefaultMaxParts = 10_000
 	// DefaultMaxUpdates bounds the rebase work of one push (pushed updates ×
 	// updates accepted since). A client offline for long can hold more
@@ -39,58 +41,59 @@ const (
 	// DefaultTailSize keeps a few minutes of a busy session in memory, enough
 	// for every reconnecting client but those gone for long.
 	DefaultTailSize = 10_000
+	// DefaultMaxRebaseWork is about 0.1 s of mapping (BenchmarkMap: a
+	// 10,000-part set maps in 0.6 ms). Honest clients pull before pushing after
+	// a long absence and stay far below it.
+	DefaultMaxRebaseWork = 2_000_000
 )
 
-// DocumentLimits bounds what a document accepts. Zero or negative fields take
-// the defaults.
-type DocumentLimits struct {
-	MaxLength  int // largest document, in UTF-16 units; a push may shrink a document already larger
-	MaxParts   int // most parts in one update's change set
-	MaxUpdates int // most updates in one push
-	TailSize   int // accepted updates kept in memory at least (at most twice as many)
+// Limits bounds what a document accepts. Zero or negative fields take the
+// defaults.
+type Limits struct {
+	MaxLength     int // largest document, in UTF-16 units; a push may shrink a document already larger
+	MaxParts      int // most parts in one update's change set
+	MaxUpdates    int // most updates in one push
+	TailSize      int // accepted updates kept in memory at least (at most twice as many)
+	MaxRebaseWork int // most parts pushed × updates accepted since the push's version
 }
 
-func (l DocumentLimits) withDefaults() DocumentLimits {
-	if l.MaxLength <= 0 {
-		l.MaxLength = DefaultMaxLength
+func (l Limits) withDefaults() Limits {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
 	}
-	if l.MaxParts <= 0 {
-		l.MaxParts = DefaultMaxParts
-	}
-	if l.MaxUpdates <= 0 {
-		l.MaxUpdates = DefaultMaxUpdates
-	}
-	if l.TailSize <= 0 {
-		l.TailSize = DefaultTailSize
-	}
+	def(&l.MaxLength, DefaultMaxLength)
+	def(&l.MaxParts, DefaultMaxParts)
+	def(&l.MaxUpdates, DefaultMaxUpdates)
+	def(&l.TailSize, DefaultTailSize)
+	def(&l.MaxRebaseWork, DefaultMaxRebaseWork)
 	return l
 }
 
-// DocumentState is what a document is made of, to save it and rebuild it: a
-// store keeps a snapshot (Text at Version) and the log, and restores a
-// document from the latest snapshot plus the updates logged after it.
-type DocumentState struct {
-	ID       string
-	Language string
-	Version  int      // number of updates accepted since the document was created
-	Text     Text     // the text at Version
-	Tail     []Update // the last len(Tail) updates of the log, the last one ending at Version; may be empty
+// State is what a document is made of, to save it and rebuild it: a store
+// keeps a snapshot (Text at Version) and the log, and restores a document
+// from the latest snapshot plus the updates logged after it.
+type State struct {
+	Version int      // number of updates accepted since the document was created
+	Text    Text     // the text at Version
+	Tail    []Update // the last len(Tail) updates of the log, the last one ending at Version; may be empty
 }
 
 // Document is the authority of one shared document: the single place where
 // changes are accepted, rebased and applied (the "central authority" of
 // @codemirror/collab). It keeps the text, the version (the number of accepted
-// updates) and the recent tail of the log. It is safe for concurrent use.
+// updates) and the recent tail of the log.
+//
+// A Document is not safe for concurrent use: its owner (the hub's room)
+// serialises every call under its own lock, which also covers storing what
+// is accepted between Prepare and Commit.
 //
 // Invariant: text is the result of applying every accepted update, and
 // tail[i] took the document from version base+i to base+i+1, where
-// base = version-len(tail). Every method either keeps it or changes nothing.
+// base = version-len(tail). Only Commit changes any of them.
 type Document struct {
-	id  string
-	lim DocumentLimits
-
-	mu      sync.Mutex
-	lang    string
+	lim     Limits
 	version int
 	text    Text
 	tail    []Update
@@ -100,14 +103,8 @@ type Document struct {
 // at st.Text, or whose updates do not follow each other, is dropped (a client
 // behind it then resyncs) rather than trusted: rebasing over an inconsistent
 // history would hand clients a document the authority does not have.
-func NewDocument(st DocumentState, lim DocumentLimits) *Document {
-	d := &Document{
-		id:      st.ID,
-		lim:     lim.withDefaults(),
-		lang:    st.Language,
-		version: max(st.Version, 0),
-		text:    st.Text,
-	}
+func NewDocument(st State, lim Limits) *Document {
+	d := &Document{lim: lim.withDefaults(), version: max(st.Version, 0), text: st.Text}
 	tail := st.Tail
 	if len(tail) > d.version {
 		tail = tail[len(tail)-d.version:]
@@ -124,126 +121,123 @@ func NewDocument(st DocumentState, lim DocumentLimits) *Document {
 	return d
 }
 
-// ID returns the document's id.
-func (d *Document) ID() string { return d.id }
-
 // Version returns the number of accepted updates.
-func (d *Document) Version() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.version
+func (d *Document) Version() int { return d.version }
+
+// Text returns the current text. Text is immutable, so this is cheap and the
+// result stays valid whatever the document does next.
+func (d *Document) Text() Text { return d.text }
+
+// State returns the current version and text; Tail is left nil (use Since
+// for the log).
+func (d *Document) State() State { return State{Version: d.version, Text: d.text} }
+
+// Prepared is a push checked, rebased and applied aside by Prepare, waiting
+// to be stored and committed. It belongs to the document that prepared it,
+// at the version it was prepared at.
+type Prepared struct {
+	From     int      // the document's version when prepared: Accepted starts there
+	Accepted []Update // what to append to the log; empty when every pushed update was accepted before
+	text     Text     // the text after Accepted
 }
 
-// Language returns the document's language.
-func (d *Document) Language() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.lang
-}
-
-// SetLanguage sets the document's language.
-func (d *Document) SetLanguage(lang string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.lang = lang
-}
-
-// Snapshot returns the document's current state. Text is immutable, so the
-// copy is cheap; Tail is left nil (use Since for the log).
-func (d *Document) Snapshot() DocumentState {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return DocumentState{ID: d.id, Language: d.lang, Version: d.version, Text: d.text}
-}
-
-// Push accepts updates made on top of version, all from one client, in order:
-// the first applies to the document at version, each next one to the result
-// of the previous one. It returns the version the accepted updates start
-// from and the accepted updates, which may be fewer than pushed, or none:
-// updates already accepted before (the client resent them) are dropped.
+// Prepare does all the work of accepting updates made on top of version, all
+// from one client, in order (the first applies to the document at version,
+// each next one to the result of the previous one), and changes nothing: the
+// caller stores p.Accepted and then calls Commit(p), or drops p. Updates
+// accepted before (the client resent them) are dropped from p.Accepted, which
+// may end up empty.
 //
 // A push made on an older version is rebased over the updates accepted since,
 // with SequentialRebase. A version older than the tail kept in memory is
 // refused with ErrResync: the client must pull (or resync) and push again.
-// A version ahead of the document is refused with ErrVersionAhead, changes
-// that do not fit with ErrInvalidChanges (also matching ErrTooManyChanges
-// when over a limit), and a result over MaxLength with ErrDocTooLarge.
+// A version ahead of the document is refused with ErrVersionAhead, a rebase
+// over MaxRebaseWork with ErrRebaseTooCostly, changes that do not fit with
+// ErrInvalidChanges (also matching ErrTooManyChanges when over a limit), and
+// a result over MaxLength with ErrDocTooLarge.
 //
-// commit, if not nil, is called with the result under the document's lock,
-// before anything changes and only when something is accepted; if it returns
-// an error, Push returns it and nothing changes. The hub uses it to make the
-// updates durable before anyone sees them. On any error nothing changes.
-func (d *Document) Push(version int, updates []Update, commit func(from int, accepted []Update) error) (from int, accepted []Update, err error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+// Because nothing changes until Commit, a caller whose store refuses the
+// append (another writer got there first) can catch the document up with what
+// the store holds, then Prepare the same push again.
+func (d *Document) Prepare(version int, updates []Update) (p Prepared, err error) {
+	p.From = d.version
 	if err := d.checkVersion(version); err != nil {
-		return d.version, nil, fmt.Errorf("push: %w", err)
+		return p, fmt.Errorf("push: %w", err)
 	}
 	if len(updates) > d.lim.MaxUpdates {
-		return d.version, nil, fmt.Errorf("push: %w", &InvalidChangesError{Update: -1, Part: -1, Err: ErrTooManyChanges,
+		return p, fmt.Errorf("push: %w", &InvalidChangesError{Update: -1, Part: -1, Err: ErrTooManyChanges,
 			Reason: fmt.Sprintf("%d updates in one push, the limit is %d", len(updates), d.lim.MaxUpdates)})
 	}
 	// Lengths first, before any map: the library's map loops forever on
-	// mismatched sets (README §6.2), and deduplication never compares the
-	// content, so this is where a push that does not fit is caught.
-	n := d.lengthAt(version)
+	// mismatched sets, and deduplication never compares the content, so this
+	// is where a push that does not fit is caught.
+	n, parts := d.lengthAt(version), 0
 	for i, u := range updates {
 		switch {
 		case u.Changes == nil:
-			return d.version, nil, fmt.Errorf("push: %w", &InvalidChangesError{Update: i, Part: -1, Reason: "no changes"})
+			return p, fmt.Errorf("push: %w", &InvalidChangesError{Update: i, Part: -1, Reason: "no changes"})
 		case u.ClientID != updates[0].ClientID:
-			return d.version, nil, fmt.Errorf("push: %w", &InvalidChangesError{Update: i, Part: -1,
+			return p, fmt.Errorf("push: %w", &InvalidChangesError{Update: i, Part: -1,
 				Reason: "updates of one push from different clients"})
 		case u.Changes.Parts() > d.lim.MaxParts:
-			return d.version, nil, fmt.Errorf("push: %w", &InvalidChangesError{Update: i, Part: -1, Err: ErrTooManyChanges,
+			return p, fmt.Errorf("push: %w", &InvalidChangesError{Update: i, Part: -1, Err: ErrTooManyChanges,
 				Reason: fmt.Sprintf("%d parts, the limit is %d", u.Changes.Parts(), d.lim.MaxParts)})
 		case u.Changes.Len() != n:
-			return d.version, nil, fmt.Errorf("push: %w", &InvalidChangesError{Update: i, Part: -1, Reason: fmt.Sprintf(
+			return p, fmt.Errorf("push: %w", &InvalidChangesError{Update: i, Part: -1, Reason: fmt.Sprintf(
 				"changes of length %d do not fit the document at that point, of length %d", u.Changes.Len(), n)})
 		}
 		n = u.Changes.NewLen()
+		parts += u.Changes.Parts()
+	}
+	// Rebasing costs about (parts pushed) × (updates accepted since): a push
+	// that would cost more must be pulled up to a recent version first.
+	if behind := d.version - version; parts*behind > d.lim.MaxRebaseWork {
+		return p, fmt.Errorf("push: %w: %d updates behind with %d parts to rebase", ErrRebaseTooCostly, behind, parts)
 	}
 	rebased, err := SequentialRebase(updates, d.tail[version-d.base():])
 	if err != nil {
-		return d.version, nil, fmt.Errorf("push: rebase: %w", err)
-	}
-	if len(rebased) == 0 {
-		return d.version, nil, nil
+		return p, fmt.Errorf("push: rebase: %w", err)
 	}
 	text := d.text
 	for i, u := range rebased {
 		// Check the size before applying, so that an oversized push is
 		// refused before it allocates.
 		if newLen := u.Changes.NewLen(); newLen > d.lim.MaxLength && newLen > text.Len() {
-			return d.version, nil, fmt.Errorf("push: update %d: %w: %d units, the limit is %d", i, ErrDocTooLarge, newLen, d.lim.MaxLength)
+			return p, fmt.Errorf("push: update %d: %w: %d units, the limit is %d", i, ErrDocTooLarge, newLen, d.lim.MaxLength)
 		}
 		if text, err = u.Changes.Apply(text); err != nil {
-			return d.version, nil, fmt.Errorf("push: update %d: %w", i, err)
+			return p, fmt.Errorf("push: update %d: %w", i, err)
 		}
 	}
-	accepted = slices.Clone(rebased) // rebased may alias the caller's slice
-	if commit != nil {
-		if err := commit(d.version, accepted); err != nil {
-			return d.version, nil, err
-		}
+	p.Accepted = slices.Clone(rebased) // rebased may alias the caller's slice
+	p.text = text
+	return p, nil
+}
+
+// Commit makes a prepared push part of the document. p must come from Prepare
+// on this document with nothing committed since: anything else is a bug in
+// the caller that would corrupt the document, so Commit panics instead.
+// Committing a p with nothing accepted does nothing.
+func (d *Document) Commit(p Prepared) {
+	if len(p.Accepted) == 0 {
+		return
 	}
-	from = d.version
-	d.text = text
-	d.version += len(accepted)
-	d.tail = append(d.tail, accepted...)
+	if p.From != d.version {
+		panic(fmt.Sprintf("ot: commit of a push prepared at version %d onto version %d", p.From, d.version))
+	}
+	d.text = p.text
+	d.version += len(p.Accepted)
+	d.tail = append(d.tail, p.Accepted...)
 	if len(d.tail) > 2*d.lim.TailSize {
 		// Trim by copying, now and then, so the dropped updates can be
 		// collected; the store keeps the whole log.
 		d.tail = slices.Clone(d.tail[len(d.tail)-d.lim.TailSize:])
 	}
-	return from, accepted, nil
 }
 
 // Since returns the updates accepted after version. It returns ErrResync when
 // they are no longer all in memory.
 func (d *Document) Since(version int) ([]Update, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	if err := d.checkVersion(version); err != nil {
 		return nil, fmt.Errorf("updates since %d: %w", version, err)
 	}
@@ -255,8 +249,6 @@ func (d *Document) Since(version int) ([]Update, error) {
 // in its simple mode (used to relay cursors). assoc < 0 keeps the position
 // before text inserted at it.
 func (d *Document) MapPos(version, pos, assoc int) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	if err := d.checkVersion(version); err != nil {
 		return 0, fmt.Errorf("map position: %w", err)
 	}

@@ -17,27 +17,38 @@ type pushSpec struct {
 	updates []string
 }
 
-func newTestDocument(t testing.TB, doc string, lim DocumentLimits, history ...pushSpec) *Document {
+func newTestDocument(t testing.TB, doc string, lim Limits, history ...pushSpec) *Document {
 	t.Helper()
-	d := NewDocument(DocumentState{ID: "doc-1", Language: "python", Text: NewText(doc)}, lim)
+	d := NewDocument(State{Text: NewText(doc)}, lim)
 	for i, p := range history {
-		if _, _, err := d.Push(p.version, mustUpdates(t, p.updates...), nil); err != nil {
+		if _, _, err := commitPush(d, p.version, mustUpdates(t, p.updates...)); err != nil {
 			t.Fatalf("history push %d: %v", i, err)
 		}
 	}
 	return d
 }
 
+// commitPush prepares a push and commits it at once, as a caller with nothing
+// to store in between would.
+func commitPush(d *Document, version int, updates []Update) (from int, accepted []Update, err error) {
+	p, err := d.Prepare(version, updates)
+	if err != nil {
+		return p.From, nil, err
+	}
+	d.Commit(p)
+	return p.From, p.Accepted, nil
+}
+
 // documentState is everything observable about a document, to check that a
 // refused push changed nothing.
 func documentState(t testing.TB, d *Document) string {
 	t.Helper()
-	snap := d.Snapshot()
+	snap := d.State()
 	log, err := d.Since(0)
 	if err != nil {
 		log = nil // trimmed; the text and version still say a lot
 	}
-	return fmt.Sprintf("v%d %s %s [%s]", snap.Version, snap.Language, snap.Text.AppendJSON(nil), updatesString(log))
+	return fmt.Sprintf("v%d %s [%s]", snap.Version, snap.Text.AppendJSON(nil), updatesString(log))
 }
 
 func TestDocumentPush(t *testing.T) {
@@ -46,7 +57,7 @@ func TestDocumentPush(t *testing.T) {
 	tests := []struct {
 		name         string
 		doc          string
-		lim          DocumentLimits
+		lim          Limits
 		history      []pushSpec
 		version      int
 		push         []string
@@ -141,42 +152,54 @@ func TestDocumentPush(t *testing.T) {
 			wantErr: []error{ErrInvalidChanges},
 		},
 		{
-			name: "over the length limit", doc: "abcde", lim: DocumentLimits{MaxLength: 6},
+			name: "over the length limit", doc: "abcde", lim: Limits{MaxLength: 6},
 			version: 0, push: []string{`X:[5,[0,"xy"]]`},
 			wantErr: []error{ErrDocTooLarge},
 		},
 		{
-			name: "over the length limit in an intermediate update", doc: "abcde", lim: DocumentLimits{MaxLength: 6},
+			name: "over the length limit in an intermediate update", doc: "abcde", lim: Limits{MaxLength: 6},
 			version: 0, push: []string{`X:[5,[0,"xy"]]`, `X:[[2],5]`},
 			wantErr: []error{ErrDocTooLarge},
 		},
 		{
-			name: "up to the length limit", doc: "abcde", lim: DocumentLimits{MaxLength: 7},
+			name: "up to the length limit", doc: "abcde", lim: Limits{MaxLength: 7},
 			version: 0, push: []string{`X:[5,[0,"xy"]]`},
 			wantAccepted: []string{`X:[5,[0,"xy"]]`}, wantText: "abcdexy",
 		},
 		{
-			name: "over the length limit after rebasing", doc: "abcde", lim: DocumentLimits{MaxLength: 6}, history: abcde,
+			name: "over the length limit after rebasing", doc: "abcde", lim: Limits{MaxLength: 6}, history: abcde,
 			version: 0, push: []string{`X:[5,[0,"x"]]`},
 			wantErr: []error{ErrDocTooLarge},
 		},
 		{
-			name: "an oversized document may shrink", doc: "abcdefgh", lim: DocumentLimits{MaxLength: 4},
+			name: "an oversized document may shrink", doc: "abcdefgh", lim: Limits{MaxLength: 4},
 			version: 0, push: []string{`X:[[1],7]`},
 			wantAccepted: []string{`X:[[1],7]`}, wantText: "bcdefgh",
 		},
 		{
-			name: "an oversized document may not grow", doc: "abcdefgh", lim: DocumentLimits{MaxLength: 4},
+			name: "an oversized document may not grow", doc: "abcdefgh", lim: Limits{MaxLength: 4},
 			version: 0, push: []string{`X:[[1,"xy"],7]`},
 			wantErr: []error{ErrDocTooLarge},
 		},
 		{
-			name: "too many parts", doc: "abcde", lim: DocumentLimits{MaxParts: 2},
+			name: "rebase over the work limit", doc: "abcde", lim: Limits{MaxRebaseWork: 5}, // 3 parts, 2 updates behind
+			history: []pushSpec{{0, []string{`A:[[0,"q"],5]`}}, {1, []string{`A:[[0,"q"],6]`}}},
+			version: 0, push: []string{`X:[1,[1],3]`},
+			wantErr: []error{ErrRebaseTooCostly},
+		},
+		{
+			name: "rebase up to the work limit", doc: "abcde", lim: Limits{MaxRebaseWork: 6},
+			history: []pushSpec{{0, []string{`A:[[0,"q"],5]`}}, {1, []string{`A:[[0,"q"],6]`}}},
+			version: 0, push: []string{`X:[1,[1],3]`},
+			wantFrom: 2, wantAccepted: []string{`X:[3,[1],3]`}, wantText: "qqacde",
+		},
+		{
+			name: "too many parts", doc: "abcde", lim: Limits{MaxParts: 2},
 			version: 0, push: []string{`X:[1,[1],3]`},
 			wantErr: []error{ErrTooManyChanges, ErrInvalidChanges},
 		},
 		{
-			name: "too many updates", doc: "abcde", lim: DocumentLimits{MaxUpdates: 1},
+			name: "too many updates", doc: "abcde", lim: Limits{MaxUpdates: 1},
 			version: 0, push: []string{`X:[5]`, `X:[5]`},
 			wantErr: []error{ErrTooManyChanges, ErrInvalidChanges},
 		},
@@ -186,7 +209,7 @@ func TestDocumentPush(t *testing.T) {
 			t.Parallel()
 			d := newTestDocument(t, tt.doc, tt.lim, tt.history...)
 			before := documentState(t, d)
-			from, accepted, err := d.Push(tt.version, mustUpdates(t, tt.push...), nil)
+			from, accepted, err := commitPush(d, tt.version, mustUpdates(t, tt.push...))
 			if tt.wantErr != nil {
 				for _, want := range tt.wantErr {
 					if !errors.Is(err, want) {
@@ -207,7 +230,7 @@ func TestDocumentPush(t *testing.T) {
 			if got, want := updatesString(accepted), strings.Join(tt.wantAccepted, " "); got != want {
 				t.Errorf("Push(v=%d) accepted = %s, want %s", tt.version, got, want)
 			}
-			snap := d.Snapshot()
+			snap := d.State()
 			if snap.Text.String() != tt.wantText || snap.Version != from+len(accepted) || d.Version() != snap.Version {
 				t.Errorf("after Push: text %q version %d, want %q version %d", snap.Text, snap.Version, tt.wantText, from+len(accepted))
 			}
@@ -221,11 +244,11 @@ func TestDocumentPush(t *testing.T) {
 
 func TestDocumentPushKeepsUserAndTime(t *testing.T) {
 	t.Parallel()
-	d := newTestDocument(t, "ab", DocumentLimits{}, pushSpec{0, []string{`A:[2,[0,"x"]]`}})
+	d := newTestDocument(t, "ab", Limits{}, pushSpec{0, []string{`A:[2,[0,"x"]]`}})
 	when := time.Date(2025, 6, 7, 8, 9, 10, 0, time.UTC)
 	push := mustUpdates(t, `X:[[0,"y"],2]`)
 	push[0].UserID, push[0].Time = "user-1", when
-	_, accepted, err := d.Push(0, push, nil)
+	_, accepted, err := commitPush(d, 0, push)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,50 +269,71 @@ func TestDocumentPushKeepsUserAndTime(t *testing.T) {
 	}
 }
 
-func TestDocumentPushCommit(t *testing.T) {
+// TestDocumentPrepareCommit: Prepare changes nothing, whatever it answers;
+// Commit then applies exactly what was prepared, and refuses (by panicking) a
+// preparation the document has moved past.
+func TestDocumentPrepareCommit(t *testing.T) {
 	t.Parallel()
-	d := newTestDocument(t, "ab", DocumentLimits{}, pushSpec{0, []string{`X:[2,[0,"c"]]`}})
-	errDisk := errors.New("disk full")
-
-	var calls []string
-	commit := func(from int, accepted []Update) error {
-		calls = append(calls, fmt.Sprintf("%d %s", from, updatesString(accepted)))
-		return errDisk
-	}
+	d := newTestDocument(t, "ab", Limits{}, pushSpec{0, []string{`X:[2,[0,"c"]]`}})
 	before := documentState(t, d)
-	_, _, err := d.Push(1, mustUpdates(t, `Y:[3,[0,"d"]]`), commit)
-	if !errors.Is(err, errDisk) {
-		t.Errorf("Push with a failing commit: error = %v, want %v", err, errDisk)
-	}
-	if after := documentState(t, d); after != before {
-		t.Errorf("failed commit changed the document:\n before %s\n after  %s", before, after)
-	}
-
-	commit = func(from int, accepted []Update) error {
-		calls = append(calls, fmt.Sprintf("%d %s", from, updatesString(accepted)))
-		if got := d.version; got != 1 {
-			t.Errorf("commit sees version %d, want 1: nothing changes before commit returns", got)
-		}
-		return nil
-	}
-	if _, _, err := d.Push(1, mustUpdates(t, `Y:[3,[0,"d"]]`), commit); err != nil {
+	p, err := d.Prepare(1, mustUpdates(t, `Y:[3,[0,"d"]]`))
+	if err != nil {
 		t.Fatal(err)
 	}
-	// A resend that is all duplicates accepts nothing and commits nothing.
-	if _, accepted, err := d.Push(0, mustUpdates(t, `X:[2,[0,"c"]]`), commit); err != nil || len(accepted) != 0 {
-		t.Errorf("resend: accepted %v, %v; want nothing", accepted, err)
+	if after := documentState(t, d); after != before {
+		t.Errorf("Prepare changed the document (a store failing now would leave it ahead):\n before %s\n after  %s", before, after)
 	}
-	want := []string{`1 Y:[3,[0,"d"]]`, `1 Y:[3,[0,"d"]]`}
-	if got := strings.Join(calls, "|"); got != strings.Join(want, "|") {
-		t.Errorf("commit calls = %q, want %q", calls, want)
+	if p.From != 1 || updatesString(p.Accepted) != `Y:[3,[0,"d"]]` {
+		t.Errorf("Prepare(v=1) = from %d, accepted %s; want from 1, Y:[3,[0,\"d\"]]", p.From, updatesString(p.Accepted))
+	}
+	// A second preparation at the same version, dropped: as if the store refused it.
+	if _, err := d.Prepare(1, mustUpdates(t, `Z:[[0,"e"],3]`)); err != nil {
+		t.Fatal(err)
+	}
+	d.Commit(p)
+	if got := d.Text().String(); got != "abcd" || d.Version() != 2 {
+		t.Errorf("after Commit: %q at version %d, want \"abcd\" at 2", got, d.Version())
+	}
+
+	// A resend that is all duplicates prepares nothing, and committing it does nothing.
+	resend, err := d.Prepare(0, mustUpdates(t, `X:[2,[0,"c"]]`))
+	if err != nil || len(resend.Accepted) != 0 || resend.From != 2 {
+		t.Errorf("resend: from %d, accepted %v, %v; want from 2, nothing", resend.From, resend.Accepted, err)
+	}
+	before = documentState(t, d)
+	d.Commit(resend)
+	if after := documentState(t, d); after != before {
+		t.Errorf("committing nothing changed the document:\n before %s\n after  %s", before, after)
+	}
+
+	// Committing a preparation the document has moved past would apply changes
+	// to a text they were not made for.
+	stale, err := d.Prepare(1, mustUpdates(t, `W:[3,[0,"!"]]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := commitPush(d, 2, mustUpdates(t, `V:[4,[0,"?"]]`)); err != nil {
+		t.Fatal(err)
+	}
+	before = documentState(t, d)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Errorf("Commit of a stale preparation did not panic")
+			}
+		}()
+		d.Commit(stale)
+	}()
+	if after := documentState(t, d); after != before {
+		t.Errorf("a refused Commit changed the document:\n before %s\n after  %s", before, after)
 	}
 }
 
 func TestDocumentSinceAndResync(t *testing.T) {
 	t.Parallel()
-	d := newTestDocument(t, "", DocumentLimits{TailSize: 2})
+	d := newTestDocument(t, "", Limits{TailSize: 2})
 	for i := range 5 {
-		if _, _, err := d.Push(i, mustUpdates(t, fmt.Sprintf(`X:[[0,"%d"]%s]`, i, lenSuffix(i))), nil); err != nil {
+		if _, _, err := commitPush(d, i, mustUpdates(t, fmt.Sprintf(`X:[[0,"%d"]%s]`, i, lenSuffix(i)))); err != nil {
 			t.Fatalf("push %d: %v", i, err)
 		}
 	}
@@ -313,13 +357,13 @@ func TestDocumentSinceAndResync(t *testing.T) {
 			t.Errorf("Since(%d) = %d updates, %v; want %d, %v", tt.version, len(got), err, tt.want, tt.wantErr)
 		}
 	}
-	if _, _, err := d.Push(0, mustUpdates(t, `Y:[]`), nil); !errors.Is(err, ErrResync) {
+	if _, _, err := commitPush(d, 0, mustUpdates(t, `Y:[]`)); !errors.Is(err, ErrResync) {
 		t.Errorf("Push(v=0) behind the tail: error = %v, want ErrResync", err)
 	}
 	if _, err := d.MapPos(0, 0, 1); !errors.Is(err, ErrResync) {
 		t.Errorf("MapPos(v=0) behind the tail: error = %v, want ErrResync", err)
 	}
-	if got := d.Snapshot().Text.String(); got != "43210" {
+	if got := d.State().Text.String(); got != "43210" {
 		t.Errorf("text = %q, want %q", got, "43210")
 	}
 }
@@ -336,7 +380,7 @@ func lenSuffix(n int) string {
 func TestDocumentMapPos(t *testing.T) {
 	t.Parallel()
 	// "abc" -> insert "XY" at 1 -> delete "b" (now at 3..4).
-	d := newTestDocument(t, "abc", DocumentLimits{},
+	d := newTestDocument(t, "abc", Limits{},
 		pushSpec{0, []string{`A:[1,[0,"XY"],2]`}},
 		pushSpec{1, []string{`A:[3,[1],1]`}})
 	tests := []struct {
@@ -368,22 +412,21 @@ func TestNewDocumentRestore(t *testing.T) {
 	tail := mustUpdates(t, `A:[[0,"x"],2]`, `B:[3,[0,"y"]]`) // "ab" -> "xab" -> "xaby"
 	tests := []struct {
 		name      string
-		st        DocumentState
+		st        State
 		wantSince int // the oldest version Since serves
 	}{
-		{name: "consistent tail kept", st: DocumentState{Version: 7, Text: NewText("xaby"), Tail: tail}, wantSince: 5},
-		{name: "no tail", st: DocumentState{Version: 7, Text: NewText("xaby")}, wantSince: 7},
-		{name: "tail not ending at the text is dropped", st: DocumentState{Version: 7, Text: NewText("xab"), Tail: tail}, wantSince: 7},
-		{name: "tail with a gap is dropped", st: DocumentState{Version: 7, Text: NewText("xaby"), Tail: []Update{tail[1], tail[1]}}, wantSince: 7},
-		{name: "tail longer than the version is cut", st: DocumentState{Version: 1, Text: NewText("xaby"), Tail: tail}, wantSince: 0},
+		{name: "consistent tail kept", st: State{Version: 7, Text: NewText("xaby"), Tail: tail}, wantSince: 5},
+		{name: "no tail", st: State{Version: 7, Text: NewText("xaby")}, wantSince: 7},
+		{name: "tail not ending at the text is dropped", st: State{Version: 7, Text: NewText("xab"), Tail: tail}, wantSince: 7},
+		{name: "tail with a gap is dropped", st: State{Version: 7, Text: NewText("xaby"), Tail: []Update{tail[1], tail[1]}}, wantSince: 7},
+		{name: "tail longer than the version is cut", st: State{Version: 1, Text: NewText("xaby"), Tail: tail}, wantSince: 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			tt.st.ID, tt.st.Language = "doc-9", "go"
-			d := NewDocument(tt.st, DocumentLimits{})
-			if d.ID() != "doc-9" || d.Language() != "go" || d.Version() != tt.st.Version {
-				t.Errorf("restored %q %q v%d, want doc-9 go v%d", d.ID(), d.Language(), d.Version(), tt.st.Version)
+			d := NewDocument(tt.st, Limits{})
+			if d.Version() != tt.st.Version || !d.Text().Equal(tt.st.Text) {
+				t.Errorf("restored %q v%d, want %q v%d", d.Text(), d.Version(), tt.st.Text, tt.st.Version)
 			}
 			if _, err := d.Since(tt.wantSince); err != nil {
 				t.Errorf("Since(%d) = %v, want the tail", tt.wantSince, err)
@@ -395,37 +438,68 @@ func TestNewDocumentRestore(t *testing.T) {
 			}
 			// A restored document takes pushes at its version.
 			n := tt.st.Text.Len()
-			if _, _, err := d.Push(tt.st.Version, mustUpdates(t, fmt.Sprintf(`Z:[%d,[0,"!"]]`, n)), nil); err != nil {
+			if _, _, err := commitPush(d, tt.st.Version, mustUpdates(t, fmt.Sprintf(`Z:[%d,[0,"!"]]`, n))); err != nil {
 				t.Errorf("Push at the restored version: %v", err)
 			}
 		})
 	}
 }
 
-func TestDocumentLanguageAndSnapshot(t *testing.T) {
+func TestDocumentState(t *testing.T) {
 	t.Parallel()
-	d := newTestDocument(t, "x", DocumentLimits{})
-	d.SetLanguage("javascript")
-	snap := d.Snapshot()
-	if snap.ID != "doc-1" || snap.Language != "javascript" || snap.Version != 0 || snap.Text.String() != "x" || snap.Tail != nil {
-		t.Errorf("Snapshot = %+v", snap)
+	d := newTestDocument(t, "x", Limits{})
+	snap := d.State()
+	if snap.Version != 0 || snap.Text.String() != "x" || snap.Tail != nil {
+		t.Errorf("State = %+v", snap)
 	}
-	if _, _, err := d.Push(0, mustUpdates(t, `X:[[1,"y"]]`), nil); err != nil {
+	if _, _, err := commitPush(d, 0, mustUpdates(t, `X:[[1,"y"]]`)); err != nil {
 		t.Fatal(err)
 	}
 	if snap.Text.String() != "x" {
-		t.Errorf("a snapshot changed after a push: %q", snap.Text)
+		t.Errorf("a state changed after a push: %q", snap.Text)
 	}
 }
 
+// lockedDocument serialises every call to a Document under one lock, as the
+// hub's room does.
+type lockedDocument struct {
+	mu sync.Mutex
+	d  *Document
+}
+
+func (l *lockedDocument) push(version int, updates []Update) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, _, err := commitPush(l.d, version, updates)
+	return err
+}
+
+func (l *lockedDocument) Since(version int) ([]Update, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.d.Since(version)
+}
+
+func (l *lockedDocument) State() State {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.d.State()
+}
+
+func (l *lockedDocument) MapPos(version, pos, assoc int) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.d.MapPos(version, pos, assoc)
+}
+
 // TestDocumentConcurrent runs collab clients on goroutines against one
-// document, with readers alongside (run it with -race). Every client pushes
-// from whatever version it has, so most pushes are rebased, and in the end
-// every client must hold the authority's text.
+// document behind one lock, with readers alongside (run it with -race). Every
+// client pushes from whatever version it has, so most pushes are rebased, and
+// in the end every client must hold the authority's text.
 func TestDocumentConcurrent(t *testing.T) {
 	t.Parallel()
 	const clients, edits = 4, 60
-	d := NewDocument(DocumentState{ID: "doc", Text: NewText("start\n")}, DocumentLimits{})
+	d := &lockedDocument{d: NewDocument(State{Text: NewText("start\n")}, Limits{})}
 	var wg sync.WaitGroup
 	errs := make(chan error, clients+1)
 	done := make(chan struct{})
@@ -448,7 +522,7 @@ func TestDocumentConcurrent(t *testing.T) {
 				return
 			default:
 			}
-			snap := d.Snapshot()
+			snap := d.State()
 			if _, err := d.Since(snap.Version); err != nil {
 				errs <- fmt.Errorf("Since(%d): %w", snap.Version, err)
 				return
@@ -457,8 +531,6 @@ func TestDocumentConcurrent(t *testing.T) {
 				errs <- fmt.Errorf("MapPos: %w", err)
 				return
 			}
-			d.SetLanguage("python")
-			_ = d.Language()
 		}
 	})
 	wg.Wait()
@@ -469,7 +541,7 @@ func TestDocumentConcurrent(t *testing.T) {
 		t.Error(err)
 	}
 	// Catch-up, one client at a time: everyone ends with the authority's text.
-	final := d.Snapshot()
+	final := d.State()
 	log, err := d.Since(0)
 	if err != nil {
 		t.Fatal(err)
@@ -497,7 +569,7 @@ func TestDocumentConcurrent(t *testing.T) {
 // runConcurrentClient edits, pushes and pulls like a collab client until all
 // its edits are confirmed. It returns errors instead of failing the test,
 // since it runs on its own goroutine.
-func runConcurrentClient(d *Document, c *simClient, rng *rand.Rand, edits int) error {
+func runConcurrentClient(d *lockedDocument, c *simClient, rng *rand.Rand, edits int) error {
 	for made := 0; made < edits || len(c.pending) > 0; {
 		if made < edits && rng.IntN(2) == 0 {
 			local := c.base
@@ -515,7 +587,7 @@ func runConcurrentClient(d *Document, c *simClient, rng *rand.Rand, edits int) e
 			made++
 		}
 		if len(c.pending) > 0 {
-			if _, _, err := d.Push(c.version, c.pending, nil); err != nil && !errors.Is(err, ErrDocTooLarge) {
+			if err := d.push(c.version, c.pending); err != nil && !errors.Is(err, ErrDocTooLarge) {
 				return fmt.Errorf("Push(v=%d): %w", c.version, err)
 			}
 		}
@@ -527,7 +599,7 @@ func runConcurrentClient(d *Document, c *simClient, rng *rand.Rand, edits int) e
 }
 
 // pullAll has c receive every update it lacks, one at a time.
-func pullAll(d *Document, c *simClient) error {
+func pullAll(d interface{ Since(int) ([]Update, error) }, c *simClient) error {
 	updates, err := d.Since(c.version)
 	if err != nil {
 		return fmt.Errorf("Since(%d): %w", c.version, err)
@@ -554,8 +626,8 @@ func pullAll(d *Document, c *simClient) error {
 func BenchmarkDocumentPush(b *testing.B) {
 	b.Run("1MiB-single-char-stream", func(b *testing.B) {
 		const size = 1<<20 - 16
-		d := NewDocument(DocumentState{Text: NewText(strings.Repeat("abcdefgh\n😀", size/11))}, DocumentLimits{})
-		n := d.Snapshot().Text.Len()
+		d := NewDocument(State{Text: NewText(strings.Repeat("abcdefgh\n😀", size/11))}, Limits{})
+		n := d.State().Text.Len()
 		rng := rand.New(rand.NewPCG(1, 2))
 		// Alternate an insertion and a deletion so the length stays n or n+1.
 		var sets [2][]*ChangeSet
@@ -568,7 +640,7 @@ func BenchmarkDocumentPush(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			c := sets[i%2][i/2%512]
-			if _, _, err := d.Push(d.Version(), []Update{{ClientID: "x", Changes: c}}, nil); err != nil {
+			if _, _, err := commitPush(d, d.Version(), []Update{{ClientID: "x", Changes: c}}); err != nil {
 				b.Fatal(err)
 			}
 			i++
@@ -576,8 +648,8 @@ func BenchmarkDocumentPush(b *testing.B) {
 	})
 	for _, k := range []int{0, 1, 10, 100} {
 		b.Run(fmt.Sprintf("small-rebase-over-%d", k), func(b *testing.B) {
-			d := NewDocument(DocumentState{Text: NewText(strings.Repeat("line of code\n", 200))}, DocumentLimits{})
-			n := d.Snapshot().Text.Len()
+			d := NewDocument(State{Text: NewText(strings.Repeat("line of code\n", 200))}, Limits{})
+			n := d.State().Text.Len()
 			// Other clients' edits and ours, made k versions ago; all keep
 			// the length, so any of them applies at any version.
 			other := []*ChangeSet{
@@ -586,18 +658,18 @@ func BenchmarkDocumentPush(b *testing.B) {
 			}
 			mine := mustChangeSet(b, fmt.Sprintf(`[500,[1,"x"],%d]`, n-501))
 			for range k {
-				if _, _, err := d.Push(d.Version(), []Update{{ClientID: "o", Changes: other[d.Version()%2]}}, nil); err != nil {
+				if _, _, err := commitPush(d, d.Version(), []Update{{ClientID: "o", Changes: other[d.Version()%2]}}); err != nil {
 					b.Fatal(err)
 				}
 			}
 			for b.Loop() {
 				// Our edit goes in from k versions ago, then another client's
 				// edit keeps the distance at k.
-				if _, _, err := d.Push(d.Version()-k, []Update{{ClientID: "me", Changes: mine}}, nil); err != nil {
+				if _, _, err := commitPush(d, d.Version()-k, []Update{{ClientID: "me", Changes: mine}}); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
-				if _, _, err := d.Push(d.Version(), []Update{{ClientID: "o", Changes: other[d.Version()%2]}}, nil); err != nil {
+				if _, _, err := commitPush(d, d.Version(), []Update{{ClientID: "o", Changes: other[d.Version()%2]}}); err != nil {
 					b.Fatal(err)
 				}
 				b.StartTimer()

@@ -330,7 +330,7 @@ func FuzzDocument(f *testing.F) {
 	f.Add(bytes.Repeat([]byte{0, 3, 1, 7, 2, 5, 9, 4}, 40))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		src := &byteSource{data: data}
-		sim := newSim(t, src, 2+src.IntN(3), DocumentLimits{
+		sim := newSim(t, src, 2+src.IntN(3), Limits{
 			MaxLength: 40 + src.IntN(40), MaxParts: 12, MaxUpdates: 4, TailSize: 2 + src.IntN(12),
 		})
 		for range 60 {
@@ -344,17 +344,16 @@ func FuzzDocument(f *testing.F) {
 // everything the document accepted (what a store would hold).
 type sim struct {
 	d       *Document
-	lim     DocumentLimits
+	lim     Limits
 	log     []Update
 	texts   []Text // the document's text at every version
 	clients []*simClient
 }
 
-func newSim(t testing.TB, src randSource, clients int, lim DocumentLimits) *sim {
+func newSim(t testing.TB, src randSource, clients int, lim Limits) *sim {
 	t.Helper()
 	initial := TextFromUTF16(genUnits(src, 6))
-	s := &sim{d: NewDocument(DocumentState{ID: "doc", Text: initial}, lim), texts: []Text{initial}}
-	s.lim = s.d.lim
+	s := &sim{d: NewDocument(State{Text: initial}, lim), lim: lim.withDefaults(), texts: []Text{initial}}
 	for i := range clients {
 		s.clients = append(s.clients, &simClient{id: "c" + strconv.Itoa(i), base: initial})
 	}
@@ -482,7 +481,7 @@ func (s *sim) converge(t testing.TB, src randSource) {
 			}
 		}
 	}
-	final := s.d.Snapshot()
+	final := s.d.State()
 	for _, c := range s.clients {
 		s.pull(t, c, src, true)
 		if c.version != final.Version || !c.base.Equal(final.Text) {
@@ -496,9 +495,16 @@ func (s *sim) converge(t testing.TB, src randSource) {
 // document's text at every version and the limits.
 func (s *sim) checkPush(t testing.TB, version int, push []Update) {
 	t.Helper()
-	before := s.d.Snapshot()
-	from, accepted, err := s.d.Push(version, push, nil)
-	after := s.d.Snapshot()
+	before := s.d.State()
+	p, err := s.d.Prepare(version, push)
+	if after := s.d.State(); after.Version != before.Version || !after.Text.Equal(before.Text) {
+		t.Fatalf("Prepare(v=%d) changed the document: %v", version, err)
+	}
+	from, accepted := p.From, p.Accepted
+	if err == nil {
+		s.d.Commit(p)
+	}
+	after := s.d.State()
 
 	fits := version >= 0 && version < len(s.texts)
 	if fits {

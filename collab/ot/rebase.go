@@ -11,7 +11,7 @@ type Update struct {
 	ClientID string     // the editor instance that made it; @codemirror/collab dedups by it
 	Changes  *ChangeSet // applies to the document at the update's version
 	UserID   string     // who made it; set by the hub, not trusted from the client
-	Time     time.Time  // when the authority accepted it; set by the hub before Push
+	Time     time.Time  // when the authority accepted it; set by the hub before Prepare
 }
 
 // SequentialRebase rebases push, a client's updates made on an older version,

@@ -391,7 +391,7 @@ func checkSessionVector(t *testing.T, line []byte) error {
 	if err := json.Unmarshal(line, &v); err != nil {
 		return fmt.Errorf("decode record: %w", err)
 	}
-	d := NewDocument(DocumentState{Text: v.InitialDoc}, DocumentLimits{TailSize: len(v.Accepted) + 1})
+	d := NewDocument(State{Text: v.InitialDoc}, Limits{TailSize: len(v.Accepted) + 1})
 	for i, p := range v.Pushes {
 		push := make([]Update, len(p.Updates))
 		for j, raw := range p.Updates {
@@ -402,7 +402,7 @@ func checkSessionVector(t *testing.T, line []byte) error {
 			push[j] = Update{ClientID: p.ClientID, Changes: c}
 		}
 		before := d.Version()
-		from, accepted, err := d.Push(p.Version, push, nil)
+		from, accepted, err := commitPush(d, p.Version, push)
 		if err != nil {
 			return fmt.Errorf("push %d: Push(v=%d): %w", i, p.Version, err)
 		}
@@ -427,7 +427,7 @@ func checkSessionVector(t *testing.T, line []byte) error {
 	if got, want := d.Version(), len(v.Accepted); got != want {
 		return fmt.Errorf("Version() = %d, want %d", got, want)
 	}
-	return equalText("final document", d.Snapshot().Text, v.FinalDoc)
+	return equalText("final document", d.State().Text, v.FinalDoc)
 }
 
 func parseTwo(a, b json.RawMessage) (*ChangeSet, *ChangeSet, error) {
