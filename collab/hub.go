@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"duet/collab/history"
 	"duet/collab/ot"
 	"duet/store"
 )
@@ -150,33 +149,6 @@ func (h *Hub) Stats() Stats {
 func (h *Hub) countRefused(code string) {
 	v, _ := h.stats.refused.LoadOrStore(code, new(atomic.Int64))
 	v.(*atomic.Int64).Add(1)
-}
-
-// Session returns what may be shown of a session: its metadata, its document and who
-// is connected now.
-func (h *Hub) Session(ctx context.Context, id string) (SessionInfo, error) {
-	s, err := h.loadSession(ctx, id)
-	if err != nil {
-		return SessionInfo{}, err
-	}
-	info := SessionInfo{ID: s.ID, Language: s.Language, CreatedAt: s.CreatedAt, Version: s.Version, Users: []Person{}}
-	h.mu.Lock()
-	r := h.rooms[id]
-	h.mu.Unlock()
-	if r != nil && r.waitLoaded(ctx) == nil {
-		r.mu.Lock()
-		info.Version, info.Text, info.Language = r.doc.Version(), r.doc.Text(), r.lang
-		info.Users = r.peopleLocked()
-		r.mu.Unlock()
-		return info, nil
-	}
-	// Nobody is connected: read the document from the store without keeping it.
-	doc, err := history.Load(ctx, h.store, s, 0)
-	if err != nil {
-		return SessionInfo{}, err
-	}
-	info.Version, info.Text = doc.Version, doc.Text
-	return info, nil
 }
 
 // Open loads a session's live state, so that connections can join it; ErrNotFound

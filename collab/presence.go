@@ -58,21 +58,6 @@ func (h *Hub) Watch(ctx context.Context, id string) (<-chan Presence, error) {
 	return ch, nil
 }
 
-// SetLanguage switches a session's language for everyone: it is stored, and every
-// editor and page is told. userID is who did it ("" if unknown).
-func (h *Hub) SetLanguage(ctx context.Context, id, lang, userID string) error {
-	if LanguageLabel(lang) == "" {
-		return fmt.Errorf("set language: %w: %q", ErrInvalidLanguage, lang)
-	}
-	r, err := h.room(ctx, id)
-	if err != nil {
-		return fmt.Errorf("set language of %s: %w", id, err)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.setLanguageLocked(ctx, lang, userID)
-}
-
 // presenceLocked is the room's presence now.
 func (r *room) presenceLocked() Presence {
 	now := r.hub.now()
@@ -120,25 +105,4 @@ func (r *room) editedLocked(userID string) {
 		defer r.mu.Unlock()
 		r.notifyLocked()
 	})
-}
-
-// runningLocked records the start or end of someone's run.
-func (r *room) runningLocked(userID, runID string, running bool) {
-	runs := r.running[userID]
-	if runs == nil {
-		runs = map[string]bool{}
-		r.running[userID] = runs
-	}
-	before := len(runs) > 0
-	if running {
-		runs[runID] = true
-	} else {
-		delete(runs, runID)
-	}
-	if len(runs) == 0 {
-		delete(r.running, userID)
-	}
-	if before != (len(runs) > 0) {
-		r.notifyLocked()
-	}
 }

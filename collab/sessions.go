@@ -27,31 +27,6 @@ var (
 	ErrInvalidLanguage = errors.New("unsupported language")
 )
 
-// languages are the languages a session can be in, in the order pickers show them.
-var languages = [...]struct{ value, label string }{
-	{"python", "Python"},
-	{"javascript", "JavaScript"},
-}
-
-// Languages returns the supported language names, the first being the default.
-func Languages() []string {
-	out := make([]string, len(languages))
-	for i, l := range languages {
-		out[i] = l.value
-	}
-	return out
-}
-
-// LanguageLabel returns the display name of a supported language, or "" for others.
-func LanguageLabel(lang string) string {
-	for _, l := range languages {
-		if l.value == lang {
-			return l.label
-		}
-	}
-	return ""
-}
-
 // SessionInfo is what the outside world may know about a session.
 type SessionInfo struct {
 	ID        string
@@ -60,13 +35,6 @@ type SessionInfo struct {
 	Version   int
 	Text      ot.Text  // document at Version
 	Users     []Person // connected now
-}
-
-// Person is someone connected to a session.
-type Person struct {
-	ID    string
-	Name  string
-	Color string
 }
 
 // ownerTokenBytes is the entropy of an owner token: 256 bits, so guessing is hopeless
@@ -98,6 +66,33 @@ func (h *Hub) CreateSession(ctx context.Context, language string) (SessionInfo, 
 		return SessionInfo{}, "", fmt.Errorf("create session: %w", err)
 	}
 	return SessionInfo{ID: s.ID, Language: s.Language, CreatedAt: s.CreatedAt, Text: ot.NewText("")}, token, nil
+}
+
+// Session returns what may be shown of a session: its metadata, its document and who
+// is connected now.
+func (h *Hub) Session(ctx context.Context, id string) (SessionInfo, error) {
+	s, err := h.loadSession(ctx, id)
+	if err != nil {
+		return SessionInfo{}, err
+	}
+	info := SessionInfo{ID: s.ID, Language: s.Language, CreatedAt: s.CreatedAt, Version: s.Version, Users: []Person{}}
+	h.mu.Lock()
+	r := h.rooms[id]
+	h.mu.Unlock()
+	if r != nil && r.waitLoaded(ctx) == nil {
+		r.mu.Lock()
+		info.Version, info.Text, info.Language = r.doc.Version(), r.doc.Text(), r.lang
+		info.Users = r.peopleLocked()
+		r.mu.Unlock()
+		return info, nil
+	}
+	// Nobody is connected: read the document from the store without keeping it.
+	doc, err := history.Load(ctx, h.store, s, 0)
+	if err != nil {
+		return SessionInfo{}, err
+	}
+	info.Version, info.Text = doc.Version, doc.Text
+	return info, nil
 }
 
 // DeleteSession ends a session for good when token is its owner token. Connected

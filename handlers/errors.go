@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"duet/collab"
+	"duet/collab/replay"
 	"duet/views"
 )
 
@@ -40,7 +41,7 @@ var errorCodes = []struct {
 		"Only the owner of this session can do that: send its owner token as a Bearer token."},
 	{collab.ErrForbidden, http.StatusForbidden, "forbidden", "Not the owner",
 		"The owner token does not match this session."},
-	{collab.ErrRunNotFound, http.StatusNotFound, "run_not_found", "Run not found",
+	{replay.ErrRunNotFound, http.StatusNotFound, "run_not_found", "Run not found",
 		"This session has no such run."},
 	{collab.ErrInvalidLanguage, http.StatusUnprocessableEntity, "invalid_language", "Unsupported language",
 		"The language must be one of: " + strings.Join(collab.Languages(), ", ") + "."},

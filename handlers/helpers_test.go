@@ -15,6 +15,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"duet/collab"
+	"duet/collab/replay"
 	"duet/handlers"
 	"duet/store"
 )
@@ -28,8 +29,9 @@ type testServer struct {
 
 func newTestServer(t *testing.T, mutate ...func(*handlers.Config)) *testServer {
 	t.Helper()
-	hub := collab.NewHub(collab.HubConfig{Store: store.NewMemory()})
-	cfg := handlers.Config{Sessions: hub, Sockets: hub, Replays: hub, BodyLimit: 4096}
+	st := store.NewMemory()
+	hub := collab.NewHub(collab.HubConfig{Store: st})
+	cfg := handlers.Config{Sessions: hub, Sockets: hub, Replays: replay.New(st), BodyLimit: 4096}
 	for _, m := range mutate {
 		m(&cfg)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"duet/collab"
+	"duet/collab/people"
 	"duet/views"
 )
 
@@ -28,7 +29,7 @@ func (h *Handler) home(c echo.Context) error {
 // startSession creates a session from the start form and sends the browser to its pad.
 func (h *Handler) startSession(c echo.Context) error {
 	lang := c.FormValue("language")
-	name := collab.SanitizeName(c.FormValue("name"))
+	name := people.SanitizeName(c.FormValue("name"))
 	s, token, err := h.sessions.CreateSession(c.Request().Context(), lang)
 	if errors.Is(err, collab.ErrInvalidLanguage) {
 		return render(c, http.StatusUnprocessableEntity, views.Home(homePage(lang, name, "Pick one of the languages below.")))
@@ -77,7 +78,7 @@ func (h *Handler) setName(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	name := collab.SanitizeName(c.FormValue("name"))
+	name := people.SanitizeName(c.FormValue("name"))
 	if name == "" {
 		return &httpError{status: http.StatusUnprocessableEntity, code: "invalid_name", message: "Please enter a name."}
 	}

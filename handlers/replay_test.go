@@ -18,6 +18,7 @@ import (
 
 	"duet/collab"
 	"duet/collab/ot"
+	"duet/collab/replay"
 	"duet/handlers"
 	"duet/store"
 	"duet/store/sqlite"
@@ -110,7 +111,7 @@ func newFixtureOf(t testing.TB, st store.Store, n, snapEvery int, edit func(rng 
 func newReplayServer(t *testing.T, n int) *replayFixture {
 	t.Helper()
 	f := newReplayFixture(t, store.NewMemory(), n, 5)
-	f.srv = newTestServer(t, func(c *handlers.Config) { c.Sessions, c.Sockets, c.Replays = f.hub, f.hub, f.hub })
+	f.srv = newTestServer(t, func(c *handlers.Config) { c.Sessions, c.Sockets, c.Replays = f.hub, f.hub, replay.New(f.st) })
 	return f
 }
 
@@ -271,7 +272,7 @@ func TestReplayPage(t *testing.T) {
 	for i := 1; i < len(millis); i++ {
 		a, _ := strconv.Atoi(millis[i-1])
 		b, _ := strconv.Atoi(millis[i])
-		if b < a || b-a > int(collab.MaxReplayPause/time.Millisecond) {
+		if b < a || b-a > int(replay.MaxPause/time.Millisecond) {
 			t.Errorf("clock goes from %d to %d ms between versions %s and %s", a, b, versions[i-1], versions[i])
 		}
 	}
@@ -558,7 +559,7 @@ func BenchmarkReplay(b *testing.B) {
 		return fmt.Sprintf("[%d,[0,%s]]", n, ins)
 	})
 	b.Logf("document: %d bytes at version 5000, %d at 10000", len(f.texts[5000].String()), len(f.texts[10000].String()))
-	h, err := handlers.New(handlers.Config{Sessions: f.hub, Sockets: f.hub, Replays: f.hub})
+	h, err := handlers.New(handlers.Config{Sessions: f.hub, Sockets: f.hub, Replays: replay.New(f.st)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"duet/collab"
+	"duet/collab/replay"
 	"duet/handlers"
 	"duet/store"
 	"duet/store/postgres"
@@ -1023,7 +1024,7 @@ func (s *timedStore) appends() []time.Duration {
 func durServeInProcess(b *testing.B, st store.Store) string {
 	b.Helper()
 	hub := collab.NewHub(collab.HubConfig{Store: st, Limits: collab.Limits{RatePerSecond: 1000, RateBurst: 1000}})
-	h, err := handlers.New(handlers.Config{Sessions: hub, Sockets: hub, Replays: hub, BodyLimit: 65536})
+	h, err := handlers.New(handlers.Config{Sessions: hub, Sockets: hub, Replays: replay.New(st), BodyLimit: 65536})
 	if err != nil {
 		b.Fatal(err)
 	}

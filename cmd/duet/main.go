@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"duet/collab"
+	"duet/collab/replay"
 	"duet/handlers"
 	"duet/store"
 	"duet/store/postgres"
@@ -78,7 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	h, err := handlers.New(handlers.Config{
 		Sessions:  hub,
 		Sockets:   hub,
-		Replays:   hub,
+		Replays:   replay.New(st),
 		Logger:    logger,
 		BaseURL:   cfg.baseURL,
 		Origins:   cfg.origins,

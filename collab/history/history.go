@@ -179,3 +179,21 @@ func storeError(what string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+// Runs returns the runs of a session, in the order they started.
+func Runs(ctx context.Context, st store.Store, id string) ([]store.Run, error) {
+	runs, err := st.Runs(ctx, id)
+	if err != nil {
+		return nil, storeError("runs of "+id, err)
+	}
+	return runs, nil
+}
+
+// Participants returns who joined a session, in the order they first joined.
+func Participants(ctx context.Context, st store.Store, id string) ([]store.Participant, error) {
+	ps, err := st.Participants(ctx, id)
+	if err != nil {
+		return nil, storeError("participants of "+id, err)
+	}
+	return ps, nil
+}
