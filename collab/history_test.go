@@ -19,6 +19,7 @@ import (
 	"duet/collab"
 	"duet/collab/history"
 	"duet/collab/ot"
+	"duet/collab/ot/ottest"
 	"duet/collab/replay"
 	"duet/store"
 	"duet/store/sqlite"
@@ -45,56 +46,6 @@ func newReplayServer(t *testing.T, st store.Store, lim collab.Limits) *hubServer
 	return &hubServer{Server: srv, hub: hub, tokens: map[string]string{}}
 }
 
-// replayPieces are what generated edits insert: ASCII, emoji (a surrogate pair), CJK,
-// line breaks, characters HTML and JSON escape, and lone surrogate halves, which a
-// client may produce by cutting a pair.
-var replayPieces = [][]uint16{
-	{'a'}, {'b', 'c'}, {'\n'}, {0xd83d, 0xde00}, {0x4e2d, 0x6587}, {'<'}, {'&'}, {'"'}, {0xd83d}, {0xde00}, {'\t'},
-}
-
-// randomEdit returns the JSON of a random change set over a document of n units:
-// an insertion, a deletion or a replacement anywhere, even inside a surrogate pair.
-func randomEdit(rng *rand.Rand, n int) string {
-	from := rng.IntN(n + 1)
-	to := from
-	if n > from && rng.IntN(3) == 0 {
-		to = from + rng.IntN(min(n-from, 10)+1)
-	}
-	var ins []uint16
-	if to == from || rng.IntN(2) == 0 {
-		for range 1 + rng.IntN(4) {
-			ins = append(ins, replayPieces[rng.IntN(len(replayPieces))]...)
-		}
-	}
-	var parts []string
-	if from > 0 {
-		parts = append(parts, fmt.Sprint(from))
-	}
-	if len(ins) > 0 {
-		var lines []string
-		var b strings.Builder
-		for _, u := range ins {
-			switch {
-			case u == '\n':
-				lines = append(lines, `"`+b.String()+`"`)
-				b.Reset()
-			case u >= 0x20 && u < 0x7f && u != '"' && u != '\\':
-				b.WriteByte(byte(u))
-			default:
-				fmt.Fprintf(&b, `\u%04x`, u)
-			}
-		}
-		lines = append(lines, `"`+b.String()+`"`)
-		parts = append(parts, fmt.Sprintf("[%d,%s]", to-from, strings.Join(lines, ",")))
-	} else if to > from {
-		parts = append(parts, fmt.Sprintf("[%d]", to-from))
-	}
-	if n > to {
-		parts = append(parts, fmt.Sprint(n-to))
-	}
-	return "[" + strings.Join(parts, ",") + "]"
-}
-
 // typeEdits connects as a participant and makes edits one at a time, each on the
 // version the previous one reached, waiting for its confirmation. It returns the
 // document's length and version at the end.
@@ -109,8 +60,8 @@ func typeEdits(t *testing.T, s *hubServer, id, userID, name string, edits int, r
 	}
 	version := sync.Version
 	for range edits {
-		changes := randomEdit(rng, text.Len())
-		cs, err := ot.ParseChangeSet([]byte(changes))
+		changes := ottest.EditJSON(rng, text.Len())
+		cs, err := ot.ParseChangeSet(changes)
 		if err != nil {
 			t.Fatalf("generated %s: %v", changes, err)
 		}

@@ -17,6 +17,7 @@ import (
 
 	"duet/collab"
 	"duet/collab/ot"
+	"duet/collab/ot/ottest"
 	"duet/store"
 )
 
@@ -217,7 +218,7 @@ func newEditor(clientID string, sync msg) (*editor, error) {
 func (e *editor) localEdit(rng *rand.Rand) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cs, err := ot.ParseChangeSet([]byte(randomChange(rng, e.text)))
+	cs, err := ot.ParseChangeSet(ottest.EditJSON(rng, e.text.Len()))
 	if err != nil {
 		return err
 	}
@@ -299,45 +300,3 @@ func (e *editor) state() (int, string, int) {
 	defer e.mu.Unlock()
 	return e.version, string(e.text.AppendJSON(nil)), len(e.pending)
 }
-
-// randomChange makes a canonical change set on text: an insertion, deletion or
-// replacement, with ASCII, emoji, CJK and line breaks.
-func randomChange(rng *rand.Rand, text ot.Text) string {
-	n := text.Len()
-	from := rng.IntN(n + 1)
-	to := from
-	if n > from && rng.IntN(3) > 0 {
-		to = from + rng.IntN(min(n-from, 12)+1)
-	}
-	// Keep the range from cutting an astral character in half, as the editor does.
-	units := text.Units()
-	if from > 0 && from < n && isLowSurrogate(units[from]) {
-		from--
-	}
-	if to > 0 && to < n && isLowSurrogate(units[to]) {
-		to++
-	}
-	pieces := []string{"a", "bc", "😀", "中文", "\n", "x\ny", "  ", "é", "🇫🇷"}
-	var ins strings.Builder
-	if to == from || rng.IntN(2) == 0 {
-		for range 1 + rng.IntN(3) {
-			ins.WriteString(pieces[rng.IntN(len(pieces))])
-		}
-	}
-	var parts []string
-	if from > 0 {
-		parts = append(parts, fmt.Sprint(from))
-	}
-	if ins.Len() > 0 {
-		lines, _ := json.Marshal(strings.Split(ins.String(), "\n"))
-		parts = append(parts, fmt.Sprintf("[%d,%s", to-from, lines[1:]))
-	} else if to > from {
-		parts = append(parts, fmt.Sprintf("[%d]", to-from))
-	}
-	if n > to {
-		parts = append(parts, fmt.Sprint(n-to))
-	}
-	return "[" + strings.Join(parts, ",") + "]"
-}
-
-func isLowSurrogate(u uint16) bool { return u >= 0xDC00 && u <= 0xDFFF }

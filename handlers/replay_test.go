@@ -18,6 +18,7 @@ import (
 
 	"duet/collab"
 	"duet/collab/ot"
+	"duet/collab/ot/ottest"
 	"duet/collab/replay"
 	"duet/handlers"
 	"duet/store"
@@ -44,7 +45,9 @@ type replayFixture struct {
 // run with hostile output.
 func newReplayFixture(t testing.TB, st store.Store, n, snapEvery int) *replayFixture {
 	t.Helper()
-	return newFixtureOf(t, st, n, snapEvery, replayEdit)
+	return newFixtureOf(t, st, n, snapEvery, func(rng *rand.Rand, n int) string {
+		return string(ottest.EditJSON(rng, n, hostileCode, "    "))
+	})
 }
 
 // newFixtureOf stores n edits that edit makes (change sets over a document of n units).
@@ -113,42 +116,6 @@ func newReplayServer(t *testing.T, n int) *replayFixture {
 	f := newReplayFixture(t, store.NewMemory(), n, 5)
 	f.srv = newTestServer(t, func(c *handlers.Config) { c.Sessions, c.Sockets, c.Replays = f.hub, f.hub, replay.New(f.st) })
 	return f
-}
-
-var replayPieces = []string{`a`, `bc`, `\n`, `\ud83d\ude00`, `\u4e2d\u6587`, `\ud83d`, `\ude00`, `\t`, `    `,
-	strings.NewReplacer(`"`, `\"`, `\`, `\\`).Replace(hostileCode)}
-
-// replayEdit returns a random change set (JSON) over a document of n units.
-func replayEdit(rng *rand.Rand, n int) string {
-	from := rng.IntN(n + 1)
-	to := from
-	if n > from && rng.IntN(3) == 0 {
-		to = from + rng.IntN(min(n-from, 10)+1)
-	}
-	var parts []string
-	if from > 0 {
-		parts = append(parts, strconv.Itoa(from))
-	}
-	var ins strings.Builder
-	if to == from || rng.IntN(2) == 0 {
-		for range 1 + rng.IntN(3) {
-			p := replayPieces[rng.IntN(len(replayPieces))]
-			if p == `\n` {
-				p = `","` // a line break ends one line of the insertion
-			}
-			ins.WriteString(p)
-		}
-	}
-	switch {
-	case ins.Len() > 0:
-		parts = append(parts, fmt.Sprintf(`[%d,"%s"]`, to-from, ins.String()))
-	case to > from:
-		parts = append(parts, fmt.Sprintf("[%d]", to-from))
-	}
-	if n > to {
-		parts = append(parts, strconv.Itoa(n-to))
-	}
-	return "[" + strings.Join(parts, ",") + "]"
 }
 
 // shownText is the code a reader sees in a replay page or fragment: the text of the

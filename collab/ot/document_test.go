@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"duet/collab/ot/ottest"
 )
 
 // pushSpec is one push in a test: a version and "clientID:changes" updates.
@@ -579,7 +581,7 @@ func runConcurrentClient(d *lockedDocument, c *simClient, rng *rand.Rand, edits 
 					return err
 				}
 			}
-			ch, err := ParseChangeSet(genChangeSetJSON(rng, local.Len(), 4))
+			ch, err := ParseChangeSet(ottest.ChangeSetJSON(rng, local.Len(), 4))
 			if err != nil {
 				return err
 			}

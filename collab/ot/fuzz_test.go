@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"duet/collab/ot/ottest"
 )
 
 // Native fuzz tests. Run each one with, for example:
@@ -18,105 +20,10 @@ import (
 // Inputs that once found a bug stay in testdata/fuzz/<FuzzName> and run with
 // every go test.
 
-// randSource is what the generators draw from: *rand.Rand in tests, the fuzz
-// input in fuzzers.
-type randSource interface {
-	IntN(n int) int
-}
-
-// byteSource turns fuzz input into choices. Once the input is used up it
-// answers 0, so every input is a finite, valid program for the generators.
-type byteSource struct {
-	data []byte
-}
-
-func (s *byteSource) IntN(n int) int {
-	if n <= 1 || len(s.data) == 0 {
-		return 0
-	}
-	v := int(s.data[0])
-	s.data = s.data[1:]
-	if n > 256 && len(s.data) > 0 {
-		v = v<<8 | int(s.data[0])
-		s.data = s.data[1:]
-	}
-	return v % n
-}
-
-// genUnits returns up to maxPieces random pieces of text. The pieces are the
-// cases that matter for UTF-16 (pairs, lone halves, CJK), line breaks, and
-// characters JSON escapes.
-func genUnits(src randSource, maxPieces int) []uint16 {
-	pieces := [...][]uint16{
-		{'a'}, {'b'}, {'\n'}, {0xd83d, 0xde00} /* 😀 */, {0xd83d} /* lone high */, {0xde00}, /* lone low */
-		{0x4e2d} /* 中 */, {'<'}, {'"'}, {'\\'}, {0x2028}, {0xe9}, {'\t'},
-	}
-	var units []uint16
-	for range src.IntN(maxPieces + 1) {
-		units = append(units, pieces[src.IntN(len(pieces))]...)
-	}
-	return units
-}
-
-// genChangeSetJSON returns the JSON of a random valid change set over a
-// document of length n, including the non-canonical shapes a client may
-// send (split kept runs, split deletions, [n, ""], adjacent insertions).
-func genChangeSetJSON(src randSource, n, maxParts int) []byte {
-	b := []byte{'['}
-	part := func() {
-		if len(b) > 1 {
-			b = append(b, ',')
-		}
-	}
-	for pos, parts := 0, 0; ; parts++ {
-		rem := n - pos
-		if rem == 0 && (parts >= maxParts || src.IntN(3) == 0) {
-			break
-		}
-		if parts >= maxParts { // keep the rest, then stop
-			part()
-			b = strconv.AppendInt(b, int64(rem), 10)
-			break
-		}
-		switch op := src.IntN(5); {
-		case rem > 0 && op <= 1: // keep
-			k := 1 + src.IntN(rem)
-			part()
-			b = strconv.AppendInt(b, int64(k), 10)
-			pos += k
-		default: // delete, replace or insert
-			d := 0
-			if rem > 0 && op != 4 {
-				d = 1 + src.IntN(min(rem, 8))
-			}
-			ins := genUnits(src, 4)
-			if d == 0 && len(ins) == 0 {
-				ins = []uint16{'x'}
-			}
-			part()
-			b = append(b, '[')
-			b = strconv.AppendInt(b, int64(d), 10)
-			if len(ins) > 0 || src.IntN(4) == 0 { // [d] or [d, ""]
-				start := 0
-				for i := 0; i <= len(ins); i++ {
-					if i == len(ins) || ins[i] == '\n' {
-						b = append(b, ',')
-						b = appendJSONString16(b, ins[start:i])
-						start = i + 1
-					}
-				}
-			}
-			b = append(b, ']')
-			pos += d
-		}
-	}
-	return append(b, ']')
-}
-
 // genChangeSet returns a random valid change set over a document of length n.
-func genChangeSet(t testing.TB, src randSource, n, maxParts int) *ChangeSet {
+func genChangeSet(t testing.TB, src ottest.Source, n, maxParts int) *ChangeSet {
 	t.Helper()
-	data := genChangeSetJSON(src, n, maxParts)
+	data := ottest.ChangeSetJSON(src, n, maxParts)
 	c, err := ParseChangeSet(data)
 	if err != nil {
 		t.Fatalf("generated change set %s refused: %v", data, err)
@@ -204,8 +111,8 @@ func FuzzCompose(f *testing.F) {
 	f.Add([]byte("\x05\x03abc\x02\x01\x00\x04\x04\x04\x03\x03"))
 	f.Add(bytes.Repeat([]byte{3, 4, 1, 0, 2}, 20))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		src := &byteSource{data: data}
-		doc := TextFromUTF16(genUnits(src, 12))
+		src := ottest.NewBytes(data)
+		doc := TextFromUTF16(ottest.Units(src, 12))
 		a := genChangeSet(t, src, doc.Len(), 8)
 		docA, err := a.Apply(doc)
 		if err != nil {
@@ -265,8 +172,8 @@ func FuzzMap(f *testing.F) {
 	f.Add([]byte("\x05\x03abc\x02\x01\x00\x04\x04\x04\x03\x03\x01"))
 	f.Add(bytes.Repeat([]byte{4, 2, 1, 0, 3}, 20))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		src := &byteSource{data: data}
-		doc := TextFromUTF16(genUnits(src, 12))
+		src := ottest.NewBytes(data)
+		doc := TextFromUTF16(ottest.Units(src, 12))
 		a := genChangeSet(t, src, doc.Len(), 8)
 		b := genChangeSet(t, src, doc.Len(), 8)
 		before := src.IntN(2) == 0
@@ -329,7 +236,7 @@ func FuzzDocument(f *testing.F) {
 	f.Add([]byte("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f"))
 	f.Add(bytes.Repeat([]byte{0, 3, 1, 7, 2, 5, 9, 4}, 40))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		src := &byteSource{data: data}
+		src := ottest.NewBytes(data)
 		sim := newSim(t, src, 2+src.IntN(3), Limits{
 			MaxLength: 40 + src.IntN(40), MaxParts: 12, MaxUpdates: 4, TailSize: 2 + src.IntN(12),
 		})
@@ -350,9 +257,9 @@ type sim struct {
 	clients []*simClient
 }
 
-func newSim(t testing.TB, src randSource, clients int, lim Limits) *sim {
+func newSim(t testing.TB, src ottest.Source, clients int, lim Limits) *sim {
 	t.Helper()
-	initial := TextFromUTF16(genUnits(src, 6))
+	initial := TextFromUTF16(ottest.Units(src, 6))
 	s := &sim{d: NewDocument(State{Text: initial}, lim), lim: lim.withDefaults(), texts: []Text{initial}}
 	for i := range clients {
 		s.clients = append(s.clients, &simClient{id: "c" + strconv.Itoa(i), base: initial})
@@ -403,7 +310,7 @@ func (c *simClient) receive(t testing.TB, u Update) {
 // when it still has it in memory (checking it against the record), else
 // from the record, as the hub would from its store. With all unset, only a
 // random prefix arrives (a partial pull answer).
-func (s *sim) pull(t testing.TB, c *simClient, src randSource, all bool) {
+func (s *sim) pull(t testing.TB, c *simClient, src ottest.Source, all bool) {
 	t.Helper()
 	want := s.log[c.version:]
 	got, err := s.d.Since(c.version)
@@ -427,7 +334,7 @@ func (s *sim) pull(t testing.TB, c *simClient, src randSource, all bool) {
 
 // push sends c's unconfirmed updates (at most MaxUpdates, mostly) from its
 // synced version, as a collab client does.
-func (s *sim) push(t testing.TB, c *simClient, src randSource) {
+func (s *sim) push(t testing.TB, c *simClient, src ottest.Source) {
 	t.Helper()
 	push := c.pending
 	if len(push) > s.lim.MaxUpdates && src.IntN(4) != 0 {
@@ -436,7 +343,7 @@ func (s *sim) push(t testing.TB, c *simClient, src randSource) {
 	s.checkPush(t, c.version, push)
 }
 
-func (s *sim) step(t testing.TB, src randSource) {
+func (s *sim) step(t testing.TB, src ottest.Source) {
 	t.Helper()
 	c := s.clients[src.IntN(len(s.clients))]
 	switch src.IntN(6) {
@@ -471,7 +378,7 @@ func (s *sim) step(t testing.TB, src randSource) {
 
 // converge has every client catch up and push until nothing is pending, then
 // checks that all of them have the authority's document.
-func (s *sim) converge(t testing.TB, src randSource) {
+func (s *sim) converge(t testing.TB, src ottest.Source) {
 	t.Helper()
 	for range 2 * s.lim.MaxUpdates {
 		for _, c := range s.clients {
