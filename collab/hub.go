@@ -14,7 +14,7 @@ import (
 )
 
 // Limits bound what one client or one session may cost. Zero fields take the defaults
-// of DESIGN §3.
+// in parentheses, which docs/protocol.md lists too.
 type Limits struct {
 	MaxMessageBytes int           // largest frame a client may send (2 MiB)
 	MaxDocLength    int           // largest document, UTF-16 units (1 MiB)

@@ -10,7 +10,7 @@ import (
 	"duet/collab/ot"
 )
 
-// The wire protocol of /ws/{sessionId} (DESIGN §3): every message is one JSON object in
+// The wire protocol of /ws/{sessionId} (docs/protocol.md): every message is one JSON object in
 // one text frame, with a "type". Document text and change sets are written by hand
 // with Text.AppendJSON and ChangeSet.AppendJSON, because encoding/json would turn lone
 // surrogates into U+FFFD and clients would silently diverge.

@@ -193,7 +193,7 @@ func (c *wsClient) closeStatus() (websocket.StatusCode, []msg) {
 
 // editor is a collab client as the editor island runs it: a local document with
 // unconfirmed updates, one push in flight, and received updates applied one at a
-// time while it has unconfirmed ones (DESIGN §2).
+// time while it has unconfirmed ones (the sequential rebase relies on it; see docs/protocol.md).
 type editor struct {
 	mu       sync.Mutex
 	clientID string

@@ -17,7 +17,7 @@ import (
 )
 
 // client is one simulated editor: a local document with unconfirmed updates, one push
-// in flight at a time, and received updates applied one at a time (DESIGN §2), as the
+// in flight at a time, and received updates applied one at a time (docs/protocol.md), as the
 // editor island does it with @codemirror/collab.
 type client struct {
 	index    int

@@ -8,8 +8,9 @@ import (
 )
 
 // The algorithms in this file are literal ports of @codemirror/state 6.7.6
-// (ChangeSet.fromJSON, toJSON, apply, compose, map and mapPos), following the
-// pseudo-code of shared/testdata/changeset/README.md §7. They look as if they
+// (ChangeSet.fromJSON, toJSON, apply, compose, map and mapPos, in its
+// src/change.ts), checked against vectors the library computed (the tests read
+// them from ../shared/testdata/changeset). They look as if they
 // could be simplified, and they must not be: the exact JSON the server emits
 // depends on the library's shortcuts and on which adjacent parts it does or
 // does not merge, and clients compare nothing, they just trust it. Where the
@@ -77,7 +78,7 @@ const MaxChangeSetParts = 1 << 18
 // against the document it applies to, each keeping, deleting or replacing a
 // run of UTF-16 units. It is immutable once built and safe to share.
 //
-// It mirrors the library's internal model (README §3.2): every JSON part is
+// It mirrors the library's internal model: every JSON part is
 // one section, nothing is merged or dropped, because the library's output
 // depends on the input's exact shape.
 type ChangeSet struct {
@@ -130,7 +131,7 @@ func (c *ChangeSet) text(k int) Text {
 }
 
 // ParseChangeSet parses the JSON of ChangeSet.toJSON() with duet's strict rule
-// (README §6.8): an array whose parts are positive safe integers (kept units)
+// (docs/protocol.md): an array whose parts are positive safe integers (kept units)
 // or arrays of a non-negative safe integer (deleted units) followed by
 // strings without "\n" or "\r" (inserted lines), and no part of zero length.
 // The library accepts more, but never produces it, and some of it breaks its
@@ -421,7 +422,8 @@ func errMismatchedLengths(format string, args ...any) error {
 
 // Compose returns the change set that applies c and then b: b must apply to
 // the document c produces. The lengths are checked first, also where the
-// library takes a shortcut without checking (README §4.2, §6.2).
+// library takes a shortcut without checking: its compose and map loop forever
+// on some mismatched sets.
 func (c *ChangeSet) Compose(b *ChangeSet) (*ChangeSet, error) {
 	if c.newLength != b.length {
 		return nil, errMismatchedLengths("compose %d->%d with %d->%d", c.length, c.newLength, b.length, b.newLength)
@@ -439,7 +441,7 @@ func (c *ChangeSet) Compose(b *ChangeSet) (*ChangeSet, error) {
 // document (operational transformation). When both insert at the same
 // position, before == true puts c's text first. The lengths are checked
 // first, also where the library takes a shortcut without checking: the
-// library's own map loops forever on some mismatched sets (README §6.2).
+// library's own map loops forever on some mismatched sets.
 func (c *ChangeSet) Map(b *ChangeSet, before bool) (*ChangeSet, error) {
 	if c.length != b.length {
 		return nil, errMismatchedLengths("map a set of length %d over one of length %d", c.length, b.length)
@@ -666,7 +668,7 @@ func mapSet(setA, setB *ChangeSet, before bool) (*ChangeSet, error) {
 			s = addSection(s, b.ins, -1, false)
 			for n != 0 {
 				if a.done {
-					// The library loops forever here (README §6.2).
+					// The library loops forever here.
 					return nil, errMismatchedLengths("map")
 				}
 				piece := min(a.n, n)

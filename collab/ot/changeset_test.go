@@ -33,7 +33,7 @@ func TestParseChangeSet(t *testing.T) {
 		{name: "no parts", in: `[]`, wantJSON: `[]`, wantIsEmpty: true},
 		{name: "keep all", in: `[5]`, wantJSON: `[5]`, wantLen: 5, wantNewLen: 5, wantParts: 1, wantIsEmpty: true},
 		{name: "split keep is kept split and not empty", in: `[2,3]`, wantJSON: `[2,3]`, wantLen: 5, wantNewLen: 5, wantParts: 2},
-		{name: "README example", in: `[[2,"x","y"],3,[0,"😀"],1,[2],2]`, wantJSON: `[[2,"x","y"],3,[0,"😀"],1,[2],2]`, wantLen: 10, wantNewLen: 11, wantParts: 6},
+		{name: "every kind of part", in: `[[2,"x","y"],3,[0,"😀"],1,[2],2]`, wantJSON: `[[2,"x","y"],3,[0,"😀"],1,[2],2]`, wantLen: 10, wantNewLen: 11, wantParts: 6},
 		{name: "delete with empty insert serializes as delete", in: `[[2,""],1]`, wantJSON: `[[2],1]`, wantLen: 3, wantNewLen: 1, wantParts: 2},
 		{name: "insert a line break", in: `[[0,"",""]]`, wantJSON: `[[0,"",""]]`, wantLen: 0, wantNewLen: 1, wantParts: 1},
 		{name: "white space between tokens", in: " [ 1 , [ 2 , \"a\" , \"b\" ] ]\n", wantJSON: `[1,[2,"a","b"]]`, wantLen: 3, wantNewLen: 4, wantParts: 2},
@@ -151,7 +151,7 @@ func TestChangeSetApply(t *testing.T) {
 		want    string
 		wantErr bool
 	}{
-		{name: "README example", doc: "abcdefghij", changes: `[[2,"x","y"],3,[0,"😀"],1,[2],2]`, want: "x\nycde😀fij"},
+		{name: "every kind of part", doc: "abcdefghij", changes: `[[2,"x","y"],3,[0,"😀"],1,[2],2]`, want: "x\nycde😀fij"},
 		{name: "empty doc, insert", doc: "", changes: `[[0,"hello"]]`, want: "hello"},
 		{name: "empty doc, nothing", doc: "", changes: `[]`, want: ""},
 		{name: "delete all", doc: "abc", changes: `[[3]]`, want: ""},
@@ -237,7 +237,7 @@ func TestChangeSetCompose(t *testing.T) {
 
 func TestChangeSetMap(t *testing.T) {
 	t.Parallel()
-	// The examples of README §4.3, computed by the library.
+	// Examples computed by the library.
 	tests := []struct {
 		name    string
 		doc     string
@@ -282,7 +282,7 @@ func TestChangeSetMap(t *testing.T) {
 }
 
 // TestChangeSetMapMismatchedLengths checks the cases where the library's map
-// loops forever (README §6.2): they must return an error, quickly.
+// loops forever: they must return an error, quickly.
 func TestChangeSetMapMismatchedLengths(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ a, b string }{
@@ -331,7 +331,7 @@ func withTimeout(t *testing.T, what string, fn func()) {
 
 func TestChangeSetMapPos(t *testing.T) {
 	t.Parallel()
-	// README §4.4: [2,[0,"xy"],2,[3,"Q"],1], in the modes Simple / TrackDel /
+	// [2,[0,"xy"],2,[3,"Q"],1], computed by the library in the modes Simple / TrackDel /
 	// TrackBefore / TrackAfter; -1 stands for the library's null.
 	c := mustChangeSet(t, `[2,[0,"xy"],2,[3,"Q"],1]`)
 	tests := []struct {

@@ -213,7 +213,7 @@ func FuzzMap(f *testing.F) {
 		if _, _, err := a.MapPos(a.Len()+1, 1, MapSimple); !errors.Is(err, ErrPositionOutOfRange) {
 			t.Fatalf("MapPos past the end: error = %v, want ErrPositionOutOfRange", err)
 		}
-		// Mis-sized: the library's map can loop forever here (README §6.2).
+		// Mis-sized: the library's map can loop forever here.
 		other := genChangeSet(t, src, doc.Len()+1+src.IntN(3), 8)
 		if _, err := a.Map(other, before); !errors.Is(err, ErrInvalidChanges) {
 			t.Fatalf("%v.Map(%v) error = %v, want ErrInvalidChanges", a, other, err)
@@ -269,7 +269,7 @@ func newSim(t testing.TB, src ottest.Source, clients int, lim Limits) *sim {
 
 // simClient is a collab client as @codemirror/collab runs one: a synced
 // version and text, and unconfirmed updates on top. It receives updates one
-// at a time, which the sequential rebase relies on (README §4.5).
+// at a time, which the sequential rebase relies on (docs/protocol.md).
 type simClient struct {
 	id      string
 	version int
@@ -363,7 +363,7 @@ func (s *sim) step(t testing.TB, src ottest.Source) {
 			n = max(s.texts[v].Len()+src.IntN(3)-1, 0)
 		}
 		// Intruders may share ids: deduplication then drops updates
-		// without looking at them (README §6.6), and the push may no
+		// without looking at them, and the push may no
 		// longer fit; it must be refused, not looped on.
 		id := "intruder" + strconv.Itoa(src.IntN(3))
 		var push []Update

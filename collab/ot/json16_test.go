@@ -149,7 +149,7 @@ func FuzzJSON16(f *testing.F) {
 // canonicalJSON re-encodes a JSON value in a canonical form (object keys
 // sorted, numbers in shortest form, strings as appendJSONString16 writes
 // them), keeping every UTF-16 unit of its strings. encoding/json cannot be
-// used for this: it turns lone surrogates into U+FFFD (README §2.3).
+// used for this: it turns lone surrogates into U+FFFD.
 func canonicalJSON(data []byte) (string, error) {
 	p := &json16Canon{data: data}
 	var b strings.Builder

@@ -16,7 +16,7 @@ type Update struct {
 
 // SequentialRebase rebases push, a client's updates made on an older version,
 // over the updates accepted since (over, in log order), and returns what to
-// append to the log (README §4.5). Each update of over either confirms the
+// append to the log (docs/protocol.md describes it). Each update of over either confirms the
 // first pending pushed update (same ClientID: it was accepted before, so it
 // is dropped without looking at its content) or has every pending update
 // mapped over it in turn, exactly as @codemirror/collab's receiveUpdates does
@@ -24,10 +24,10 @@ type Update struct {
 //
 // Not the library's rebaseUpdates: that maps over the composition of what was
 // accepted, while clients map over whatever batches they receive, and map is
-// not invariant under composition, so clients silently diverge (README §6.7).
+// not invariant under composition, so clients silently diverge.
 //
 // Every map is preceded by a length check, because the library's map loops
-// forever on some mismatched sets (README §6.2); a mismatch is an error that
+// forever on some mismatched sets; a mismatch is an error that
 // wraps ErrInvalidChanges. The result keeps each pushed update's ClientID,
 // UserID and Time. With an empty push or an empty over it is push itself.
 func SequentialRebase(push, over []Update) ([]Update, error) {

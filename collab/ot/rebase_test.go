@@ -41,35 +41,35 @@ func TestSequentialRebase(t *testing.T) {
 		wantDoc string
 	}{
 		{
-			name: "README: log's text stays first on a tie",
+			name: "log's text stays first on a tie",
 			doc:  "abcde",
 			over: []string{`A:[[0,"q"],5]`},
 			push: []string{`X:[[0,"r"],5]`, `X:[1,[0,"s"],5]`},
 			want: []string{`X:[1,[0,"r"],5]`, `X:[2,[0,"s"],5]`}, wantDoc: "qrsabcde",
 		},
 		{
-			name: "README: first pushed update already accepted",
+			name: "first pushed update already accepted",
 			doc:  "abcde",
 			over: []string{`A:[[0,"q"],5]`, `X:[1,[0,"r"],5]`},
 			push: []string{`X:[[0,"r"],5]`, `X:[1,[0,"s"],5]`},
 			want: []string{`X:[2,[0,"s"],5]`}, wantDoc: "qrsabcde",
 		},
 		{
-			name: "README: over an empty update the push comes back as sent",
+			name: "over an empty update the push comes back as sent",
 			doc:  "abcde",
 			over: []string{`A:[5]`},
 			push: []string{`X:[[0,"q"],2,3]`},
 			want: []string{`X:[[0,"q"],2,3]`}, wantDoc: "qabcde",
 		},
 		{
-			name: "README: over a no-op that is not empty it is rebuilt",
+			name: "over a no-op that is not empty it is rebuilt",
 			doc:  "abcde",
 			over: []string{`A:[2,3]`},
 			push: []string{`X:[[0,"q"],2,3]`},
 			want: []string{`X:[[0,"q"],5]`}, wantDoc: "qabcde",
 		},
 		{
-			name: "README §6.7: each accepted update in turn, not their composition",
+			name: "each accepted update in turn, not their composition",
 			doc:  "a",
 			over: []string{`A:[[1]]`, `A:[[0,"W"]]`},
 			push: []string{`X:[[1,"X"]]`},
@@ -154,7 +154,7 @@ func TestSequentialRebaseRefusesMismatchedLengths(t *testing.T) {
 		over, push []string
 		wantUpdate int
 	}{
-		// The library's map loops forever on these (README §6.2).
+		// The library's map loops forever on these.
 		{name: "first update too short", over: []string{`A:[[2]]`}, push: []string{`X:[1]`}, wantUpdate: 0},
 		{name: "first update too long", over: []string{`A:[[1,"y"]]`}, push: []string{`X:[[2,"x"]]`}, wantUpdate: 0},
 		{name: "second update does not follow the first", over: []string{`A:[1,[0,"y"]]`}, push: []string{`X:[1,[0,"x"]]`, `X:[[3]]`}, wantUpdate: 1},

@@ -384,7 +384,7 @@ type sessionVector struct {
 }
 
 // checkSessionVector replays the pushes of a recorded session through
-// Document.Push (README §5, replay test).
+// Document.Prepare and Commit (the vectors' README §5, replay test).
 func checkSessionVector(t *testing.T, line []byte) error {
 	t.Helper()
 	var v sessionVector
@@ -486,7 +486,7 @@ func equalUpdates(what string, got []Update, want []updateVector) error {
 	return nil
 }
 
-// equalJSON compares the JSON of c with want structurally (README §2.4).
+// equalJSON compares the JSON of c with want structurally (the vectors' README §2.4).
 func equalJSON(c *ChangeSet, want json.RawMessage) error {
 	gotJSON, err := c.MarshalJSON()
 	if err != nil {
