@@ -383,34 +383,9 @@ func (c *ChangeSet) Apply(t Text) (Text, error) {
 	if c.length != t.Len() {
 		return Text{}, invalidChanges(-1, "changes of length %d applied to a document of length %d", c.length, t.Len())
 	}
-	posA, posB := 0, 0
-	s := c.sections
-	for i := 0; i < len(s); {
-		n, ins := s[i], s[i+1]
-		i += 2
-		if ins < 0 {
-			posA += n
-			posB += n
-			continue
-		}
-		// A run of consecutive changes is one replacement, as in the library.
-		endA, endB := posA, posB
-		var text Text
-		for {
-			endA += n
-			endB += ins
-			if ins != 0 {
-				text = text.Append(c.text((i - 2) >> 1))
-			}
-			if i == len(s) || s[i+1] < 0 {
-				break
-			}
-			n, ins = s[i], s[i+1]
-			i += 2
-		}
-		t = t.Replace(posB, posB+(endA-posA), text)
-		posA, posB = endA, endB
-	}
+	c.iterChanges(true, func(fromA, toA, fromB, _ int, text Text) {
+		t = t.Replace(fromB, fromB+(toA-fromA), text)
+	})
 	return t, nil
 }
 
@@ -456,6 +431,12 @@ func (c *ChangeSet) Map(b *ChangeSet, before bool) (*ChangeSet, error) {
 // library's iterChangedRanges does: fromA..toA in the old document, fromB..toB
 // in the new one, in order, with adjacent changes joined into one range.
 func (c *ChangeSet) IterChangedRanges(fn func(fromA, toA, fromB, toB int)) {
+	c.iterChanges(false, func(fromA, toA, fromB, toB int, _ Text) { fn(fromA, toA, fromB, toB) })
+}
+
+// iterChanges is the library's iterChanges: fn gets each run of consecutive
+// changes as one replacement, with the text it inserts when withText is set.
+func (c *ChangeSet) iterChanges(withText bool, fn func(fromA, toA, fromB, toB int, text Text)) {
 	s := c.sections
 	for posA, posB, i := 0, 0, 0; i < len(s); {
 		n, ins := s[i], s[i+1]
@@ -466,16 +447,20 @@ func (c *ChangeSet) IterChangedRanges(fn func(fromA, toA, fromB, toB int)) {
 			continue
 		}
 		endA, endB := posA, posB
+		var text Text
 		for {
 			endA += n
 			endB += ins
+			if withText && ins != 0 {
+				text = text.Append(c.text((i - 2) >> 1))
+			}
 			if i == len(s) || s[i+1] < 0 {
 				break
 			}
 			n, ins = s[i], s[i+1]
 			i += 2
 		}
-		fn(posA, endA, posB, endB)
+		fn(posA, endA, posB, endB, text)
 		posA, posB = endA, endB
 	}
 }
