@@ -70,7 +70,7 @@ func (h *Handler) handleError(err error, c echo.Context) {
 		// A body that timed out has cancelled the request's context (net/http does on
 		// any read error), yet the client still waits for the answer.
 		c.SetRequest(c.Request().WithContext(context.WithoutCancel(c.Request().Context())))
-		werr = render(c, status, views.Error(views.ErrorPage{
+		werr = h.render(c, status, views.Error(views.ErrorPage{
 			Status: status, Title: title, Message: message, Home: status == http.StatusNotFound,
 		}))
 	}

@@ -39,6 +39,19 @@ type Sockets interface {
 	Serve(conn *websocket.Conn, sessionID string, p collab.JoinParams)
 }
 
+// Assets are the built browser files (a *static.Dist): the handlers serve them under
+// /static/, and the pages link to them by the URLs they name.
+type Assets interface {
+	http.Handler
+	// URL returns the URL path of a logical asset name ("app.js", "pyodide/"); an
+	// unknown name gives a path that 404s, so a page still renders.
+	URL(name string) string
+	// Lookup is URL that also reports whether the build has the name.
+	Lookup(name string) (string, bool)
+}
+
+var _ Assets = (*static.Dist)(nil)
+
 // Config is everything the handlers depend on.
 type Config struct {
 	Sessions Sessions
@@ -60,8 +73,10 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-For and X-Forwarded-Proto are
 	// believed. Empty: the client is the socket's peer, whatever headers it sends.
 	TrustedProxies []netip.Prefix
-	// Static serves /static/; nil means the embedded build (static.Handler).
-	Static http.Handler
+	// Static serves /static/ and names the asset URLs pages link to: cmd/duet builds
+	// static.New(static.Embedded()) once. nil: no assets (every asset URL 404s, and
+	// pages render without their scripts and styles).
+	Static Assets
 }
 
 // Handler serves duet over HTTP.
@@ -74,7 +89,7 @@ type Handler struct {
 	baseURL   string
 	origins   []string
 	limit     int64
-	static    http.Handler
+	static    Assets
 
 	bodyTimeout time.Duration
 	addresses   *addressTable // nil: no per-address limits
@@ -106,7 +121,7 @@ func New(cfg Config) (http.Handler, error) {
 		h.addresses = newAddressTable(cfg.Limits)
 	}
 	if h.static == nil {
-		h.static = static.Handler()
+		h.static = &static.Dist{} // the zero Dist has no files
 	}
 	if h.baseURL != "" {
 		if u, err := url.Parse(h.baseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

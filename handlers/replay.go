@@ -65,7 +65,7 @@ func (h *Handler) replay(c echo.Context) error {
 			return err
 		}
 		hd.Set("HX-Replace-Url", views.ReplayURL(id, f.Version, runID))
-		return render(c, http.StatusOK, views.ReplayUpdate(frameView(f, f.Latest), run))
+		return h.render(c, http.StatusOK, views.ReplayUpdate(frameView(f, f.Latest), run))
 	}
 
 	tl, err := rp.Timeline(ctx, id, replayBuckets)
@@ -80,7 +80,7 @@ func (h *Handler) replay(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.Replay(replayPage(tl, f, run)))
+	return h.render(c, http.StatusOK, views.Replay(replayPage(tl, f, run)))
 }
 
 // partial reports whether to answer with the frame only: an htmx request that is

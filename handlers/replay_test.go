@@ -526,7 +526,7 @@ func BenchmarkReplay(b *testing.B) {
 		return fmt.Sprintf("[%d,[0,%s]]", n, ins)
 	})
 	b.Logf("document: %d bytes at version 5000, %d at 10000", len(f.texts[5000].String()), len(f.texts[10000].String()))
-	h, err := handlers.New(handlers.Config{Sessions: f.hub, Sockets: f.hub, Replays: replay.New(f.st)})
+	h, err := handlers.New(handlers.Config{Sessions: f.hub, Sockets: f.hub, Replays: replay.New(f.st), Static: embeddedAssets(b)})
 	if err != nil {
 		b.Fatal(err)
 	}

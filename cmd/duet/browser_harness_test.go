@@ -51,8 +51,12 @@ func mustChromium(t *testing.T, assets ...string) string {
 	if err != nil {
 		t.Fatalf("the browser tests need Debian's chromium on PATH (apt-get install chromium), or -short to skip them: %v", err)
 	}
+	built, err := static.New(static.Embedded())
+	if err != nil {
+		t.Fatalf("the browser tests need the built assets: %v", err)
+	}
 	for _, name := range assets {
-		if _, ok := static.Lookup(name); !ok {
+		if _, ok := built.Lookup(name); !ok {
 			t.Fatalf("%s is not built: run `make assets` (go run ./cmd/buildassets), then test again", name)
 		}
 	}

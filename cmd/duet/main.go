@@ -20,6 +20,7 @@ import (
 	"duet/collab"
 	"duet/collab/replay"
 	"duet/handlers"
+	"duet/static"
 	"duet/store"
 	"duet/store/postgres"
 	"duet/store/sqlite"
@@ -76,18 +77,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}()
 	hub := collab.NewHub(collab.HubConfig{Store: st, Logger: logger, Limits: cfg.limits})
 
+	assets, err := static.New(static.Embedded())
+	if err != nil {
+		// A binary built without its assets still serves the API and the pages, so
+		// it can be tried and probed; the pages then lack their scripts and styles.
+		logger.Error("browser assets unusable: pages will have no scripts or styles", "err", err)
+		assets = &static.Dist{}
+	}
 	h, err := handlers.New(handlers.Config{
-		Sessions:  hub,
-		Sockets:   hub,
-		Replays:   replay.New(st),
-		Logger:    logger,
-		BaseURL:   cfg.baseURL,
-		Origins:   cfg.origins,
-		BodyLimit: cfg.bodyLimit,
-
+		Sessions:       hub,
+		Sockets:        hub,
+		Replays:        replay.New(st),
+		Logger:         logger,
+		BaseURL:        cfg.baseURL,
+		Origins:        cfg.origins,
+		BodyLimit:      cfg.bodyLimit,
 		BodyTimeout:    cfg.bodyTimeout,
 		Limits:         cfg.addressLimits,
 		TrustedProxies: cfg.trustedProxies,
+		Static:         assets,
 	})
 	if err != nil {
 		return err
