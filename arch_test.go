@@ -6,6 +6,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -79,7 +80,11 @@ func mutablePackageVars(p *packages.Package) []string {
 	found := map[string]bool{}
 	report := func(pos token.Pos, v types.Object, why string) {
 		at := p.Fset.Position(pos)
-		found[fmt.Sprintf("%s:%d: var %s.%s: %s", at.Filename, at.Line, p.Name, v.Name(), why)] = true
+		file := at.Filename
+		if rel, err := filepath.Rel(p.Module.Dir, file); err == nil {
+			file = rel
+		}
+		found[fmt.Sprintf("%s:%d: var %s.%s: %s", file, at.Line, p.Name, v.Name(), why)] = true
 	}
 
 	for _, name := range scope.Names() {
