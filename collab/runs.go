@@ -90,11 +90,22 @@ type runTracker struct {
 	capped  bool   // output was dropped
 }
 
-// Run stream names and events of the run message.
-var (
-	runEvents  = map[string]bool{"start": true, "output": true, "end": true}
-	runStreams = map[string]bool{"stdout": true, "stderr": true, "stdin": true, "system": true}
-)
+// isRunEvent and isRunStream tell the events and output streams a run message may name.
+func isRunEvent(e string) bool {
+	switch e {
+	case "start", "output", "end":
+		return true
+	}
+	return false
+}
+
+func isRunStream(s string) bool {
+	switch s {
+	case "stdout", "stderr", "stdin", "system":
+		return true
+	}
+	return false
+}
 
 const maxRunField = 64 // bytes of runId and status
 
@@ -104,7 +115,7 @@ func (t *runTracker) check(m *clientMessage, lim Limits) (*runEvent, *protocolEr
 	switch {
 	case m.RunID == nil || *m.RunID == "" || len(*m.RunID) > maxRunField:
 		return nil, refuse(CodeBadMessage, `field "runId" must be a string of 1 to %d bytes`, maxRunField)
-	case m.Event == nil || !runEvents[*m.Event]:
+	case m.Event == nil || !isRunEvent(*m.Event):
 		return nil, refuse(CodeBadMessage, `field "event" must be start, output or end`)
 	case m.Status != nil && len(*m.Status) > maxRunField:
 		return nil, refuse(CodeBadMessage, `field "status" is longer than %d bytes`, maxRunField)
@@ -120,7 +131,7 @@ func (t *runTracker) check(m *clientMessage, lim Limits) (*runEvent, *protocolEr
 			e.text = truncateUTF8(*m.Text, lim.MaxRunText)
 		}
 	case "output":
-		if m.Stream == nil || !runStreams[*m.Stream] {
+		if m.Stream == nil || !isRunStream(*m.Stream) {
 			return nil, refuse(CodeBadMessage, `field "stream" must be stdout, stderr, stdin or system`)
 		}
 		if m.Text == nil {

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
-
-	"duet/static"
 )
 
 // networkAPIs are the globals through which a worker's code could reach the
@@ -20,28 +17,20 @@ var networkAPIs = []string{
 // headless Chromium, that looks for every network API and tries to open a
 // WebSocketStream back to duet: it must find none and open nothing.
 func TestRunnerLockdown(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: skipping the headless Chromium tests")
-	}
-	exe, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("the browser tests need Debian's chromium on PATH (apt-get install chromium), or -short to skip them: %v", err)
-	}
-	if _, ok := static.Lookup("runner-js-worker.js"); !ok {
-		t.Fatalf("runner-js-worker.js is not built: run `make assets`, then test again")
-	}
+	exe := mustChromium(t, "runner.js", "runner-js-worker.js")
 	t.Parallel()
-	base := runnerStartDuet(t)
-	tab, err := runnerOpen(t, exe, "Ada", false)
+	base, _ := startRun(t, "-store", "memory")
+	b, err := startBrowser(t, exe, "Ada", false)
 	if err != nil {
 		t.Fatal(err)
 	}
+	tab := openRunnerTab(t, b, "Ada")
 	tab.navigate(base + "/")
-	pad := tab.evalString(`fetch("/s", {method: "POST", body: new URLSearchParams({language: "javascript", name: "Ada"})}).then(r => r.url)`)
+	pad := evalAs[string](tab, `fetch("/s", {method: "POST", body: new URLSearchParams({language: "javascript", name: "Ada"})}).then(r => r.url)`)
 	tab.navigate(pad)
 	tab.waitPad()
 	// The page itself has WebSocketStream: what the worker lacks was taken away.
-	if !tab.evalBool(`typeof WebSocketStream === "function"`) {
+	if !evalAs[bool](tab, `typeof WebSocketStream === "function"`) {
 		t.Fatalf("this Chromium has no WebSocketStream: the test would prove nothing")
 	}
 
@@ -66,7 +55,7 @@ try {
 console.log("WebSocketStream:", opened);
 `)
 	tab.click("#run-button")
-	tab.waitStatus("ok", runnerStep)
+	tab.waitStatus("ok", stepTimeout)
 	out := tab.lastOutput()
 	if !strings.Contains(out, "reachable: []\n") {
 		t.Errorf("the program can reach network APIs:\n%s", out)
