@@ -76,7 +76,9 @@ func (r *room) presenceLocked() Presence {
 // notifyLocked sends the current presence to every watcher, replacing any state it
 // has not read yet: watchers want the newest state, not every step.
 func (r *room) notifyLocked() {
-	if len(r.watchers) == 0 {
+	// A room that is gone has nothing more to show: its watchers are about to be
+	// closed, and the people leaving as they are cut off must not reach them first.
+	if len(r.watchers) == 0 || r.gone {
 		return
 	}
 	p := r.presenceLocked()
