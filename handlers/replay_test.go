@@ -137,7 +137,7 @@ func displayed(text ot.Text) string {
 	return strings.ReplaceAll(text.String(), "\r", "\u240d")
 }
 
-// TestReplayShowsTheTextOfEveryVersion is issue 7's replay test through HTTP: the page
+// TestReplayShowsTheTextOfEveryVersion is the replay's exactness test through HTTP: the page
 // at version v, and the frame htmx fetches for it, show exactly the text that applying
 // the first v updates gives, for every v, with snapshots every five versions; hostile
 // markup in the code stays text.

@@ -13,7 +13,7 @@ type route struct {
 	limit        []echo.MiddlewareFunc // after the API's own middleware
 }
 
-// apiRoutes is the JSON API of DESIGN §4, exactly what /openapi.json describes.
+// apiRoutes is the JSON API of docs/protocol.md, exactly what /openapi.json describes.
 func (h *Handler) apiRoutes() []route {
 	return []route{
 		{http.MethodGet, "/health", h.health, nil},

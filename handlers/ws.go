@@ -9,7 +9,7 @@ import (
 	"duet/collab"
 )
 
-// socket is GET /ws/{id}: the live collaboration protocol of DESIGN §3. An unknown
+// socket is GET /ws/{id}: the live collaboration protocol of docs/protocol.md. An unknown
 // session is 404 without an upgrade; after the upgrade the hub owns the connection.
 func (h *Handler) socket(c echo.Context) error {
 	id, err := sessionID(c)
