@@ -39,7 +39,8 @@ node_modules/.package-lock.json: package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund
 	@touch $@
 
-## test-deps: what the browser tests need from Debian (installed when missing; needs root)
+## test-deps: what the tests need from Debian (installed when missing; needs root): Chromium,
+## Redis, and a PostgreSQL server on 127.0.0.1:5432 (user postgres, trust authentication)
 test-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
@@ -48,6 +49,31 @@ test-deps:
 		echo "installing:$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@$(MAKE) --no-print-directory postgres
+
+# postgres: what the PostgreSQL tests need. Debian's postgresql (its initdb and pg_ctl run the
+# private servers of the tests that stop and start one) is installed when missing; when this
+# installs it, its cluster gets trust authentication on loopback (a machine's own settings are
+# never changed). And a server must answer on 127.0.0.1:5432, unless the tests are given
+# DATABASE_URL: one that answers is left alone, else Debian's cluster is started.
+PG_ANSWERS = bash -c 'exec 3<>/dev/tcp/127.0.0.1/5432' 2>/dev/null
+.PHONY: postgres
+postgres:
+	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+		echo "installing: postgresql"; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql || exit 1; \
+		v=$$(ls /etc/postgresql | sort -V | tail -n 1); \
+		printf 'local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n' | $$SUDO tee /etc/postgresql/$$v/main/pg_hba.conf >/dev/null; \
+		$$SUDO pg_ctlcluster --skip-systemctl-redirect $$v main reload 2>/dev/null || true; \
+	fi; \
+	if [ -z "$$DATABASE_URL" ] && ! $(PG_ANSWERS); then \
+		v=$$(ls /etc/postgresql | sort -V | tail -n 1); \
+		echo "starting PostgreSQL $$v"; \
+		$$SUDO pg_ctlcluster --skip-systemctl-redirect $$v main start || exit 1; \
+		for i in $$(seq 30); do $(PG_ANSWERS) && exit 0; sleep 1; done; \
+		echo "PostgreSQL does not answer on 127.0.0.1:5432"; exit 1; \
 	fi
 
 clean:

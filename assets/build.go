@@ -84,7 +84,7 @@ func DefaultCopies() []Copy {
 }
 
 // DefaultPyodideFiles are the files of the pyodide npm package that the browser fetches for
-// stdlib-only code (../shared/notes/browser-runtime.md §2). pyodide.js (UMD), the maps,
+// stdlib-only code (found by watching what a prototype fetched). pyodide.js (UMD), the maps,
 // the consoles and the .d.ts files are not needed at run time.
 func DefaultPyodideFiles() []string {
 	return []string{"pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"}

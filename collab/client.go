@@ -1,7 +1,6 @@
 package collab
 
 import (
-	"encoding/json"
 	"sync"
 	"time"
 )
@@ -81,89 +80,4 @@ func (b *tokenBucket) allow(now time.Time) bool {
 	}
 	b.tokens--
 	return true
-}
-
-// runTracker caps the output of a client's runs that is relayed to the others.
-type runTracker struct {
-	current string // the run in progress
-	bytes   int    // output relayed for it
-	capped  bool   // output was dropped
-}
-
-// Run stream names and events of the run message. The "table" stream carries a
-// result table (SQL) as JSON: it is relayed whole or not at all, never cut.
-var (
-	runEvents  = map[string]bool{"start": true, "output": true, "end": true}
-	runStreams = map[string]bool{"stdout": true, "stderr": true, "stdin": true, "system": true, "table": true}
-)
-
-const maxRunField = 64 // bytes of runId and status
-
-// check validates a run message and applies the caps; a nil event with no refusal
-// means the message is dropped (over the run's budget).
-func (t *runTracker) check(m *clientMessage, lim Limits) (*runEvent, *protocolError) {
-	switch {
-	case m.RunID == nil || *m.RunID == "" || len(*m.RunID) > maxRunField:
-		return nil, refuse(CodeBadMessage, `field "runId" must be a string of 1 to %d bytes`, maxRunField)
-	case m.Event == nil || !runEvents[*m.Event]:
-		return nil, refuse(CodeBadMessage, `field "event" must be start, output or end`)
-	case m.Status != nil && len(*m.Status) > maxRunField:
-		return nil, refuse(CodeBadMessage, `field "status" is longer than %d bytes`, maxRunField)
-	}
-	e := &runEvent{runID: *m.RunID, event: *m.Event}
-	if m.Status != nil {
-		e.status = *m.Status
-	}
-	switch e.event {
-	case "start":
-		t.current, t.bytes, t.capped = e.runID, 0, false
-		if m.Text != nil { // the code or command being run, shown as its title
-			e.text = truncateUTF8(*m.Text, lim.MaxRunText)
-		}
-	case "output":
-		if m.Stream == nil || !runStreams[*m.Stream] {
-			return nil, refuse(CodeBadMessage, `field "stream" must be stdout, stderr, stdin, system or table`)
-		}
-		if m.Text == nil {
-			return nil, refuse(CodeBadMessage, `field "text" is missing`)
-		}
-		if e.runID != t.current {
-			return nil, refuse(CodeBadMessage, "run %q was not started", e.runID)
-		}
-		e.stream = *m.Stream
-		left := min(lim.MaxRunText, lim.MaxRunBytes-t.bytes)
-		if e.stream == "table" {
-			if !json.Valid([]byte(*m.Text)) {
-				return nil, refuse(CodeBadMessage, `a "table" output's text must be JSON`)
-			}
-			if len(*m.Text) > left { // cut JSON is no table: drop it whole
-				left = 0
-			}
-		}
-		if left <= 0 {
-			t.capped = true
-			return nil, nil
-		}
-		e.text = truncateUTF8(*m.Text, left)
-		e.truncated = len(e.text) < len(*m.Text)
-		t.capped = t.capped || e.truncated
-		t.bytes += len(e.text)
-	case "end":
-		e.truncated = t.capped && e.runID == t.current
-		if e.runID == t.current {
-			t.current = ""
-		}
-	}
-	return e, nil
-}
-
-// truncateUTF8 cuts s to at most n bytes without splitting a character.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }

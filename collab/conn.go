@@ -24,7 +24,7 @@ func (h *Hub) Serve(conn *websocket.Conn, sessionID string, p JoinParams) {
 	h.stats.connsOpened.Add(1)
 	defer h.stats.connsClosed.Add(1)
 	if u, err := uuid.Parse(p.UserID); err != nil || u.String() != p.UserID {
-		p.UserID = uuid.NewString() // DESIGN §3: missing or not a UUID → the server makes one
+		p.UserID = uuid.NewString() // missing or not a UUID: the server makes one (docs/protocol.md)
 	}
 	log := h.logger.With("session", sessionID, "user", p.UserID)
 

@@ -9,11 +9,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"duet/collab/ot"
 	"duet/store"
 )
 
 // Limits bound what one client or one session may cost. Zero fields take the defaults
-// of DESIGN §3.
+// in parentheses, which docs/protocol.md lists too.
 type Limits struct {
 	MaxMessageBytes int           // largest frame a client may send (2 MiB)
 	MaxDocLength    int           // largest document, UTF-16 units (1 MiB)
@@ -38,15 +39,15 @@ func (l Limits) withDefaults() Limits {
 		}
 	}
 	def(&l.MaxMessageBytes, 2<<20)
-	def(&l.MaxDocLength, DefaultMaxLength)
-	def(&l.MaxParts, DefaultMaxParts)
+	def(&l.MaxDocLength, ot.DefaultMaxLength)
+	def(&l.MaxParts, ot.DefaultMaxParts)
 	def(&l.RateBurst, 200)
 	def(&l.MaxParticipants, 50)
 	def(&l.SendQueue, 256)
 	def(&l.MaxRunText, 64<<10)
 	def(&l.MaxRunBytes, 1<<20)
 	def(&l.SnapshotEvery, 500)
-	def(&l.TailSize, DefaultTailSize)
+	def(&l.TailSize, ot.DefaultTailSize)
 	if l.RatePerSecond <= 0 {
 		l.RatePerSecond = 100
 	}
@@ -73,7 +74,8 @@ type HubConfig struct {
 // Hub owns the live sessions of one process: their documents, who is connected, and
 // the fan-out of updates. It is safe for concurrent use.
 //
-// Lock order: Hub.mu before room.mu; Document has its own lock, taken last.
+// Lock order: Hub.mu before room.mu. A room's document has no lock of its own: it
+// is used only under room.mu.
 type Hub struct {
 	store  store.Store
 	logger *slog.Logger
@@ -149,34 +151,6 @@ func (h *Hub) countRefused(code string) {
 	v.(*atomic.Int64).Add(1)
 }
 
-// Session returns what may be shown of a session: its metadata, its document and who
-// is connected now.
-func (h *Hub) Session(ctx context.Context, id string) (SessionInfo, error) {
-	s, err := h.loadSession(ctx, id)
-	if err != nil {
-		return SessionInfo{}, err
-	}
-	info := SessionInfo{ID: s.ID, Language: s.Language, CreatedAt: s.CreatedAt, Version: s.Version, Users: []Person{}}
-	h.mu.Lock()
-	r := h.rooms[id]
-	h.mu.Unlock()
-	if r != nil && r.waitLoaded(ctx) == nil {
-		r.mu.Lock()
-		snap := r.doc.Snapshot()
-		info.Version, info.Text, info.Language = snap.Version, snap.Text, snap.Language
-		info.Users = r.peopleLocked()
-		r.mu.Unlock()
-		return info, nil
-	}
-	// Nobody is connected: read the document from the store without keeping it.
-	st, err := h.loadDocument(ctx, s, 0)
-	if err != nil {
-		return SessionInfo{}, err
-	}
-	info.Version, info.Text = st.Version, st.Text
-	return info, nil
-}
-
 // Open loads a session's live state, so that connections can join it; ErrNotFound
 // when there is no such session. The room stays until nobody uses it for IdleTTL.
 func (h *Hub) Open(ctx context.Context, id string) error {
@@ -216,45 +190,6 @@ var (
 	errHubClosed = errors.New("hub closed")
 	errRoomGone  = errors.New("room gone")
 )
-
-// loadDocument rebuilds a session's document from its latest snapshot and the
-// updates logged after it. Memory also gets the last tailSize updates of the log, even
-// from before the snapshot: after a restart (which leaves a snapshot at the end of the
-// log) a client coming back on an older version can then push, and have a resent
-// update recognised, without being sent to resync first.
-func (h *Hub) loadDocument(ctx context.Context, s store.Session, tailSize int) (DocumentState, error) {
-	snap, err := h.store.LatestSnapshot(ctx, s.ID)
-	if err != nil {
-		return DocumentState{}, fmt.Errorf("load document %s: %w", s.ID, err)
-	}
-	var text Text
-	if err := text.UnmarshalJSON(snap.Text); err != nil {
-		return DocumentState{}, fmt.Errorf("load document %s: snapshot at %d: %w", s.ID, snap.Version, err)
-	}
-	tailFrom := max(s.Version-tailSize, 0)
-	from := min(snap.Version, tailFrom)
-	recs, err := h.store.Updates(ctx, s.ID, from, s.Version)
-	if err != nil {
-		return DocumentState{}, fmt.Errorf("load document %s: %w", s.ID, err)
-	}
-	tail := make([]Update, 0, min(len(recs), tailSize))
-	for i, rec := range recs {
-		v := from + i
-		cs, err := ParseChangeSet(rec.Changes)
-		if err != nil {
-			return DocumentState{}, fmt.Errorf("load document %s: update %d: %w", s.ID, v, err)
-		}
-		if v >= snap.Version {
-			if text, err = cs.Apply(text); err != nil {
-				return DocumentState{}, fmt.Errorf("load document %s: update %d: %w", s.ID, v, err)
-			}
-		}
-		if v >= tailFrom {
-			tail = append(tail, Update{ClientID: rec.ClientID, Changes: cs, UserID: rec.UserID, Time: rec.Time})
-		}
-	}
-	return DocumentState{ID: s.ID, Language: s.Language, Version: s.Version, Text: text, Tail: tail}, nil
-}
 
 // endRoom ends a deleted session's live state: everyone connected is told and cut off.
 func (h *Hub) endRoom(id string) {

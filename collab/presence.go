@@ -58,26 +58,11 @@ func (h *Hub) Watch(ctx context.Context, id string) (<-chan Presence, error) {
 	return ch, nil
 }
 
-// SetLanguage switches a session's language for everyone: it is stored, and every
-// editor and page is told. userID is who did it ("" if unknown).
-func (h *Hub) SetLanguage(ctx context.Context, id, lang, userID string) error {
-	if LanguageLabel(lang) == "" {
-		return fmt.Errorf("set language: %w: %q", ErrInvalidLanguage, lang)
-	}
-	r, err := h.room(ctx, id)
-	if err != nil {
-		return fmt.Errorf("set language of %s: %w", id, err)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.setLanguageLocked(ctx, lang, userID)
-}
-
 // presenceLocked is the room's presence now.
 func (r *room) presenceLocked() Presence {
 	now := r.hub.now()
 	people := r.peopleLocked()
-	p := Presence{Language: r.doc.Language(), People: make([]PersonState, len(people))}
+	p := Presence{Language: r.lang, People: make([]PersonState, len(people))}
 	for i, person := range people {
 		p.People[i] = PersonState{
 			Person:  person,
@@ -91,7 +76,9 @@ func (r *room) presenceLocked() Presence {
 // notifyLocked sends the current presence to every watcher, replacing any state it
 // has not read yet: watchers want the newest state, not every step.
 func (r *room) notifyLocked() {
-	if len(r.watchers) == 0 {
+	// A room that is gone has nothing more to show: its watchers are about to be
+	// closed, and the people leaving as they are cut off must not reach them first.
+	if len(r.watchers) == 0 || r.gone {
 		return
 	}
 	p := r.presenceLocked()
@@ -120,25 +107,4 @@ func (r *room) editedLocked(userID string) {
 		defer r.mu.Unlock()
 		r.notifyLocked()
 	})
-}
-
-// runningLocked records the start or end of someone's run.
-func (r *room) runningLocked(userID, runID string, running bool) {
-	runs := r.running[userID]
-	if runs == nil {
-		runs = map[string]bool{}
-		r.running[userID] = runs
-	}
-	before := len(runs) > 0
-	if running {
-		runs[runID] = true
-	} else {
-		delete(runs, runID)
-	}
-	if len(runs) == 0 {
-		delete(r.running, userID)
-	}
-	if before != (len(runs) > 0) {
-		r.notifyLocked()
-	}
 }

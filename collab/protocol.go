@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"duet/collab/ot"
 )
 
-// The wire protocol of /ws/{sessionId} (DESIGN §3): every message is one JSON object in
+// The wire protocol of /ws/{sessionId} (docs/protocol.md): every message is one JSON object in
 // one text frame, with a "type". Document text and change sets are written by hand
 // with Text.AppendJSON and ChangeSet.AppendJSON, because encoding/json would turn lone
 // surrogates into U+FFFD and clients would silently diverge.
@@ -149,7 +151,8 @@ func personJSON(p Person) []byte {
 	return append(b, '}')
 }
 
-func syncMessage(st DocumentState, you Person, users []Person) []byte {
+// syncMessage is the full state of a session at version, for one client.
+func syncMessage(version int, text ot.Text, language string, you Person, users []Person) []byte {
 	list := []byte{'['}
 	for i, u := range users {
 		if i > 0 {
@@ -158,13 +161,13 @@ func syncMessage(st DocumentState, you Person, users []Person) []byte {
 		list = append(list, personJSON(u)...)
 	}
 	list = append(list, ']')
-	return newMsg("sync").int("version", st.Version).raw("content", st.Text.AppendJSON(nil)).
-		str("language", st.Language).raw("you", personJSON(you)).raw("users", list).done()
+	return newMsg("sync").int("version", version).raw("content", text.AppendJSON(nil)).
+		str("language", language).raw("you", personJSON(you)).raw("users", list).done()
 }
 
 // updateMessage carries updates starting from version; with none it only tells a
 // client the current version.
-func updateMessage(version int, updates []Update) []byte {
+func updateMessage(version int, updates []ot.Update) []byte {
 	list := []byte{'['}
 	for i, u := range updates {
 		if i > 0 {

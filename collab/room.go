@@ -3,15 +3,11 @@ package collab
 import (
 	"context"
 	"errors"
-	"fmt"
-	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
+	"duet/collab/history"
+	"duet/collab/ot"
 	"duet/store"
 )
 
@@ -28,7 +24,8 @@ type room struct {
 	loadErr error         // set before loaded is closed
 
 	mu         sync.Mutex
-	doc        *Document
+	doc        *ot.Document // the authority of the text; used only under mu
+	lang       string       // the session's language
 	clients    map[*client]struct{}
 	people     map[string]*presence // connected people by user id
 	colors     map[string]string    // user id → color, kept while the room lives
@@ -47,13 +44,6 @@ type room struct {
 	typingTimer *time.Timer                // tells watchers when typing stops
 }
 
-// presence is one person, who may be connected from several tabs.
-type presence struct {
-	Person
-	conns int // open connections (tabs)
-	seq   int // arrival order
-}
-
 func newRoom(h *Hub, id string) *room {
 	return &room{
 		hub: h, id: id, loaded: make(chan struct{}), ended: make(chan struct{}),
@@ -67,15 +57,14 @@ func newRoom(h *Hub, id string) *room {
 // the next join tries again.
 func (r *room) load(ctx context.Context) {
 	defer close(r.loaded)
-	s, err := r.hub.loadSession(ctx, r.id)
+	s, err := history.Session(ctx, r.hub.store, r.id)
 	if err == nil {
-		var st DocumentState
-		if st, err = r.hub.loadDocument(ctx, s, r.hub.limits.TailSize); err == nil {
-			r.doc = NewDocument(st, DocumentLimits{
+		var doc history.Loaded
+		if doc, err = history.Load(ctx, r.hub.store, s, r.hub.limits.TailSize); err == nil {
+			r.doc = ot.NewDocument(doc.State, ot.Limits{
 				MaxLength: r.hub.limits.MaxDocLength, MaxParts: r.hub.limits.MaxParts, TailSize: r.hub.limits.TailSize,
 			})
-			snap, _ := r.hub.store.LatestSnapshot(ctx, r.id)
-			r.snapshotAt = snap.Version
+			r.lang, r.snapshotAt = s.Language, doc.Snapshot
 			return
 		}
 	}
@@ -104,126 +93,6 @@ func (r *room) waitLoaded(ctx context.Context) error {
 		return errRoomGone
 	}
 	return nil
-}
-
-// palette is the colors given to participants: distinct, and readable as a cursor
-// and as a name tag on light and dark themes.
-var palette = [...]string{
-	"#e06c75", "#4f8fe6", "#3fa66a", "#b26ad8", "#d99a2b", "#2aa6a6",
-	"#e5793d", "#d9559a", "#7b7fe8", "#8aa23a", "#c75b5b", "#3b9fd1",
-}
-
-// colorLocked returns the color of a person: the one they had in this room, or the
-// first one nobody connected has.
-func (r *room) colorLocked(userID string) string {
-	if c, ok := r.colors[userID]; ok {
-		return c
-	}
-	used := map[string]int{}
-	for _, p := range r.people {
-		used[p.Color]++
-	}
-	best := palette[0]
-	for _, c := range palette { // the least used, earliest in the palette
-		if used[c] < used[best] {
-			best = c
-		}
-		if used[best] == 0 {
-			break
-		}
-	}
-	r.colors[userID] = best
-	return best
-}
-
-// peopleLocked lists who is connected, in the order they came.
-func (r *room) peopleLocked() []Person {
-	ps := make([]*presence, 0, len(r.people))
-	for _, p := range r.people {
-		ps = append(ps, p)
-	}
-	slices.SortFunc(ps, func(a, b *presence) int { return a.seq - b.seq })
-	out := make([]Person, len(ps))
-	for i, p := range ps {
-		out[i] = p.Person
-	}
-	return out
-}
-
-// JoinParams is who a connection says it is. Both fields are untrusted.
-type JoinParams struct {
-	UserID   string // a UUID the browser keeps; anything else gets a fresh one
-	UserName string // sanitized by the hub
-}
-
-// join registers a new client and queues its sync, then tells the others. The sync
-// and the registration happen under one lock, so no update falls between them.
-func (r *room) join(p JoinParams) (*client, *protocolError) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.gone {
-		return nil, refuse(CodeSessionDeleted, "the session has ended")
-	}
-	existing := r.people[p.UserID]
-	if existing == nil && len(r.people) >= r.hub.limits.MaxParticipants {
-		return nil, refuse(CodeSessionFull, "this session already has %d participants", r.hub.limits.MaxParticipants)
-	}
-	name := SanitizeName(p.UserName)
-	if name == "" {
-		if existing != nil {
-			name = existing.Name
-		} else {
-			r.guests++
-			name = "Guest " + strconv.Itoa(r.guests)
-		}
-	}
-	person := Person{ID: p.UserID, Name: name, Color: r.colorLocked(p.UserID)}
-	c := newClient(r, person)
-	announce := existing == nil || existing.Name != name
-	if existing == nil {
-		r.arrivals++
-		r.people[p.UserID] = &presence{Person: person, conns: 1, seq: r.arrivals}
-	} else {
-		existing.conns++
-		existing.Name = name // the newest tab's name wins: renaming reconnects
-	}
-	r.clients[c] = struct{}{}
-	r.stopIdleLocked()
-	r.touchLocked(r.hub.ctx)
-	c.queue(syncMessage(r.doc.Snapshot(), person, r.peopleLocked()))
-	if announce { // clients treat user_joined of someone present as a rename
-		r.broadcastLocked(presenceMessage("user_joined", person), c)
-		r.notifyLocked()
-		go r.recordParticipant(person) // for the replay's names (replay.go)
-	}
-	return c, nil
-}
-
-// leave unregisters a client; the last tab of a person makes them leave.
-func (r *room) leave(c *client) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.clients[c]; !ok {
-		return
-	}
-	delete(r.clients, c)
-	if c.runs.current != "" { // a run cannot outlive its connection
-		r.runningLocked(c.person.ID, c.runs.current, false)
-	}
-	if run := r.runLog[c]; run != nil { // stored without an end
-		delete(r.runLog, c)
-		go r.recordRun(run)
-	}
-	if p := r.people[c.person.ID]; p != nil {
-		p.conns--
-		if p.conns == 0 {
-			delete(r.people, c.person.ID)
-			delete(r.lastEdit, c.person.ID)
-			r.broadcastLocked(presenceMessage("user_left", p.Person), nil)
-			r.notifyLocked()
-		}
-	}
-	r.maybeIdleLocked()
 }
 
 // stopIdleLocked cancels a pending eviction: someone came.
@@ -263,6 +132,11 @@ func (r *room) end(why closeReason) {
 	}
 }
 
+// syncLocked is the full state of the session for a client who is you.
+func (r *room) syncLocked(you Person) []byte {
+	return syncMessage(r.doc.Version(), r.doc.Text(), r.lang, you, r.peopleLocked())
+}
+
 // broadcastLocked queues msg for every client but except. It never blocks: a client
 // whose queue is full is cut off, and resyncs when it reconnects.
 func (r *room) broadcastLocked(msg []byte, except *client) {
@@ -270,320 +144,6 @@ func (r *room) broadcastLocked(msg []byte, except *client) {
 		if c != except {
 			c.queue(msg)
 		}
-	}
-}
-
-// handle runs one decoded client message. It returns a refusal for the client, or
-// nil; a refusal changes nothing.
-func (r *room) handle(ctx context.Context, c *client, m *clientMessage) *protocolError {
-	switch m.Type {
-	case "edit":
-		return r.edit(ctx, c, m)
-	case "pull":
-		return r.pull(ctx, c, m)
-	case "cursor":
-		return r.cursor(c, m)
-	case "language":
-		return r.language(ctx, c, m)
-	case "run":
-		return r.run(c, m)
-	}
-	return refuse(CodeUnknownType, "unknown message type %q", m.Type)
-}
-
-// maxRebaseWork bounds the rebase work of one push, in parts × updates: about 0.1 s
-// of mapping (BenchmarkMap: a 10,000-part set maps in 0.6 ms). Honest clients pull
-// before pushing after a long absence and stay far below it.
-const maxRebaseWork = 2_000_000
-
-// maxClientIDBytes bounds a client id; @codemirror/collab makes short random ones.
-const maxClientIDBytes = 128
-
-func (r *room) edit(ctx context.Context, c *client, m *clientMessage) *protocolError {
-	if m.Version == nil {
-		return refuse(CodeBadMessage, `field "version" is missing`)
-	}
-	var wire []clientUpdate
-	switch {
-	case m.Updates != nil && m.Changes != nil:
-		return refuse(CodeBadMessage, `give "updates" or "changes", not both`)
-	case m.Updates != nil:
-		wire = m.Updates
-	case m.Changes != nil:
-		id := c.person.ID
-		wire = []clientUpdate{{ClientID: &id, Changes: m.Changes}}
-	default:
-		return refuse(CodeBadMessage, `field "updates" is missing`)
-	}
-	if len(wire) == 0 {
-		return refuse(CodeBadMessage, `field "updates" is empty`)
-	}
-	now := r.hub.now().UTC()
-	updates := make([]Update, len(wire))
-	parts := 0
-	for i, w := range wire {
-		switch {
-		case w.ClientID == nil || *w.ClientID == "":
-			return refuse(CodeBadMessage, "update %d has no clientID", i)
-		case len(*w.ClientID) > maxClientIDBytes:
-			return refuse(CodeBadMessage, "update %d: clientID longer than %d bytes", i, maxClientIDBytes)
-		case w.Changes == nil:
-			return refuse(CodeBadMessage, "update %d has no changes", i)
-		}
-		cs, err := ParseChangeSetLimit(w.Changes, r.hub.limits.MaxParts)
-		if err != nil {
-			return refuse(CodeInvalidChanges, "update %d: %v", i, err)
-		}
-		updates[i] = Update{ClientID: *w.ClientID, Changes: cs, UserID: c.person.ID, Time: now}
-		parts += cs.Parts()
-	}
-
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.gone {
-		return nil // the client is being cut off already
-	}
-	// Rebasing costs about (parts pushed) × (updates accepted since), all under this
-	// lock: a push that would cost more must pull first and push on a recent version.
-	if behind := r.doc.Version() - *m.Version; behind > 0 && parts*behind > maxRebaseWork {
-		return refuse(CodeVersionTooOld, "%d updates behind with %d parts to rebase; pull, then push again", behind, parts)
-	}
-	from, accepted, err := r.doc.Push(*m.Version, updates, func(from int, acc []Update) error {
-		return r.hub.store.AppendUpdates(ctx, r.id, from, storeUpdates(acc))
-	})
-	if err != nil {
-		return r.pushError(c, err)
-	}
-	if len(accepted) == 0 {
-		// Everything was accepted before (a resend): tell the sender where the
-		// document is, so it pulls what it lacks.
-		c.queue(updateMessage(from, nil))
-		return nil
-	}
-	r.hub.stats.accepted.Add(int64(len(accepted)))
-	r.broadcastLocked(updateMessage(from, accepted), nil)
-	r.editedLocked(c.person.ID) // (appending to the log counts as activity in the store)
-	if r.doc.Version()-r.snapshotAt >= r.hub.limits.SnapshotEvery {
-		r.saveSnapshotLocked(ctx)
-	}
-	return nil
-}
-
-// pushError maps a refused push to what the client is told.
-func (r *room) pushError(c *client, err error) *protocolError {
-	switch {
-	case errors.Is(err, ErrVersionAhead):
-		return refuse(CodeVersionAhead, "%v", err)
-	case errors.Is(err, ErrInvalidVersion):
-		return refuse(CodeBadMessage, "%v", err)
-	case errors.Is(err, ErrResync):
-		return refuse(CodeVersionTooOld, "pull from your version, then push again: %v", err)
-	case errors.Is(err, ErrDocTooLarge):
-		return refuse(CodeDocTooLarge, "%v", err)
-	case errors.Is(err, ErrInvalidChanges):
-		return refuse(CodeInvalidChanges, "%v", err)
-	case errors.Is(err, store.ErrNotFound):
-		c.kick(closeReason{status: StatusSessionDeleted, code: CodeSessionDeleted, message: "the session was deleted"})
-		return nil
-	case errors.Is(err, context.Canceled), errors.Is(err, store.ErrClosed):
-		// Shutting down: nothing was accepted, and the client resends after reconnecting.
-		c.kick(closeReason{status: statusGoingAway, message: "server shutting down"})
-		return nil
-	}
-	// The store failed: nothing was accepted. Cut the client off so it reconnects and
-	// resends its updates, instead of waiting for a confirmation that never comes.
-	r.hub.logger.Error("store update failed", "session", r.id, "user", c.person.ID, "err", err)
-	c.kick(closeReason{status: statusInternalError, message: "could not save the update"})
-	return nil
-}
-
-// pullBatch caps the updates of one update message answering a pull.
-const pullBatch = 1000
-
-func (r *room) pull(ctx context.Context, c *client, m *clientMessage) *protocolError {
-	if m.Version == nil {
-		return refuse(CodeBadMessage, `field "version" is missing`)
-	}
-	v := *m.Version
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	updates, err := r.doc.Since(v)
-	if errors.Is(err, ErrResync) {
-		// Older than memory: the store has the whole log.
-		updates, err = r.sinceFromStore(ctx, v)
-	}
-	switch {
-	case errors.Is(err, ErrVersionAhead):
-		return refuse(CodeVersionAhead, "%v", err)
-	case errors.Is(err, ErrInvalidVersion):
-		return refuse(CodeBadMessage, "%v", err)
-	case err != nil:
-		r.hub.logger.Error("pull failed", "session", r.id, "user", c.person.ID, "version", v, "err", err)
-		c.queue(syncMessage(r.doc.Snapshot(), c.person, r.peopleLocked())) // the last resort of DESIGN §3
-		return nil
-	}
-	if len(updates) == 0 {
-		c.queue(updateMessage(v, nil))
-	}
-	for start := 0; start < len(updates); start += pullBatch {
-		end := min(start+pullBatch, len(updates))
-		c.queue(updateMessage(v+start, updates[start:end]))
-	}
-	return nil
-}
-
-// sinceFromStore reads the updates after v that memory no longer holds.
-func (r *room) sinceFromStore(ctx context.Context, v int) ([]Update, error) {
-	version := r.doc.Version()
-	recs, err := r.hub.store.Updates(ctx, r.id, v, version)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Update, len(recs))
-	for i, rec := range recs {
-		cs, err := ParseChangeSet(rec.Changes)
-		if err != nil {
-			return nil, fmt.Errorf("stored update %d: %w", v+i, err)
-		}
-		out[i] = Update{ClientID: rec.ClientID, Changes: cs, UserID: rec.UserID, Time: rec.Time}
-	}
-	return out, nil
-}
-
-// maxCursorRanges bounds a selection; CodeMirror's multi-cursor rarely goes past a few.
-const maxCursorRanges = 100
-
-func (r *room) cursor(c *client, m *clientMessage) *protocolError {
-	if m.Version == nil {
-		return refuse(CodeBadMessage, `field "version" is missing`)
-	}
-	var ranges []clientRange
-	switch {
-	case m.Ranges != nil:
-		ranges = m.Ranges
-	case m.Position != nil:
-		ranges = []clientRange{{Anchor: m.Position, Head: m.Position}}
-	default:
-		return refuse(CodeBadMessage, `field "ranges" is missing`)
-	}
-	if len(ranges) == 0 || len(ranges) > maxCursorRanges {
-		return refuse(CodeBadMessage, "a selection has 1 to %d ranges", maxCursorRanges)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]cursorRange, len(ranges))
-	for i, rg := range ranges {
-		if rg.Anchor == nil || rg.Head == nil {
-			return refuse(CodeBadMessage, "range %d needs anchor and head", i)
-		}
-		// Map as CodeMirror maps a selection range: a cursor sticks before text
-		// inserted at it; a range grows neither way.
-		a, h := *rg.Anchor, *rg.Head
-		aAssoc, hAssoc := -1, -1
-		if a != h {
-			if a < h {
-				aAssoc, hAssoc = 1, -1
-			} else {
-				aAssoc, hAssoc = -1, 1
-			}
-		}
-		var err error
-		if a, err = r.doc.MapPos(*m.Version, a, aAssoc); err == nil {
-			h, err = r.doc.MapPos(*m.Version, h, hAssoc)
-		}
-		switch {
-		case errors.Is(err, ErrVersionAhead):
-			return refuse(CodeVersionAhead, "%v", err)
-		case errors.Is(err, ErrResync):
-			return nil // too old to matter: a newer cursor will follow
-		case err != nil:
-			return refuse(CodeBadMessage, "range %d: %v", i, err)
-		}
-		out[i] = cursorRange{anchor: a, head: h}
-	}
-	r.broadcastLocked(cursorMessage(c.person.ID, r.doc.Version(), out), c)
-	return nil
-}
-
-func (r *room) language(ctx context.Context, c *client, m *clientMessage) *protocolError {
-	if m.Language == nil {
-		return refuse(CodeBadMessage, `field "language" is missing`)
-	}
-	lang := *m.Language
-	if LanguageLabel(lang) == "" {
-		return refuse(CodeBadMessage, "unsupported language %q; use one of %s", lang, strings.Join(Languages(), ", "))
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err := r.setLanguageLocked(ctx, lang, c.person.ID); err != nil {
-		r.hub.logger.Error("store language failed", "session", r.id, "err", err)
-	}
-	return nil
-}
-
-// setLanguageLocked stores the language and tells every editor and page.
-func (r *room) setLanguageLocked(ctx context.Context, lang, userID string) error {
-	if r.gone {
-		return ErrNotFound
-	}
-	if err := r.hub.store.SetLanguage(ctx, r.id, lang); err != nil {
-		return fmt.Errorf("store language: %w", err)
-	}
-	r.doc.SetLanguage(lang)
-	r.broadcastLocked(languageMessage(lang, userID), nil)
-	r.notifyLocked()
-	return nil
-}
-
-func (r *room) run(c *client, m *clientMessage) *protocolError {
-	previous := c.runs.current
-	e, perr := c.runs.check(m, r.hub.limits)
-	if perr != nil || e == nil {
-		return perr
-	}
-	now := r.hub.now().UTC()
-	var done *store.Run // a run to store once the lock is released
-	r.mu.Lock()
-	switch e.event {
-	case "start":
-		if previous != "" && previous != e.runID { // a run that never said it ended
-			r.runningLocked(c.person.ID, previous, false)
-		}
-		r.runningLocked(c.person.ID, e.runID, true)
-		done = r.runLog[c] // stored without an end, if it never said it ended
-		r.runLog[c] = &store.Run{
-			ID: e.runID, UserID: c.person.ID, UserName: c.person.Name, Language: r.doc.Language(),
-			Title: e.text, Version: r.doc.Version(), Started: now,
-		}
-	case "output":
-		if run := r.runLog[c]; run != nil && run.ID == e.runID { // already capped by runTracker
-			run.Output = append(run.Output, store.RunOutput{Stream: e.stream, Text: e.text})
-			run.Truncated = run.Truncated || e.truncated
-		}
-	case "end":
-		r.runningLocked(c.person.ID, e.runID, false)
-		if run := r.runLog[c]; run != nil && run.ID == e.runID {
-			delete(r.runLog, c)
-			run.Ended, run.Status, run.Truncated = now, e.status, run.Truncated || e.truncated
-			done = run
-		}
-	}
-	r.broadcastLocked(runMessage(c.person.ID, *e), c)
-	r.mu.Unlock()
-	if done != nil {
-		r.recordRun(done)
-	}
-	return nil
-}
-
-// recordRun stores a finished or abandoned run for the replay. A failure costs only
-// the replay's mark, so it is logged, not returned.
-func (r *room) recordRun(run *store.Run) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err := r.hub.store.AppendRun(ctx, r.id, *run)
-	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrExists) && !errors.Is(err, store.ErrClosed) {
-		r.hub.logger.Warn("store run failed", "session", r.id, "run", run.ID, "err", err)
 	}
 }
 
@@ -607,11 +167,11 @@ func (r *room) touchLocked(ctx context.Context) {
 // saveSnapshotLocked stores the document text so a later load replays only what came
 // after. A failure only costs replay time, so it is logged, not returned.
 func (r *room) saveSnapshotLocked(ctx context.Context) {
-	st := r.doc.Snapshot()
+	st := r.doc.State()
 	if st.Version <= r.snapshotAt {
 		return
 	}
-	err := r.hub.store.SaveSnapshot(ctx, r.id, store.Snapshot{Version: st.Version, Text: st.Text.AppendJSON(nil)})
+	err := r.hub.store.SaveSnapshot(ctx, r.id, history.EncodeSnapshot(st.Version, st.Text))
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			r.hub.logger.Warn("store snapshot failed", "session", r.id, "version", st.Version, "err", err)
@@ -619,32 +179,4 @@ func (r *room) saveSnapshotLocked(ctx context.Context) {
 		return
 	}
 	r.snapshotAt = st.Version
-}
-
-func storeUpdates(us []Update) []store.Update {
-	out := make([]store.Update, len(us))
-	for i, u := range us {
-		out[i] = store.Update{ClientID: u.ClientID, UserID: u.UserID, Changes: u.Changes.AppendJSON(nil), Time: u.Time}
-	}
-	return out
-}
-
-// maxNameRunes is how long a display name may be.
-const maxNameRunes = 40
-
-// SanitizeName makes a display name safe to show: control and format characters
-// (which can reorder or hide text) dropped, white space trimmed, cut to 40 code
-// points. It may return "" (the hub then names the person "Guest N").
-func SanitizeName(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == utf8.RuneError || unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) {
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(s, ""))
-	s = strings.TrimSpace(s)
-	if utf8.RuneCountInString(s) > maxNameRunes {
-		s = string([]rune(s)[:maxNameRunes])
-	}
-	return strings.TrimSpace(s)
 }

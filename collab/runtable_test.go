@@ -1,7 +1,6 @@
 package collab_test
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"duet/collab"
+	"duet/store"
 )
 
 // TestRunTables: a "table" output (a SQL result as JSON) is relayed and stored whole,
@@ -48,22 +48,21 @@ func TestRunTables(t *testing.T) {
 		}
 	}
 
-	// The replay has the table as it was relayed.
-	var run collab.RunMark
+	// The store (what the replay reads) has the table as it was relayed.
+	var runs []store.Run
 	deadline := time.Now().Add(10 * time.Second)
-	for {
+	for len(runs) == 0 {
 		var err error
-		run, err = srv.hub.Run(t.Context(), id, "q1")
-		if err == nil {
-			break
+		if runs, err = srv.store.Runs(t.Context(), id); err != nil {
+			t.Fatalf("Runs() error = %v", err)
 		}
-		if !errors.Is(err, collab.ErrRunNotFound) || time.Now().After(deadline) {
-			t.Fatalf("Run(q1) error = %v", err)
+		if len(runs) == 0 && time.Now().After(deadline) {
+			t.Fatal("the run was not stored")
 		}
 		time.Sleep(20 * time.Millisecond) // the run is stored after it ends, in the background
 	}
-	got := fmt.Sprint(run.Output)
-	if wantOut := fmt.Sprint([]collab.RunOutput{{Stream: "table", Text: small}, {Stream: "system", Text: "3 rows inserted.\n"}}); got != wantOut || !run.Truncated {
-		t.Errorf("stored run output = %s (truncated %v), want %s (truncated)", got, run.Truncated, wantOut)
+	got := fmt.Sprint(runs[0].Output)
+	if wantOut := fmt.Sprint([]store.RunOutput{{Stream: "table", Text: small}, {Stream: "system", Text: "3 rows inserted.\n"}}); got != wantOut || !runs[0].Truncated {
+		t.Errorf("stored run output = %s (truncated %v), want %s (truncated)", got, runs[0].Truncated, wantOut)
 	}
 }

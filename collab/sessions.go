@@ -12,43 +12,20 @@ import (
 
 	"github.com/google/uuid"
 
+	"duet/collab/history"
+	"duet/collab/ot"
 	"duet/store"
 )
 
 // Errors of the session service. Handlers map them to HTTP once.
 var (
-	ErrNotFound        = errors.New("session not found")
+	// ErrNotFound is history.ErrNotFound, so that one errors.Is test matches a
+	// session missing from the hub or from its history.
+	ErrNotFound        = history.ErrNotFound
 	ErrUnauthorized    = errors.New("owner token required")
 	ErrForbidden       = errors.New("owner token does not match")
 	ErrInvalidLanguage = errors.New("unsupported language")
 )
-
-// languages are the languages a session can be in, in the order pickers show them.
-var languages = [...]struct{ value, label string }{
-	{"python", "Python"},
-	{"javascript", "JavaScript"},
-	{"typescript", "TypeScript"},
-	{"sql", "SQL"},
-}
-
-// Languages returns the supported language names, the first being the default.
-func Languages() []string {
-	out := make([]string, len(languages))
-	for i, l := range languages {
-		out[i] = l.value
-	}
-	return out
-}
-
-// LanguageLabel returns the display name of a supported language, or "" for others.
-func LanguageLabel(lang string) string {
-	for _, l := range languages {
-		if l.value == lang {
-			return l.label
-		}
-	}
-	return ""
-}
 
 // SessionInfo is what the outside world may know about a session.
 type SessionInfo struct {
@@ -56,15 +33,8 @@ type SessionInfo struct {
 	Language  string
 	CreatedAt time.Time
 	Version   int
-	Text      Text     // document at Version
+	Text      ot.Text  // document at Version
 	Users     []Person // connected now
-}
-
-// Person is someone connected to a session.
-type Person struct {
-	ID    string
-	Name  string
-	Color string
 }
 
 // ownerTokenBytes is the entropy of an owner token: 256 bits, so guessing is hopeless
@@ -95,7 +65,34 @@ func (h *Hub) CreateSession(ctx context.Context, language string) (SessionInfo, 
 	if err := h.store.CreateSession(ctx, s); err != nil {
 		return SessionInfo{}, "", fmt.Errorf("create session: %w", err)
 	}
-	return SessionInfo{ID: s.ID, Language: s.Language, CreatedAt: s.CreatedAt, Text: NewText("")}, token, nil
+	return SessionInfo{ID: s.ID, Language: s.Language, CreatedAt: s.CreatedAt, Text: ot.NewText("")}, token, nil
+}
+
+// Session returns what may be shown of a session: its metadata, its document and who
+// is connected now.
+func (h *Hub) Session(ctx context.Context, id string) (SessionInfo, error) {
+	s, err := h.loadSession(ctx, id)
+	if err != nil {
+		return SessionInfo{}, err
+	}
+	info := SessionInfo{ID: s.ID, Language: s.Language, CreatedAt: s.CreatedAt, Version: s.Version, Users: []Person{}}
+	h.mu.Lock()
+	r := h.rooms[id]
+	h.mu.Unlock()
+	if r != nil && r.waitLoaded(ctx) == nil {
+		r.mu.Lock()
+		info.Version, info.Text, info.Language = r.doc.Version(), r.doc.Text(), r.lang
+		info.Users = r.peopleLocked()
+		r.mu.Unlock()
+		return info, nil
+	}
+	// Nobody is connected: read the document from the store without keeping it.
+	doc, err := history.Load(ctx, h.store, s, 0)
+	if err != nil {
+		return SessionInfo{}, err
+	}
+	info.Version, info.Text = doc.Version, doc.Text
+	return info, nil
 }
 
 // DeleteSession ends a session for good when token is its owner token. Connected
@@ -122,14 +119,7 @@ func (h *Hub) DeleteSession(ctx context.Context, id, token string) error {
 	return nil
 }
 
-// loadSession reads a session from the store, mapping its not-found to ours.
+// loadSession reads a session from the store.
 func (h *Hub) loadSession(ctx context.Context, id string) (store.Session, error) {
-	s, err := h.store.Session(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Session{}, fmt.Errorf("session %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return store.Session{}, fmt.Errorf("load session %s: %w", id, err)
-	}
-	return s, nil
+	return history.Session(ctx, h.store, id)
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/coder/websocket"
 
 	"duet/collab"
+	"duet/collab/ot"
+	"duet/collab/ot/ottest"
 	"duet/store"
 )
 
@@ -191,21 +193,21 @@ func (c *wsClient) closeStatus() (websocket.StatusCode, []msg) {
 
 // editor is a collab client as the editor island runs it: a local document with
 // unconfirmed updates, one push in flight, and received updates applied one at a
-// time while it has unconfirmed ones (DESIGN §2).
+// time while it has unconfirmed ones (the sequential rebase relies on it; see docs/protocol.md).
 type editor struct {
 	mu       sync.Mutex
 	clientID string
 	start    int // version of its sync: it saw the log from here
 	version  int
-	text     collab.Text
-	pending  []*collab.ChangeSet
+	text     ot.Text
+	pending  []*ot.ChangeSet
 	inFlight bool
 	// log is every update this client saw, by version, to compare with the server's.
 	log map[int]string
 }
 
 func newEditor(clientID string, sync msg) (*editor, error) {
-	var text collab.Text
+	var text ot.Text
 	if err := text.UnmarshalJSON(sync.Content); err != nil {
 		return nil, err
 	}
@@ -216,7 +218,7 @@ func newEditor(clientID string, sync msg) (*editor, error) {
 func (e *editor) localEdit(rng *rand.Rand) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cs, err := collab.ParseChangeSet([]byte(randomChange(rng, e.text)))
+	cs, err := ot.ParseChangeSet(ottest.EditJSON(rng, e.text.Len()))
 	if err != nil {
 		return err
 	}
@@ -260,7 +262,7 @@ func (e *editor) receive(m msg) (pull bool, err error) {
 			continue // seen already
 		}
 		e.log[v] = u.ClientID + " " + string(u.Changes)
-		cs, err := collab.ParseChangeSet(u.Changes)
+		cs, err := ot.ParseChangeSet(u.Changes)
 		if err != nil {
 			return false, fmt.Errorf("update %d: %w", v, err)
 		}
@@ -298,45 +300,3 @@ func (e *editor) state() (int, string, int) {
 	defer e.mu.Unlock()
 	return e.version, string(e.text.AppendJSON(nil)), len(e.pending)
 }
-
-// randomChange makes a canonical change set on text: an insertion, deletion or
-// replacement, with ASCII, emoji, CJK and line breaks.
-func randomChange(rng *rand.Rand, text collab.Text) string {
-	n := text.Len()
-	from := rng.IntN(n + 1)
-	to := from
-	if n > from && rng.IntN(3) > 0 {
-		to = from + rng.IntN(min(n-from, 12)+1)
-	}
-	// Keep the range from cutting an astral character in half, as the editor does.
-	units := text.Units()
-	if from > 0 && from < n && isLowSurrogate(units[from]) {
-		from--
-	}
-	if to > 0 && to < n && isLowSurrogate(units[to]) {
-		to++
-	}
-	pieces := []string{"a", "bc", "😀", "中文", "\n", "x\ny", "  ", "é", "🇫🇷"}
-	var ins strings.Builder
-	if to == from || rng.IntN(2) == 0 {
-		for range 1 + rng.IntN(3) {
-			ins.WriteString(pieces[rng.IntN(len(pieces))])
-		}
-	}
-	var parts []string
-	if from > 0 {
-		parts = append(parts, fmt.Sprint(from))
-	}
-	if ins.Len() > 0 {
-		lines, _ := json.Marshal(strings.Split(ins.String(), "\n"))
-		parts = append(parts, fmt.Sprintf("[%d,%s", to-from, lines[1:]))
-	} else if to > from {
-		parts = append(parts, fmt.Sprintf("[%d]", to-from))
-	}
-	if n > to {
-		parts = append(parts, fmt.Sprint(n-to))
-	}
-	return "[" + strings.Join(parts, ",") + "]"
-}
-
-func isLowSurrogate(u uint16) bool { return u >= 0xDC00 && u <= 0xDFFF }

@@ -114,10 +114,7 @@ func decodeJSON(c echo.Context, v any) error {
 	}
 	body, err := io.ReadAll(req.Body)
 	if err != nil {
-		if he, ok := errors.AsType[*echo.HTTPError](err); ok { // the body limit
-			return he
-		}
-		return badRequest("bad_request", "The request body could not be read.")
+		return bodyError(err)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"duet/collab"
+	"duet/collab/replay"
 	"duet/views"
 )
 
@@ -39,7 +41,7 @@ var errorCodes = []struct {
 		"Only the owner of this session can do that: send its owner token as a Bearer token."},
 	{collab.ErrForbidden, http.StatusForbidden, "forbidden", "Not the owner",
 		"The owner token does not match this session."},
-	{collab.ErrRunNotFound, http.StatusNotFound, "run_not_found", "Run not found",
+	{replay.ErrRunNotFound, http.StatusNotFound, "run_not_found", "Run not found",
 		"This session has no such run."},
 	{collab.ErrInvalidLanguage, http.StatusUnprocessableEntity, "invalid_language", "Unsupported language",
 		"The language must be one of: " + strings.Join(collab.Languages(), ", ") + "."},
@@ -65,7 +67,10 @@ func (h *Handler) handleError(err error, c echo.Context) {
 	case isAPI(c):
 		werr = c.JSON(status, errorBody{Error: errorDetail{Code: code, Message: message}})
 	default:
-		werr = render(c, status, views.Error(views.ErrorPage{
+		// A body that timed out has cancelled the request's context (net/http does on
+		// any read error), yet the client still waits for the answer.
+		c.SetRequest(c.Request().WithContext(context.WithoutCancel(c.Request().Context())))
+		werr = h.render(c, status, views.Error(views.ErrorPage{
 			Status: status, Title: title, Message: message, Home: status == http.StatusNotFound,
 		}))
 	}

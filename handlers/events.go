@@ -38,6 +38,9 @@ func (h *Handler) events(c echo.Context) error {
 	w.Header().Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
 	w.Flush()
+	if isHead(c) {
+		return nil
+	}
 
 	beat := time.NewTicker(sseHeartbeat)
 	defer beat.Stop()

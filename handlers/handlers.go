@@ -3,12 +3,15 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/labstack/echo/v4"
@@ -31,8 +34,23 @@ type Sockets interface {
 	// Open makes a session ready for connections (collab.ErrNotFound if there is
 	// none), so an unknown one is refused before the upgrade.
 	Open(ctx context.Context, sessionID string) error
+	// Serve returns when the connection has ended (the per-address count of open
+	// sockets relies on it).
 	Serve(conn *websocket.Conn, sessionID string, p collab.JoinParams)
 }
+
+// Assets are the built browser files (a *static.Dist): the handlers serve them under
+// /static/, and the pages link to them by the URLs they name.
+type Assets interface {
+	http.Handler
+	// URL returns the URL path of a logical asset name ("app.js", "pyodide/"); an
+	// unknown name gives a path that 404s, so a page still renders.
+	URL(name string) string
+	// Lookup is URL that also reports whether the build has the name.
+	Lookup(name string) (string, bool)
+}
+
+var _ Assets = (*static.Dist)(nil)
 
 // Config is everything the handlers depend on.
 type Config struct {
@@ -48,8 +66,17 @@ type Config struct {
 	Origins []string
 	// BodyLimit caps request bodies in bytes.
 	BodyLimit int64
-	// Static serves /static/; nil means the embedded build (static.Handler).
-	Static http.Handler
+	// BodyTimeout is how long a request body may take to arrive (15 s when zero).
+	BodyTimeout time.Duration
+	// Limits are the per-address limits (limits.go); zero values disable them.
+	Limits AddressLimits
+	// TrustedProxies are the peers whose X-Forwarded-For and X-Forwarded-Proto are
+	// believed. Empty: the client is the socket's peer, whatever headers it sends.
+	TrustedProxies []netip.Prefix
+	// Static serves /static/ and names the asset URLs pages link to: cmd/duet builds
+	// static.New(static.Embedded()) once. nil: no assets (every asset URL 404s, and
+	// pages render without their scripts and styles).
+	Static Assets
 }
 
 // Handler serves duet over HTTP.
@@ -62,7 +89,10 @@ type Handler struct {
 	baseURL   string
 	origins   []string
 	limit     int64
-	static    http.Handler
+	static    Assets
+
+	bodyTimeout time.Duration
+	addresses   *addressTable // nil: no per-address limits
 }
 
 // New checks cfg and returns the whole HTTP handler of duet, middleware included.
@@ -86,8 +116,12 @@ func New(cfg Config) (http.Handler, error) {
 	if h.limit <= 0 {
 		h.limit = 64 << 10
 	}
+	h.bodyTimeout = cmp.Or(cfg.BodyTimeout, defaultBodyTimeout)
+	if cfg.Limits.any() {
+		h.addresses = newAddressTable(cfg.Limits)
+	}
 	if h.static == nil {
-		h.static = static.Handler()
+		h.static = &static.Dist{} // the zero Dist has no files
 	}
 	if h.baseURL != "" {
 		if u, err := url.Parse(h.baseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -97,6 +131,8 @@ func New(cfg Config) (http.Handler, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = h.handleError
+	e.IPExtractor = clientAddress(cfg.TrustedProxies)
+	e.SchemeExtractor = clientScheme(cfg.TrustedProxies, h.baseURL)
 	h.register(e)
 	// Cross-origin form posts and API writes from pages of other sites are refused
 	// (CSRF); requests without browser fetch metadata, like curl's, pass.
@@ -108,7 +144,7 @@ func New(cfg Config) (http.Handler, error) {
 		u, _ := url.Parse(o) // AddTrustedOrigin checked it
 		h.wsOrigins = append(h.wsOrigins, u.Host)
 	}
-	return cop.Handler(e), nil
+	return h.edge(e, cop), nil
 }
 
 // shareURL is the absolute link to a session's pad.

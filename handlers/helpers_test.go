@@ -15,7 +15,9 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"duet/collab"
+	"duet/collab/replay"
 	"duet/handlers"
+	"duet/static"
 	"duet/store"
 )
 
@@ -28,8 +30,9 @@ type testServer struct {
 
 func newTestServer(t *testing.T, mutate ...func(*handlers.Config)) *testServer {
 	t.Helper()
-	hub := collab.NewHub(collab.HubConfig{Store: store.NewMemory()})
-	cfg := handlers.Config{Sessions: hub, Sockets: hub, Replays: hub, BodyLimit: 4096}
+	st := store.NewMemory()
+	hub := collab.NewHub(collab.HubConfig{Store: st})
+	cfg := handlers.Config{Sessions: hub, Sockets: hub, Replays: replay.New(st), BodyLimit: 4096, Static: embeddedAssets(t)}
 	for _, m := range mutate {
 		m(&cfg)
 	}
@@ -45,6 +48,19 @@ func newTestServer(t *testing.T, mutate ...func(*handlers.Config)) *testServer {
 		srv.Close()
 	})
 	return &testServer{Server: srv, hub: hub}
+}
+
+// embeddedAssets is the build embedded in the test binary, as cmd/duet serves it. If
+// it is unusable (the assets were not built), the test goes on without assets, as a
+// server would; the tests that fetch assets then fail, saying to run `make assets`.
+func embeddedAssets(t testing.TB) *static.Dist {
+	t.Helper()
+	d, err := static.New(static.Embedded())
+	if err != nil {
+		t.Logf("no assets: %v", err)
+		return &static.Dist{}
+	}
+	return d
 }
 
 // response is a finished exchange, body read.

@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
-	"duet/collab"
+	"duet/collab/people"
 )
 
 // A browser's identity on duet is two cookies: a random user id, and the display name
@@ -33,7 +33,7 @@ func identity(c echo.Context) (id, name string) {
 	}
 	if ck, err := c.Cookie(userNameCookie); err == nil {
 		if v, err := url.QueryUnescape(ck.Value); err == nil {
-			name = collab.SanitizeName(v)
+			name = people.SanitizeName(v)
 		}
 	}
 	return id, name

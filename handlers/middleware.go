@@ -9,8 +9,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
-
-	"duet/static"
 )
 
 const (
@@ -56,8 +54,10 @@ func (h *Handler) middleware() []echo.MiddlewareFunc {
 				return err // the error handler answers 500
 			},
 		}),
-		securityHeaders,
+		h.securityHeaders(),
+		refuseCrossOrigin,
 		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: byteSize(h.limit)}),
+		readForm,
 		middleware.GzipWithConfig(middleware.GzipConfig{
 			MinLength: 1024,
 			// Static files come precompressed; sockets and event streams must not be buffered.
@@ -69,25 +69,28 @@ func (h *Handler) middleware() []echo.MiddlewareFunc {
 	}
 }
 
-// securityHeaders sets the headers every response carries.
-func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	jsWorker, _ := static.Lookup("runner-js-worker.js")
-	return func(c echo.Context) error {
-		hd := c.Response().Header()
-		if p := c.Request().URL.Path; jsWorker != "" && p == jsWorker {
-			hd.Set("Content-Security-Policy", jsWorkerPolicy)
-		} else {
-			hd.Set("Content-Security-Policy", contentSecurityPolicy)
+// securityHeaders sets the headers every response carries. The JavaScript runner's
+// worker script gets its own policy, found by the URL the assets give it.
+func (h *Handler) securityHeaders() echo.MiddlewareFunc {
+	jsWorker, _ := h.static.Lookup("runner-js-worker.js")
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			hd := c.Response().Header()
+			if p := c.Request().URL.Path; jsWorker != "" && p == jsWorker {
+				hd.Set("Content-Security-Policy", jsWorkerPolicy)
+			} else {
+				hd.Set("Content-Security-Policy", contentSecurityPolicy)
+			}
+			hd.Set("X-Content-Type-Options", "nosniff")
+			hd.Set("Referrer-Policy", "same-origin")
+			hd.Set("X-Frame-Options", "DENY")
+			// Cross-origin isolation gives the runner SharedArrayBuffer: Stop can interrupt
+			// Python and input() can block. Everything duet loads is its own.
+			hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+			hd.Set("Cross-Origin-Embedder-Policy", "require-corp")
+			hd.Set("Cross-Origin-Resource-Policy", "same-origin")
+			return next(c)
 		}
-		hd.Set("X-Content-Type-Options", "nosniff")
-		hd.Set("Referrer-Policy", "same-origin")
-		hd.Set("X-Frame-Options", "DENY")
-		// Cross-origin isolation gives the runner SharedArrayBuffer: Stop can interrupt
-		// Python and input() can block (DESIGN §5). Everything duet loads is its own.
-		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
-		hd.Set("Cross-Origin-Embedder-Policy", "require-corp")
-		hd.Set("Cross-Origin-Resource-Policy", "same-origin")
-		return next(c)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"duet/collab"
+	"duet/collab/people"
 	"duet/views"
 )
 
@@ -22,16 +23,16 @@ const (
 // home shows the start page.
 func (h *Handler) home(c echo.Context) error {
 	_, name := identity(c)
-	return render(c, http.StatusOK, views.Home(homePage("", name, "")))
+	return h.render(c, http.StatusOK, views.Home(homePage("", name, "")))
 }
 
 // startSession creates a session from the start form and sends the browser to its pad.
 func (h *Handler) startSession(c echo.Context) error {
 	lang := c.FormValue("language")
-	name := collab.SanitizeName(c.FormValue("name"))
+	name := people.SanitizeName(c.FormValue("name"))
 	s, token, err := h.sessions.CreateSession(c.Request().Context(), lang)
 	if errors.Is(err, collab.ErrInvalidLanguage) {
-		return render(c, http.StatusUnprocessableEntity, views.Home(homePage(lang, name, "Pick one of the languages below.")))
+		return h.render(c, http.StatusUnprocessableEntity, views.Home(homePage(lang, name, "Pick one of the languages below.")))
 	}
 	if err != nil {
 		return err
@@ -66,9 +67,9 @@ func (h *Handler) pad(c echo.Context) error {
 	}
 	c.Response().Header().Set("Cache-Control", "no-store") // the code changes every second
 	if !m.Joined() {
-		return render(c, http.StatusOK, views.PadJoin(m))
+		return h.render(c, http.StatusOK, views.PadJoin(m))
 	}
-	return render(c, http.StatusOK, views.Pad(m))
+	return h.render(c, http.StatusOK, views.Pad(m))
 }
 
 // setName keeps the name this browser shows in sessions, then returns to the pad.
@@ -77,7 +78,7 @@ func (h *Handler) setName(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	name := collab.SanitizeName(c.FormValue("name"))
+	name := people.SanitizeName(c.FormValue("name"))
 	if name == "" {
 		return &httpError{status: http.StatusUnprocessableEntity, code: "invalid_name", message: "Please enter a name."}
 	}
@@ -121,7 +122,7 @@ func (h *Handler) endSession(c echo.Context) error {
 
 // docs shows the API reference.
 func (h *Handler) docs(c echo.Context) error {
-	return render(c, http.StatusOK, views.Docs())
+	return h.render(c, http.StatusOK, views.Docs())
 }
 
 // homePage is the start page's model with lang preselected (the default when it is

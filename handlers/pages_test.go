@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"duet/collab"
+	"duet/collab/ot"
 	"duet/handlers"
 )
 
@@ -270,7 +271,7 @@ func TestPadEscapesDocumentText(t *testing.T) {
 	const hostile = `</code></pre><script>alert("x")</script><img src=x onerror=alert(1)> & "quotes"`
 	id := uuid.NewString()
 	srv := newTestServer(t, func(c *handlers.Config) {
-		c.Sessions = fakeSessions{info: collab.SessionInfo{ID: id, Language: "python", Text: collab.NewText(hostile), Version: 7}}
+		c.Sessions = fakeSessions{info: collab.SessionInfo{ID: id, Language: "python", Text: ot.NewText(hostile), Version: 7}}
 	})
 	const hostileName = `"><script>alert(2)</script>`
 	res := srv.do(t, "GET", "/s/"+id, http.Header{"Cookie": {"duet_name=" + url.QueryEscape(hostileName)}}, "")

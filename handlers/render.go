@@ -5,14 +5,17 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
+
+	"duet/views"
 )
 
 // render writes a templ component as the response: rendered into a pooled buffer
-// first, so a failing component yields a clean 500 instead of half a page.
-func render(c echo.Context, status int, t templ.Component) error {
+// first, so a failing component yields a clean 500 instead of half a page. The
+// component finds the URLs of the scripts and styles it links to in its context.
+func (h *Handler) render(c echo.Context, status int, t templ.Component) error {
 	buf := templ.GetBuffer()
 	defer templ.ReleaseBuffer(buf)
-	if err := t.Render(c.Request().Context(), buf); err != nil {
+	if err := t.Render(views.WithAssets(c.Request().Context(), h.static), buf); err != nil {
 		return err
 	}
 	return c.HTMLBlob(status, buf.Bytes())

@@ -13,20 +13,21 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"duet/collab"
+	"duet/collab/replay"
 	"duet/views"
 )
 
-// Replays is what the replay page needs of the session service (collab.Hub).
+// Replays is what the replay page needs of the history of sessions (replay.Reader).
 type Replays interface {
-	Timeline(ctx context.Context, id string, maxBuckets int) (collab.Timeline, error)
-	FrameAt(ctx context.Context, id string, version int) (collab.Frame, error)
-	Run(ctx context.Context, id, runID string) (collab.RunMark, error)
+	Timeline(ctx context.Context, id string, maxBuckets int) (replay.Timeline, error)
+	FrameAt(ctx context.Context, id string, version int) (replay.Frame, error)
+	Run(ctx context.Context, id, runID string) (replay.RunMark, error)
 }
 
-var _ Replays = (*collab.Hub)(nil)
+var _ Replays = (*replay.Reader)(nil)
 
 // replayBuckets bounds the marks of the timeline, whatever the length of the log.
-const replayBuckets = collab.DefaultTimelineBuckets
+const replayBuckets = replay.DefaultTimelineBuckets
 
 // replayPauseMark is the shortest pause the timeline marks.
 const replayPauseMark = time.Minute
@@ -64,7 +65,7 @@ func (h *Handler) replay(c echo.Context) error {
 			return err
 		}
 		hd.Set("HX-Replace-Url", views.ReplayURL(id, f.Version, runID))
-		return render(c, http.StatusOK, views.ReplayUpdate(frameView(f, f.Latest), run))
+		return h.render(c, http.StatusOK, views.ReplayUpdate(frameView(f, f.Latest), run))
 	}
 
 	tl, err := rp.Timeline(ctx, id, replayBuckets)
@@ -79,7 +80,7 @@ func (h *Handler) replay(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.Replay(replayPage(tl, f, run)))
+	return h.render(c, http.StatusOK, views.Replay(replayPage(tl, f, run)))
 }
 
 // partial reports whether to answer with the frame only: an htmx request that is
@@ -115,7 +116,7 @@ func replayRun(ctx context.Context, rp Replays, id, runID string, created time.T
 		return nil, nil
 	}
 	r, err := rp.Run(ctx, id, runID)
-	if errors.Is(err, collab.ErrRunNotFound) {
+	if errors.Is(err, replay.ErrRunNotFound) {
 		return nil, err
 	}
 	if err != nil {
@@ -132,7 +133,7 @@ func replayRun(ctx context.Context, rp Replays, id, runID string, created time.T
 }
 
 // replayPage is the view of a whole replay page.
-func replayPage(tl collab.Timeline, f collab.Frame, run *views.ReplayRunOutput) views.ReplayPage {
+func replayPage(tl replay.Timeline, f replay.Frame, run *views.ReplayRunOutput) views.ReplayPage {
 	m := views.ReplayPage{
 		ID:       tl.ID,
 		Title:    "Interview " + tl.ID[:8],
@@ -156,7 +157,7 @@ func replayPage(tl collab.Timeline, f collab.Frame, run *views.ReplayRunOutput) 
 }
 
 // frameView is the view of the document at a version, out of latest.
-func frameView(f collab.Frame, latest int) views.ReplayFrame {
+func frameView(f replay.Frame, latest int) views.ReplayFrame {
 	m := views.ReplayFrame{
 		SessionID: f.ID, Version: f.Version, Latest: latest, Code: f.Text.String(), Language: f.Language, Changed: f.Changed,
 	}
@@ -168,7 +169,7 @@ func frameView(f collab.Frame, latest int) views.ReplayFrame {
 }
 
 // timelineView places the timeline's buckets, pauses and runs along the versions.
-func timelineView(tl collab.Timeline) views.ReplayTimeline {
+func timelineView(tl replay.Timeline) views.ReplayTimeline {
 	var m views.ReplayTimeline
 	n := len(tl.Buckets)
 	if n == 0 {
@@ -257,7 +258,7 @@ func timelineView(tl collab.Timeline) views.ReplayTimeline {
 }
 
 // runView is one run in the list.
-func runView(sessionID string, r collab.RunMark, created time.Time) views.ReplayRun {
+func runView(sessionID string, r replay.RunMark, created time.Time) views.ReplayRun {
 	return views.ReplayRun{
 		ID: r.ID, URL: views.ReplayURL(sessionID, r.Version, r.ID), Who: personName(r.Author.Name, r.UserID), Color: r.Author.Color,
 		Title: runTitle(r.Title), Status: r.Status, Label: statusLabel(r),
@@ -273,7 +274,7 @@ func runTitle(t string) string {
 }
 
 // statusLabel says how a run ended.
-func statusLabel(r collab.RunMark) string {
+func statusLabel(r replay.RunMark) string {
 	switch {
 	case r.Status != "":
 		return r.Status

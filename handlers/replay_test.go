@@ -17,6 +17,9 @@ import (
 	"github.com/google/uuid"
 
 	"duet/collab"
+	"duet/collab/ot"
+	"duet/collab/ot/ottest"
+	"duet/collab/replay"
 	"duet/handlers"
 	"duet/store"
 	"duet/store/sqlite"
@@ -33,7 +36,7 @@ type replayFixture struct {
 	hub   *collab.Hub
 	st    store.Store
 	id    string
-	texts []collab.Text // the document at every version: texts[v] applies the first v updates
+	texts []ot.Text // the document at every version: texts[v] applies the first v updates
 	users []string
 }
 
@@ -42,7 +45,9 @@ type replayFixture struct {
 // run with hostile output.
 func newReplayFixture(t testing.TB, st store.Store, n, snapEvery int) *replayFixture {
 	t.Helper()
-	return newFixtureOf(t, st, n, snapEvery, replayEdit)
+	return newFixtureOf(t, st, n, snapEvery, func(rng *rand.Rand, n int) string {
+		return string(ottest.EditJSON(rng, n, hostileCode, "    "))
+	})
 }
 
 // newFixtureOf stores n edits that edit makes (change sets over a document of n units).
@@ -54,7 +59,7 @@ func newFixtureOf(t testing.TB, st store.Store, n, snapEvery int, edit func(rng 
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &replayFixture{hub: hub, st: st, id: info.ID, texts: []collab.Text{{}}, users: []string{uuid.NewString(), uuid.NewString()}}
+	f := &replayFixture{hub: hub, st: st, id: info.ID, texts: []ot.Text{{}}, users: []string{uuid.NewString(), uuid.NewString()}}
 	for i, name := range []string{"Ada", "Bob"} {
 		if err := st.SaveParticipant(ctx, info.ID, store.Participant{UserID: f.users[i], Name: name, Joined: info.CreatedAt}); err != nil {
 			t.Fatal(err)
@@ -72,7 +77,7 @@ func newFixtureOf(t testing.TB, st store.Store, n, snapEvery int, edit func(rng 
 	for v := 1; v <= n; v++ {
 		text := f.texts[v-1]
 		changes := edit(rng, text.Len())
-		cs, err := collab.ParseChangeSet([]byte(changes))
+		cs, err := ot.ParseChangeSet([]byte(changes))
 		if err != nil {
 			t.Fatalf("edit %s: %v", changes, err)
 		}
@@ -109,44 +114,8 @@ func newFixtureOf(t testing.TB, st store.Store, n, snapEvery int, edit func(rng 
 func newReplayServer(t *testing.T, n int) *replayFixture {
 	t.Helper()
 	f := newReplayFixture(t, store.NewMemory(), n, 5)
-	f.srv = newTestServer(t, func(c *handlers.Config) { c.Sessions, c.Sockets, c.Replays = f.hub, f.hub, f.hub })
+	f.srv = newTestServer(t, func(c *handlers.Config) { c.Sessions, c.Sockets, c.Replays = f.hub, f.hub, replay.New(f.st) })
 	return f
-}
-
-var replayPieces = []string{`a`, `bc`, `\n`, `\ud83d\ude00`, `\u4e2d\u6587`, `\ud83d`, `\ude00`, `\t`, `    `,
-	strings.NewReplacer(`"`, `\"`, `\`, `\\`).Replace(hostileCode)}
-
-// replayEdit returns a random change set (JSON) over a document of n units.
-func replayEdit(rng *rand.Rand, n int) string {
-	from := rng.IntN(n + 1)
-	to := from
-	if n > from && rng.IntN(3) == 0 {
-		to = from + rng.IntN(min(n-from, 10)+1)
-	}
-	var parts []string
-	if from > 0 {
-		parts = append(parts, strconv.Itoa(from))
-	}
-	var ins strings.Builder
-	if to == from || rng.IntN(2) == 0 {
-		for range 1 + rng.IntN(3) {
-			p := replayPieces[rng.IntN(len(replayPieces))]
-			if p == `\n` {
-				p = `","` // a line break ends one line of the insertion
-			}
-			ins.WriteString(p)
-		}
-	}
-	switch {
-	case ins.Len() > 0:
-		parts = append(parts, fmt.Sprintf(`[%d,"%s"]`, to-from, ins.String()))
-	case to > from:
-		parts = append(parts, fmt.Sprintf("[%d]", to-from))
-	}
-	if n > to {
-		parts = append(parts, strconv.Itoa(n-to))
-	}
-	return "[" + strings.Join(parts, ",") + "]"
 }
 
 // shownText is the code a reader sees in a replay page or fragment: the text of the
@@ -164,11 +133,11 @@ func shownText(t testing.TB, doc *goquery.Document) string {
 
 // displayed is what the page must show of a text: its UTF-8 form (a lone surrogate as
 // U+FFFD), a carriage return as ␍.
-func displayed(text collab.Text) string {
+func displayed(text ot.Text) string {
 	return strings.ReplaceAll(text.String(), "\r", "\u240d")
 }
 
-// TestReplayShowsTheTextOfEveryVersion is issue 7's replay test through HTTP: the page
+// TestReplayShowsTheTextOfEveryVersion is the replay's exactness test through HTTP: the page
 // at version v, and the frame htmx fetches for it, show exactly the text that applying
 // the first v updates gives, for every v, with snapshots every five versions; hostile
 // markup in the code stays text.
@@ -270,7 +239,7 @@ func TestReplayPage(t *testing.T) {
 	for i := 1; i < len(millis); i++ {
 		a, _ := strconv.Atoi(millis[i-1])
 		b, _ := strconv.Atoi(millis[i])
-		if b < a || b-a > int(collab.MaxReplayPause/time.Millisecond) {
+		if b < a || b-a > int(replay.MaxPause/time.Millisecond) {
 			t.Errorf("clock goes from %d to %d ms between versions %s and %s", a, b, versions[i-1], versions[i])
 		}
 	}
@@ -557,7 +526,7 @@ func BenchmarkReplay(b *testing.B) {
 		return fmt.Sprintf("[%d,[0,%s]]", n, ins)
 	})
 	b.Logf("document: %d bytes at version 5000, %d at 10000", len(f.texts[5000].String()), len(f.texts[10000].String()))
-	h, err := handlers.New(handlers.Config{Sessions: f.hub, Sockets: f.hub, Replays: f.hub})
+	h, err := handlers.New(handlers.Config{Sessions: f.hub, Sockets: f.hub, Replays: replay.New(f.st), Static: embeddedAssets(b)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 )
@@ -9,15 +10,16 @@ import (
 type route struct {
 	method, path string
 	handle       echo.HandlerFunc
+	limit        []echo.MiddlewareFunc // after the API's own middleware
 }
 
-// apiRoutes is the JSON API of DESIGN §4, exactly what /openapi.json describes.
+// apiRoutes is the JSON API of docs/protocol.md, exactly what /openapi.json describes.
 func (h *Handler) apiRoutes() []route {
 	return []route{
-		{http.MethodGet, "/health", h.health},
-		{http.MethodPost, "/sessions", h.createSession},
-		{http.MethodGet, "/sessions/:id", h.getSession},
-		{http.MethodDelete, "/sessions/:id", h.deleteSession},
+		{http.MethodGet, "/health", h.health, nil},
+		{http.MethodPost, "/sessions", h.createSession, []echo.MiddlewareFunc{h.perAddress(createSession)}},
+		{http.MethodGet, "/sessions/:id", h.getSession, nil},
+		{http.MethodDelete, "/sessions/:id", h.deleteSession, nil},
 	}
 }
 
@@ -27,24 +29,24 @@ func (h *Handler) register(e *echo.Echo) {
 
 	// Pages.
 	e.GET("/", h.home)
-	e.POST("/s", h.startSession)
+	e.POST("/s", h.startSession, h.perAddress(createSession))
 	e.GET("/s/:id", h.pad)
 	e.POST("/s/:id/end", h.endSession)
 	e.POST("/s/:id/name", h.setName)
 	e.POST("/s/:id/language", h.setLanguage)
-	e.GET("/s/:id/events", h.events)
+	e.GET("/s/:id/events", h.events, h.perAddress(openStream))
 	if h.replays != nil {
 		e.GET("/s/:id/replay", h.replay)
 	}
 	e.GET("/docs", h.docs)
-	e.GET("/ws/:id", h.socket)
+	e.GET("/ws/:id", h.socket, h.perAddress(openSocket))
 	e.GET("/static/*", echo.WrapHandler(h.static))
 
 	api := h.apiMiddleware()
 	e.GET("/openapi.json", h.openAPI, api...)
 	preflight := map[string]bool{}
 	for _, r := range h.apiRoutes() {
-		e.Add(r.method, r.path, r.handle, api...)
+		e.Add(r.method, r.path, r.handle, append(slices.Clip(api), r.limit...)...)
 		if !preflight[r.path] {
 			e.OPTIONS(r.path, h.preflight, api...)
 			preflight[r.path] = true

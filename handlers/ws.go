@@ -9,7 +9,7 @@ import (
 	"duet/collab"
 )
 
-// socket is GET /ws/{id}: the live collaboration protocol of DESIGN §3. An unknown
+// socket is GET /ws/{id}: the live collaboration protocol of docs/protocol.md. An unknown
 // session is 404 without an upgrade; after the upgrade the hub owns the connection.
 func (h *Handler) socket(c echo.Context) error {
 	id, err := sessionID(c)
@@ -19,12 +19,15 @@ func (h *Handler) socket(c echo.Context) error {
 	if h.sockets == nil {
 		return &httpError{status: http.StatusServiceUnavailable, code: "unavailable", message: "Live editing is not available."}
 	}
+	if !h.originAllowed(c) {
+		return &httpError{status: http.StatusForbidden, code: "forbidden_origin", message: "Pages of this origin may not open live connections to duet."}
+	}
 	if err := h.sockets.Open(c.Request().Context(), id); err != nil {
 		return err
 	}
 	conn, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{OriginPatterns: h.wsOrigins})
 	if err != nil {
-		return nil // Accept has answered (403 for a foreign origin, 426 for a non-upgrade)
+		return nil // Accept has answered (426 for a non-upgrade)
 	}
 	q := c.Request().URL.Query()
 	h.sockets.Serve(conn, id, collab.JoinParams{UserID: q.Get("userId"), UserName: q.Get("userName")})

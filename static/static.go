@@ -2,9 +2,13 @@
 // vendored htmx and Swagger UI, Pyodide), embedded from dist/ as cmd/buildassets left
 // it, and maps logical asset names to their content-hashed URLs.
 //
+// It keeps no state of its own: New(Embedded()) builds a Dist, which cmd/duet makes
+// once and hands to the handlers, both to serve /static/ and to name the URLs pages
+// link to.
+//
 // dist/ is build output (`make assets`), not committed; only dist/.keep is, so the embed
-// pattern compiles on a fresh clone. Without a build every URL 404s, Check reports
-// ErrNotBuilt, and this package's tests fail with a message saying to run `make assets`.
+// pattern compiles on a fresh clone. Without a build New reports ErrNotBuilt, and this
+// package's tests fail with a message saying to run `make assets`.
 package static
 
 import (
@@ -49,7 +53,9 @@ var ErrNotBuilt = errors.New("static assets not built: run `make assets` (go run
 const immutable = "public, max-age=31536000, immutable"
 
 // Dist is a built asset directory: the manifest's names and an http.Handler serving the
-// files it lists. It is safe for concurrent use.
+// files it lists. It is safe for concurrent use. The zero Dist has no files: every
+// name is missing and every request 404s, which is what a binary built without its
+// assets can still serve.
 type Dist struct {
 	fsys  fs.FS
 	urls  map[string]string   // logical name → URL path
@@ -435,50 +441,12 @@ func (g *gunzipSeeker) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// load reads the embedded manifest once; the embedded files never change. On error it
-// still returns an empty, usable Dist, so a server built without assets starts and 404s.
-var load = sync.OnceValues(func() (*Dist, error) {
+// Embedded returns the asset directory compiled into the binary: dist/ as
+// cmd/buildassets left it when the binary was built. Pass it to New.
+func Embedded() fs.FS {
 	sub, err := fs.Sub(embedded, "dist")
-	if err == nil {
-		var d *Dist
-		if d, err = New(sub); err == nil {
-			return d, nil
-		}
+	if err != nil {
+		panic(err) // fs.Sub fails only on an invalid name, and "dist" is valid
 	}
-	return &Dist{fsys: embedded, files: map[string]variants{}}, err
-})
-
-// Check reports whether the embedded assets are usable: nil, ErrNotBuilt, or what is
-// wrong with the manifest. cmd/duet can log it at start.
-func Check() error {
-	_, err := load()
-	return err
-}
-
-// URL returns the URL path of an embedded asset by logical name, such as "app.js",
-// "app.css", "htmx.js" or "pyodide/" (Pyodide's indexURL). See Dist.URL.
-func URL(name string) string {
-	d, _ := load()
-	return d.URL(name)
-}
-
-// Lookup is URL that also reports whether the name is in the manifest.
-func Lookup(name string) (string, bool) {
-	d, _ := load()
-	return d.Lookup(name)
-}
-
-// Names returns the logical names of the embedded assets, sorted.
-func Names() []string {
-	d, _ := load()
-	return d.Names()
-}
-
-// Handler serves the embedded assets; mount it at Prefix without stripping it:
-//
-//	e.GET("/static/*", echo.WrapHandler(static.Handler()))    // echo
-//	mux.Handle("GET /static/", static.Handler())             // net/http
-func Handler() http.Handler {
-	d, _ := load()
-	return d
+	return sub
 }

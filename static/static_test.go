@@ -313,6 +313,29 @@ func TestDistNames(t *testing.T) {
 	}
 }
 
+// TestZeroDist checks what a binary built without its assets serves: pages still
+// render (every asset URL is a "missing" one) and every file request is a 404.
+func TestZeroDist(t *testing.T) {
+	t.Parallel()
+	var d static.Dist
+	if got, ok := d.Lookup("app.js"); ok {
+		t.Errorf("Lookup(app.js) = %q, true; want false", got)
+	}
+	if got, want := d.URL("app.js"), static.Prefix+"missing/app.js"; got != want {
+		t.Errorf("URL(app.js) = %q, want %q", got, want)
+	}
+	if got := d.Names(); len(got) != 0 {
+		t.Errorf("Names() = %q, want none", got)
+	}
+	for _, target := range []string{"/static/app-AAAA1111.js", static.Prefix + "missing/app.js", "/static/"} {
+		rec := httptest.NewRecorder()
+		d.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+		if rec.Code != http.StatusNotFound {
+			t.Errorf("GET %s: status = %d, want 404", target, rec.Code)
+		}
+	}
+}
+
 func TestNewErrors(t *testing.T) {
 	t.Parallel()
 	gz := mustGzip(t, []byte("x"))
@@ -355,19 +378,19 @@ func TestNewErrors(t *testing.T) {
 // resolves and is served in every encoding with the same bytes. It fails (on purpose)
 // when the assets were not built, since the pages would then reference files that 404.
 func TestEmbedded(t *testing.T) {
-	if err := static.Check(); err != nil {
-		t.Fatalf("static.Check() = %v\n(static/dist is embedded when the test binary is compiled; `make test` builds it first)", err)
+	d, err := static.New(static.Embedded())
+	if err != nil {
+		t.Fatalf("static.New(static.Embedded()) error = %v\n(static/dist is embedded when the test binary is compiled; `make test` builds it first)", err)
 	}
-	names := static.Names()
+	names := d.Names()
 	for _, want := range []string{"app.js", "app.css", "docs.js", "htmx.js", "htmx-sse.js", "swagger-ui.js", "swagger-ui.css",
 		"pyodide/", "pyodide/pyodide.mjs", "pyodide/pyodide.asm.mjs", "pyodide/pyodide.asm.wasm", "pyodide/python_stdlib.zip", "pyodide/pyodide-lock.json"} {
-		if _, ok := static.Lookup(want); !ok {
+		if _, ok := d.Lookup(want); !ok {
 			t.Errorf("Lookup(%q): not in the manifest (names: %q)", want, names)
 		}
 	}
-	h := static.Handler()
 	for _, name := range names {
-		u := static.URL(name)
+		u := d.URL(name)
 		if strings.HasSuffix(name, "/") {
 			if !strings.HasPrefix(u, static.Prefix) || !strings.HasSuffix(u, "/") {
 				t.Errorf("URL(%q) = %q, want a directory under %s", name, u, static.Prefix)
@@ -380,7 +403,7 @@ func TestEmbedded(t *testing.T) {
 				req := httptest.NewRequest("GET", u, nil)
 				req.Header.Set("Accept-Encoding", enc)
 				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
+				d.ServeHTTP(rec, req)
 				res := rec.Result()
 				if res.StatusCode != 200 {
 					t.Fatalf("GET %s (Accept-Encoding %q): status %d", u, enc, res.StatusCode)

@@ -1,5 +1,5 @@
 // interop.mjs runs real @codemirror/collab clients against a running duet server and
-// exits 0 only if they all converge with it (issue 4, DESIGN §2–§3).
+// exits 0 only if they all converge with it (docs/protocol.md).
 //
 //   node assets/interop/interop.mjs --url http://127.0.0.1:8080 [--clients 3] [--edits 200] [--seed 1]
 //
@@ -11,14 +11,14 @@
 //
 //   * it pushes sendableUpdates() from getSyncedVersion(), one push in flight at a time;
 //   * it applies every received update with receiveUpdates(state, [u]), ONE update at a
-//     time (the vectors' README §4.5 and §6.7: batches can make a client with unconfirmed
-//     updates diverge from duet's sequential rebase);
+//     time (batches can make a client with unconfirmed updates diverge from duet's
+//     sequential rebase: docs/protocol.md, "The sequential rebase");
 //   * it pulls when it sees a gap, and takes an empty `update` as the answer to a resend
 //     whose updates were all accepted before.
 //
 // Two clients drop their connection while they have unconfirmed updates and come back
 // with the same clientID: one closes cleanly, keeps typing offline, then pulls from its
-// synced version, applies what comes back and pushes (DESIGN §3); the other loses the
+// synced version, applies what comes back and pushes (docs/protocol.md); the other loses the
 // confirmation of its push with the connection and resends it first, so the server
 // answers with an empty update and the client pulls.
 //
@@ -39,7 +39,7 @@ import WebSocket from "ws";
 const usage = `usage: node assets/interop/interop.mjs --url http://127.0.0.1:PORT [--clients 3] [--edits 200] [--seed N] [--doc-size 60] [--timeout 60] [--verbose] [--batch]
 
 --batch makes the clients apply consecutive received updates in one receiveUpdates call,
-which README §6.7 says diverges from duet's sequential rebase: about half the seeds then
+which diverges from duet's sequential rebase (map is not invariant under composition): about half the seeds then
 fail, which shows that the checks catch a divergence.`;
 
 let opts;
@@ -306,7 +306,7 @@ class Client {
 		} else if (this.onSynced === null) {
 			fail(`${this.name}: a sync in the middle of a connection (the server could not serve a pull)`);
 		} else {
-			// A reconnect keeps its own state and ignores the content (DESIGN §3).
+			// A reconnect keeps its own state and ignores the content (docs/protocol.md).
 			const v = getSyncedVersion(this.state);
 			if (m.version < v) fail(`${this.name}: reconnected to version ${m.version}, behind its own ${v}`);
 			this.online = true;
@@ -355,7 +355,7 @@ class Client {
 			if (version < getSyncedVersion(this.state) + batch.length) continue; // seen already
 			if (batch.length === 0) from = version;
 			batch.push({ changes: ChangeSet.fromJSON(u.changes), clientID: u.clientID });
-			if (!opts.batch) { // one update at a time (README §4.5)
+			if (!opts.batch) { // one update at a time, as the sequential rebase needs
 				this.receive(batch, from);
 				batch = [];
 			}
@@ -434,7 +434,7 @@ class Client {
 
 	// reconnect drops the connection while updates are unconfirmed and comes back with
 	// the same clientID. "pull": close cleanly, type offline, then pull from the synced
-	// version and push after applying the answer (DESIGN §3). "resend": the push's
+	// version and push after applying the answer (docs/protocol.md). "resend": the push's
 	// confirmation is lost with the connection; resend first, which the server answers
 	// with an empty update (everything was accepted before), then pull.
 	async reconnect(mode) {
@@ -538,7 +538,7 @@ for (let i = 0; i < nClients; i++) clients.push(new Client(i));
 await Promise.all(clients.map((c) => c.connect()));
 verbose(`${nClients} clients synced`);
 
-// Client 1 reconnects the DESIGN way, client 2 (or 0 with two clients) by resending.
+// Client 1 reconnects the documented way (pull, then push), client 2 (or 0 with two clients) by resending.
 const modes = new Map([[1 % nClients, "pull"], [2 % nClients, "resend"]]);
 if (nClients === 2) modes.set(0, "resend");
 await Promise.all(clients.map((c) => c.type(modes.get(c.index))));

@@ -246,7 +246,8 @@ export class RunnerPanel {
    * scheduleWarmUp loads the runtime (Pyodide; sucrase for TypeScript; SQLite for SQL)
    * as soon as someone shows they are about to run code (the pointer on Run, or Run
    * focused), not before: the pad's budget is that no runtime loads until it is needed
-   * (under 200 KB of JavaScript before Run, see the README; Pyodide alone is 5.1 MB). Loading while the page was idle was measured too
+   * (under 200 KB of JavaScript before Run; Pyodide alone is 5.1 MB). Loading while the
+   * page was idle was measured too
    * (TestRunnerBrowser, two cold loads at load average ~15): the first Run then printed
    * in 84 ms instead of 8.4 s, at the cost of 5.1 MB and ~50 MB of memory for every
    * visitor, runs or not. Intent gives a head start of the time between pointing and

@@ -1,5 +1,5 @@
 // Messages between the runner island (page) and its workers, and the run events shared
-// through the hub (DESIGN §3 `run`). Types only, plus the status vocabulary.
+// through the hub (the `run` message of docs/protocol.md). Types only, plus the status vocabulary.
 
 /**
  * A stream of a run's output. "system" is the runner's own notes (not the program's);

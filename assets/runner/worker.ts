@@ -1,7 +1,7 @@
 // The Python runner: a module Web Worker (static/dist runner-worker-[hash].js) that
 // loads Pyodide from duet's own /static files and runs one program at a time.
 //
-// What the prototype taught (../shared/notes/browser-runtime.md §3, §4):
+// What a prototype of this runner taught:
 //   - user code runs with synchronous runPython-like calls, never through asyncio
 //     (an interrupt landing in asyncio's machinery wedged the worker);
 //   - the interrupt buffer is armed only around user code, and zeroed before and after;

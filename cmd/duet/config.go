@@ -7,12 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"duet/collab"
+	"duet/handlers"
 	"duet/store/sqlite"
 )
 
@@ -25,12 +27,17 @@ type config struct {
 	logLevel        slog.Level
 	logFormat       string
 	bodyLimit       int64
+	bodyTimeout     time.Duration
 	shutdownTimeout time.Duration
 	healthcheck     bool // probe a running duet instead of serving
 	limits          collab.Limits
-	store           string        // "sqlite" (in dataDir) or "memory"
+	store           string        // "sqlite" (in dataDir), "postgres" (at databaseURL) or "memory"
 	sync            sqlite.Sync   // how hard SQLite commits press on the disk
+	databaseURL     string        // PostgreSQL's connection string
+	databasePool    int32         // PostgreSQL connections at most; 0: the URL's pool_max_conns, else 10
 	sessionTTL      time.Duration // idle sessions older than this are purged; 0 keeps them
+	addressLimits   handlers.AddressLimits
+	trustedProxies  []netip.Prefix
 }
 
 // parseConfig reads flags, each falling back to an environment variable, and refuses
@@ -55,6 +62,15 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	logLevel := fs.String("log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
 	logFormat := fs.String("log-format", env("LOG_FORMAT", "json"), "json or text (env LOG_FORMAT)")
 	bodyLimit := fs.String("max-body-bytes", env("MAX_BODY_BYTES", "65536"), "largest HTTP request body accepted (env MAX_BODY_BYTES)")
+	bodyTimeout := fs.String("body-timeout", env("BODY_TIMEOUT", "15s"), "how long a request body may take to arrive; slower ones are cut with 408 (env BODY_TIMEOUT)")
+	// The per-address defaults let an office of about 100 people behind one NAT
+	// address work normally (a few tabs each, everyone reconnecting at once after a
+	// restart), and stop one client from opening thousands of anything.
+	sessionsPerMinute := fs.String("sessions-per-minute", env("SESSIONS_PER_MINUTE", "60"), "sessions one client address may start, at once and per minute; 0: no limit (env SESSIONS_PER_MINUTE)")
+	opensPerMinute := fs.String("socket-opens-per-minute", env("SOCKET_OPENS_PER_MINUTE", "600"), "WebSocket connections one client address may open, at once and per minute; 0: no limit (env SOCKET_OPENS_PER_MINUTE)")
+	socketsPerAddress := fs.String("max-sockets-per-address", env("MAX_SOCKETS_PER_ADDRESS", "500"), "WebSocket connections open at once from one client address; 0: no limit (env MAX_SOCKETS_PER_ADDRESS)")
+	streamsPerAddress := fs.String("max-event-streams-per-address", env("MAX_EVENT_STREAMS_PER_ADDRESS", "500"), "event streams (/s/{id}/events) open at once from one client address; 0: no limit (env MAX_EVENT_STREAMS_PER_ADDRESS)")
+	trustedProxies := fs.String("trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed, such as 127.0.0.1/32,10.0.0.0/8 (env TRUSTED_PROXIES)")
 	shutdown := fs.String("shutdown-timeout", env("SHUTDOWN_TIMEOUT", "15s"), "how long shutdown waits for requests in flight (env SHUTDOWN_TIMEOUT)")
 	maxMessage := fs.String("max-message-bytes", env("MAX_MESSAGE_BYTES", "2097152"), "largest WebSocket message a client may send (env MAX_MESSAGE_BYTES)")
 	maxDoc := fs.String("max-doc-units", env("MAX_DOC_UNITS", "1048576"), "largest document, in UTF-16 code units (env MAX_DOC_UNITS)")
@@ -62,12 +78,14 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	burst := fs.String("rate-burst", env("RATE_BURST", "200"), "burst of messages per connection above the rate (env RATE_BURST)")
 	participants := fs.String("max-participants", env("MAX_PARTICIPANTS", "50"), "people in one session (env MAX_PARTICIPANTS)")
 	queue := fs.String("send-queue", env("SEND_QUEUE", "256"), "messages queued for a client before it is cut off as too slow (env SEND_QUEUE)")
-	storeKind := fs.String("store", env("STORE", "sqlite"), "where sessions live: sqlite (a file in -data-dir, kept across restarts) or memory (lost at exit) (env STORE)")
+	storeKind := fs.String("store", env("STORE", "sqlite"), "where sessions live: sqlite (a file in -data-dir, kept across restarts), postgres (the database at -database-url) or memory (lost at exit) (env STORE)")
+	databaseURL := fs.String("database-url", env("DATABASE_URL", ""), "with -store postgres: the database, as postgres://user:password@host:5432/dbname?sslmode=verify-full or key=value pairs (env DATABASE_URL)")
+	databasePool := fs.String("database-pool", env("DATABASE_POOL", "0"), "with -store postgres: connections to the database at most; 0 takes pool_max_conns from the URL, else 10 (env DATABASE_POOL)")
 	syncMode := fs.String("sync", env("SYNC", string(sqlite.SyncFull)), "SQLite commits: full (an edit is fsynced before anyone sees it: survives crashes and power loss) or normal (not fsynced: survives a killed process, but an OS crash or power cut can lose the last edits) (env SYNC)")
 	ttl := fs.String("session-ttl", env("SESSION_TTL", "30d"), "delete sessions idle for longer than this, with their history, such as 30d or 12h; 0 keeps them forever (env SESSION_TTL)")
 	healthcheck := fs.Bool("healthcheck", false, "ask the duet listening on -addr whether it is healthy, and exit 0 or 1 (for container health checks)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: duet [flags]\n\nServes the duet coding pad. Every flag falls back to the environment variable named in its help.\n\n")
+		fmt.Fprintf(fs.Output(), "Usage: duet [flags]\n       duet store copy -from LOCATION -to LOCATION (see duet store copy -help)\n\nServes the duet coding pad. Every flag falls back to the environment variable named in its help.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -124,6 +142,11 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	} else {
 		cfg.bodyLimit = n
 	}
+	if d, err := time.ParseDuration(*bodyTimeout); err != nil || d <= 0 {
+		bad("body-timeout %q: want a positive duration such as 15s", *bodyTimeout)
+	} else {
+		cfg.bodyTimeout = d
+	}
 	if d, err := time.ParseDuration(*shutdown); err != nil || d <= 0 {
 		bad("shutdown-timeout %q: want a positive duration such as 15s", *shutdown)
 	} else {
@@ -144,11 +167,44 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		MaxParticipants: positive("max-participants", *participants, 1),
 		SendQueue:       positive("send-queue", *queue, 8),
 	}
+	cfg.addressLimits = handlers.AddressLimits{
+		SessionsPerMinute:    positive("sessions-per-minute", *sessionsPerMinute, 0),
+		SocketOpensPerMinute: positive("socket-opens-per-minute", *opensPerMinute, 0),
+		Sockets:              positive("max-sockets-per-address", *socketsPerAddress, 0),
+		EventStreams:         positive("max-event-streams-per-address", *streamsPerAddress, 0),
+	}
+	for p := range strings.SplitSeq(*trustedProxies, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				bad("trusted-proxies: %q is not an address or a CIDR such as 10.0.0.0/8", p)
+				continue
+			}
+			prefix = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		cfg.trustedProxies = append(cfg.trustedProxies, prefix.Masked())
+	}
 	switch *storeKind {
 	case "sqlite", "memory":
 		cfg.store = *storeKind
+	case "postgres":
+		cfg.store = *storeKind
+		if strings.TrimSpace(*databaseURL) == "" {
+			bad("database-url: -store postgres needs the database's URL (or set DATABASE_URL)")
+		}
+		cfg.databaseURL = *databaseURL
 	default:
-		bad("store %q: want sqlite or memory", *storeKind)
+		bad("store %q: want sqlite, postgres or memory", *storeKind)
+	}
+	if n, err := strconv.ParseInt(*databasePool, 10, 32); err != nil || n < 0 {
+		bad("database-pool %q: want a whole number of connections, or 0 for the default", *databasePool)
+	} else {
+		cfg.databasePool = int32(n)
 	}
 	switch s := sqlite.Sync(*syncMode); s {
 	case sqlite.SyncFull, sqlite.SyncNormal:

@@ -1,9 +1,10 @@
 package main
 
-// Durability tests: a real duet process on a SQLite file, stopped gracefully or
-// killed while clients type, then started again on the same data. And the
-// benchmarks behind the numbers of issue 7: the edit round trip with SQLite against
-// memory, and the time to restore a session of 100,000 updates.
+// Durability tests: a real duet process on a SQLite file or a PostgreSQL database,
+// stopped gracefully or killed while clients type, then started again on the same
+// data; and, on PostgreSQL, the database stopping and starting under connected
+// clients. And the benchmarks behind the README's numbers: the edit round trip
+// with each store, and the time to restore a session of 100,000 updates.
 
 import (
 	"bufio"
@@ -11,7 +12,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -28,10 +28,14 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"duet/collab"
+	"duet/collab/replay"
 	"duet/handlers"
 	"duet/store"
+	"duet/store/postgres"
+	"duet/store/postgres/pgtest"
 	"duet/store/sqlite"
 )
 
@@ -41,23 +45,79 @@ func TestDurability(t *testing.T) {
 	}
 	t.Parallel()
 	bin := buildDuetBinary(t)
-	t.Run("restart", func(t *testing.T) {
+	for _, backend := range []struct {
+		name string
+		data func(t *testing.T) func(t *testing.T) durData
+	}{
+		{"sqlite", func(*testing.T) func(t *testing.T) durData { return sqliteData }},
+		{"postgres", func(t *testing.T) func(t *testing.T) durData { return postgresData(pgtest.NewDatabase(t)) }},
+	} {
+		t.Run(backend.name, func(t *testing.T) {
+			t.Parallel()
+			newData := backend.data(t)
+			t.Run("restart", func(t *testing.T) {
+				t.Parallel()
+				testRestart(t, bin, newData(t))
+			})
+			t.Run("crash", func(t *testing.T) {
+				t.Parallel()
+				testCrash(t, bin, newData(t))
+			})
+		})
+	}
+	t.Run("postgres/outage", func(t *testing.T) {
 		t.Parallel()
-		testRestart(t, bin)
+		testOutage(t, bin)
 	})
-	t.Run("crash", func(t *testing.T) {
-		t.Parallel()
-		testCrash(t, bin)
-	})
+}
+
+// durData is where a duet process of a test keeps its sessions: the flags that
+// point it there, and checks of that data once no process runs on it.
+type durData struct {
+	args        []string
+	check       func(t *testing.T) // after a graceful stop: the data is whole and consistent
+	checkKilled func(t *testing.T) // after SIGKILL, before a restart may repair anything
+}
+
+// sqliteData is a data folder of its own. A killed duet's file is checked on a
+// copy (WAL included), so that the restart recovers the original itself.
+func sqliteData(t *testing.T) durData {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "duet.db")
+	return durData{
+		args:  []string{"-data-dir", dir},
+		check: func(t *testing.T) { durIntegrityCheck(t, path) },
+		checkKilled: func(t *testing.T) {
+			crashed := t.TempDir()
+			for _, name := range []string{"duet.db", "duet.db-wal"} {
+				if data, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+					os.WriteFile(filepath.Join(crashed, name), data, 0o600)
+				}
+			}
+			durIntegrityCheck(t, filepath.Join(crashed, "duet.db"))
+		},
+	}
+}
+
+// postgresData returns a maker of schemas of their own in the database db. Killing
+// duet leaves PostgreSQL running: the data is checked as it is.
+func postgresData(db string) func(t *testing.T) durData {
+	return func(t *testing.T) durData {
+		url := pgtest.NewSchema(t, db)
+		check := func(t *testing.T) { durLogCheck(t, url) }
+		return durData{
+			args:  []string{"-data-dir", t.TempDir(), "-store", "postgres", "-database-url", url},
+			check: check, checkKilled: check,
+		}
+	}
 }
 
 // testRestart: clients type, duet stops gracefully (SIGTERM) and starts again on the
 // same data; clients reconnect and pull from their version: text and version are
 // intact, nothing is lost or repeated, and typing goes on.
-func testRestart(t *testing.T, bin string) {
+func testRestart(t *testing.T, bin string, data durData) {
 	ctx := t.Context()
-	dir := t.TempDir()
-	srv := startDuetProcess(t, bin, dir)
+	srv := startDuetProcess(t, bin, data.args...)
 	id := durCreateSession(t, srv.base)
 
 	const typists, pushes = 3, 15
@@ -114,7 +174,7 @@ func testRestart(t *testing.T, bin string) {
 		ty.close()
 	}
 
-	srv = startDuetProcess(t, bin, dir)
+	srv = startDuetProcess(t, bin, data.args...)
 	if got := durSessionVersion(t, srv.base, id); got != want {
 		t.Fatalf("after the restart: version %d, want %d", got, want)
 	}
@@ -153,17 +213,16 @@ func testRestart(t *testing.T, bin string) {
 	checkLog(t, log, append(ts, late), true)
 
 	srv.stop(t, syscall.SIGTERM)
-	durIntegrityCheck(t, filepath.Join(dir, "duet.db"))
+	data.check(t)
 }
 
 // testCrash: several clients type at once, duet is killed (SIGKILL) in the middle,
 // then started again on the same data. Every update a client had seen confirmed is
 // in the restored log at the same place; no push is half there; clients resend what
-// was not confirmed and it lands exactly once; the database passes integrity_check.
-func testCrash(t *testing.T, bin string) {
+// was not confirmed and it lands exactly once; the data passes its checks.
+func testCrash(t *testing.T, bin string, data durData) {
 	ctx := t.Context()
-	dir := t.TempDir()
-	srv := startDuetProcess(t, bin, dir)
+	srv := startDuetProcess(t, bin, data.args...)
 	id := durCreateSession(t, srv.base)
 
 	// At most 4·30·3 = 360 updates: under the hub's 500 between snapshots, so a
@@ -206,17 +265,9 @@ func testCrash(t *testing.T, bin string) {
 		confirmed = max(confirmed, ty.version)
 	}
 	t.Logf("killed with %d updates seen confirmed", confirmed)
-	// The file as the kill left it (WAL included), checked on a copy so that the
-	// restart below recovers the original itself.
-	crashed := t.TempDir()
-	for _, name := range []string{"duet.db", "duet.db-wal"} {
-		if data, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
-			os.WriteFile(filepath.Join(crashed, name), data, 0o600)
-		}
-	}
-	durIntegrityCheck(t, filepath.Join(crashed, "duet.db"))
+	data.checkKilled(t)
 
-	srv = startDuetProcess(t, bin, dir)
+	srv = startDuetProcess(t, bin, data.args...)
 	restored := durSessionVersion(t, srv.base, id)
 	if restored < confirmed {
 		t.Fatalf("restored version %d, but clients had seen %d updates confirmed", restored, confirmed)
@@ -257,7 +308,7 @@ func testCrash(t *testing.T, bin string) {
 	log = durPullAll(t, srv.base, id)
 	checkLog(t, log, ts, true) // and now every push is there, once
 	srv.stop(t, syscall.SIGTERM)
-	durIntegrityCheck(t, filepath.Join(dir, "duet.db"))
+	data.check(t)
 }
 
 // checkLog compares the full log of a session (pulled from 0) with what each
@@ -331,13 +382,13 @@ type durProcess struct {
 	log  bytes.Buffer // its stderr
 }
 
-// startDuetProcess runs bin on a free port of 127.0.0.1 with dir as its data folder
-// and waits for it to log where it listens. The process is killed when the test
-// ends, if it still runs.
-func startDuetProcess(t *testing.T, bin, dir string, args ...string) *durProcess {
+// startDuetProcess runs bin on a free port of 127.0.0.1 with args (which say where
+// its data is) and waits for it to log where it listens. The process is killed
+// when the test ends, if it still runs.
+func startDuetProcess(t *testing.T, bin string, args ...string) *durProcess {
 	t.Helper()
 	p := &durProcess{done: make(chan struct{})}
-	p.cmd = exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-data-dir", dir, "-log-format", "json"}, args...)...)
+	p.cmd = exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-log-format", "json"}, args...)...)
 	p.cmd.Env = []string{} // nothing from the test's environment
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
@@ -477,6 +528,38 @@ func durIntegrityCheck(t *testing.T, path string) {
 	}
 }
 
+// durLogCheck checks a PostgreSQL database as durIntegrityCheck checks a SQLite
+// file, for what PostgreSQL does not check itself: every session's log holds
+// exactly the versions 0 to version-1, and no snapshot is past its end.
+func durLogCheck(t *testing.T, url string) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(t.Context(), `SELECT s.id, s.version, count(u.version), coalesce(min(u.version), 0), coalesce(max(u.version), -1),
+			(SELECT coalesce(max(version), 0) FROM snapshots WHERE session = s.pk)
+		FROM sessions s LEFT JOIN updates u ON u.session = s.pk GROUP BY s.pk`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var version, count, lo, hi, snap int
+		if err := rows.Scan(&id, &version, &count, &lo, &hi, &snap); err != nil {
+			t.Fatal(err)
+		}
+		if count != version || lo != 0 || hi != version-1 || snap > version {
+			t.Errorf("session %s: version %d, log of %d updates from %d to %d, newest snapshot at %d", id, version, count, lo, hi, snap)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // ---- a client that types ----
 
 // durUpdate is one update as the server sends it.
@@ -510,6 +593,7 @@ type typist struct {
 
 	conn    *websocket.Conn
 	msgs    chan durMessage
+	closed  error             // why the connection ended; set before msgs is closed
 	started bool              // it has state of its own: later syncs are ignored
 	version int               // updates applied
 	text    string            // the document at version (ASCII: UTF-16 units are bytes)
@@ -556,11 +640,13 @@ func (ty *typist) connect(ctx context.Context, base, id string) durMessage {
 	conn.SetReadLimit(16 << 20)
 	ty.conn = conn
 	ty.msgs = make(chan durMessage, 1024)
+	ty.closed = nil
 	go func(msgs chan<- durMessage) {
 		defer close(msgs)
 		for {
 			_, data, err := conn.Read(context.Background())
 			if err != nil {
+				ty.closed = err
 				return
 			}
 			var m durMessage
@@ -595,7 +681,7 @@ func (ty *typist) next(ctx context.Context) (durMessage, error) {
 	select {
 	case m, ok := <-ty.msgs:
 		if !ok {
-			return m, errors.New("connection closed")
+			return m, fmt.Errorf("connection closed: %w", ty.closed)
 		}
 		if m.Type == "error" {
 			return m, fmt.Errorf("server error %s: %s", m.Code, m.Message)
@@ -810,23 +896,33 @@ func compactJSON(b []byte) []byte {
 //	go test -run '^$' -bench EditRoundTrip -benchtime 250x ./cmd/duet/
 func BenchmarkEditRoundTrip(b *testing.B) {
 	const sessions, perSession, every = 16, 2, 20 * time.Millisecond
+	openSQLite := func(sync sqlite.Sync) func(b *testing.B) store.Store {
+		return func(b *testing.B) store.Store {
+			db, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "duet.db"), sqlite.Options{Sync: sync})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return db
+		}
+	}
+	pg := pgtest.NewDatabase(b)
 	for _, bc := range []struct {
 		name string
-		sync sqlite.Sync // "": memory
+		open func(b *testing.B) store.Store
 	}{
-		{"memory", ""},
-		{"sqlite-full", sqlite.SyncFull},
-		{"sqlite-normal", sqlite.SyncNormal},
+		{"memory", func(*testing.B) store.Store { return store.NewMemory() }},
+		{"sqlite-full", openSQLite(sqlite.SyncFull)},
+		{"sqlite-normal", openSQLite(sqlite.SyncNormal)},
+		{"postgres", func(b *testing.B) store.Store {
+			db, err := postgres.Open(b.Context(), pgtest.NewSchema(b, pg), postgres.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return db
+		}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			var st store.Store = store.NewMemory()
-			if bc.sync != "" {
-				db, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "duet.db"), sqlite.Options{Sync: bc.sync})
-				if err != nil {
-					b.Fatal(err)
-				}
-				st = db
-			}
+			st := bc.open(b)
 			timed := &timedStore{Store: st}
 			base := durServeInProcess(b, timed)
 			var mu sync.Mutex
@@ -885,6 +981,10 @@ func BenchmarkEditRoundTrip(b *testing.B) {
 				b.ReportMetric(float64(stats.Writes)/float64(stats.Commits), "writes/commit")
 				b.ReportMetric(float64(stats.InlineCheckpoints), "inline-checkpoints")
 			}
+			if db, ok := st.(*postgres.Store); ok {
+				stats := db.Stats()
+				b.ReportMetric(float64(stats.Appends)/float64(stats.Batches), "appends/batch")
+			}
 			b.ReportMetric(0, "ns/op")
 		})
 	}
@@ -924,7 +1024,7 @@ func (s *timedStore) appends() []time.Duration {
 func durServeInProcess(b *testing.B, st store.Store) string {
 	b.Helper()
 	hub := collab.NewHub(collab.HubConfig{Store: st, Limits: collab.Limits{RatePerSecond: 1000, RateBurst: 1000}})
-	h, err := handlers.New(handlers.Config{Sessions: hub, Sockets: hub, Replays: hub, BodyLimit: 65536})
+	h, err := handlers.New(handlers.Config{Sessions: hub, Sockets: hub, Replays: replay.New(st), BodyLimit: 65536})
 	if err != nil {
 		b.Fatal(err)
 	}

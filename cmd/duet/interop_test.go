@@ -14,7 +14,7 @@ import (
 // @codemirror/collab clients (the pinned @codemirror/state and @codemirror/collab of
 // package.json) type concurrently, one reconnects with unconfirmed updates, and the
 // program exits non-zero unless every client ends with the server's document and
-// version (issue 4). Node is required: a missing node fails the test, it does not
+// version. Node is required: a missing node fails the test, it does not
 // skip it.
 func TestInterop(t *testing.T) {
 	t.Parallel()

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -16,8 +14,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/coder/websocket"
-
-	"duet/static"
 )
 
 // The browser tests of TypeScript, SQL and the Vim keys, with the runner
@@ -26,41 +22,29 @@ import (
 // tabs. Figures are logged as BENCH lines (go test -v), not asserted.
 
 func TestLanguagesBrowser(t *testing.T) {
-	exe := needChromium(t)
-	for _, name := range []string{"runner.js", "runner-js-worker.js", "runner-sql-worker.js", "sql-wasm.wasm"} {
-		if _, ok := static.Lookup(name); !ok {
-			t.Fatalf("%s is not built: run `make assets` (go run ./cmd/buildassets), then test again", name)
-		}
-	}
-	base := runnerStartDuet(t)
-	var ada, bob *runnerTab
-	var errA, errB error
-	var wg sync.WaitGroup
-	wg.Go(func() { ada, errA = runnerOpen(t, exe, "Ada", false) })
-	wg.Go(func() { bob, errB = runnerOpen(t, exe, "Bob", true) })
-	wg.Wait()
-	if err := errors.Join(errA, errB); err != nil {
-		t.Fatal(err)
-	}
+	exe := mustChromium(t, "runner.js", "runner-js-worker.js", "runner-sql-worker.js", "sql-wasm.wasm")
+	base, _ := startRun(t, "-store", "memory")
+	adaBrowser, bobBrowser := startPair(t, exe, "Ada", "Bob")
+	ada, bob := openRunnerTab(t, adaBrowser, "Ada"), openRunnerTab(t, bobBrowser, "Bob")
 
 	ada.navigate(base + "/")
-	pad := ada.evalString(`fetch("/s", {method: "POST", body: new URLSearchParams({language: "sql", name: "Ada"})}).then(r => r.url)`)
+	pad := evalAs[string](ada, `fetch("/s", {method: "POST", body: new URLSearchParams({language: "sql", name: "Ada"})}).then(r => r.url)`)
 	if !strings.Contains(pad, "/s/") {
 		t.Fatalf("starting a session ended at %q", pad)
 	}
 	ada.navigate(pad)
 	ada.waitPad()
 	bob.navigate(base + "/")
-	bob.evalString(`fetch(` + runnerJSON(pad+"/name") + `, {method: "POST", body: new URLSearchParams({name: "Bob"})}).then(r => r.url)`)
+	evalAs[string](bob, `fetch(`+jsString(pad+"/name")+`, {method: "POST", body: new URLSearchParams({name: "Bob"})}).then(r => r.url)`)
 	bob.navigate(pad)
 	bob.waitPad()
-	for _, tb := range []*runnerTab{ada, bob} {
-		tb.waitUntil(`document.getElementById("editor").dataset.languageLoaded === "sql"`, runnerStep, "the SQL grammar")
+	for _, tb := range []*tab{ada, bob} {
+		tb.waitUntil(`document.getElementById("editor").dataset.languageLoaded === "sql"`, stepTimeout, "the SQL grammar")
 	}
 
 	t.Run("SQLSeeded", func(t *testing.T) {
 		ada.t, bob.t = t, t
-		if !ada.evalBool(`!document.querySelector("[data-runner-sql]").hidden && document.getElementById("sql-seed").checked`) {
+		if !evalAs[bool](ada, `!document.querySelector("[data-runner-sql]").hidden && document.getElementById("sql-seed").checked`) {
 			t.Error("the SQL options are not shown, or the example database is not the default")
 		}
 		ada.setCode("-- who earns most in Engineering\nSELECT name, salary FROM employees WHERE department_id = 1 ORDER BY salary DESC;\n")
@@ -78,7 +62,7 @@ func TestLanguagesBrowser(t *testing.T) {
 			"SELECT p.name AS pet, e.name AS owner, d.name AS department\n  FROM pets p JOIN employees e ON e.id = p.owner_id JOIN departments d ON d.id = e.department_id\n  ORDER BY pet;\n")
 		start = time.Now()
 		ada.click("#run-button")
-		ada.waitStatus("ok", runnerStep)
+		ada.waitStatus("ok", stepTimeout)
 		t.Logf("BENCH SQL warm run (click → status seen by the test): %v", time.Since(start).Round(time.Millisecond))
 		if out := ada.lastOutput(); !strings.Contains(out, "2 rows inserted.") {
 			t.Errorf("output lacks the INSERT's count:\n%s", out)
@@ -86,7 +70,7 @@ func TestLanguagesBrowser(t *testing.T) {
 		want = [][]string{{"pet", "owner", "department"}, {"Mochi", "Kenji Watanabe", "Design"}, {"Rex", "Amara Okafor", "Engineering"}}
 		checkTable(t, ada, `#runner-log .run:last-child`, 0, want, "2 rows.")
 		bob.waitUntil(`[...document.querySelectorAll("#runner-log .run[data-mine=false]")].some(r => r.dataset.status === "ok" &&
-			r.querySelector(".run-table td")?.textContent === "Mochi")`, runnerStep, "Ada's table on Bob's page")
+			r.querySelector(".run-table td")?.textContent === "Mochi")`, stepTimeout, "Ada's table on Bob's page")
 		checkTable(t, bob, `#runner-log .run[data-mine=false]:last-child`, 0, want, "2 rows.")
 		ada.screenshot("sql-table-ada")
 		bob.screenshot("sql-table-bob")
@@ -96,7 +80,7 @@ func TestLanguagesBrowser(t *testing.T) {
 		ada.t, bob.t = t, t
 		ada.setCode("SELECT 1 AS one;\n\nSELEC name\n  FROM employees;\n")
 		ada.click("#run-button")
-		ada.waitStatus("error", runnerStep)
+		ada.waitStatus("error", stepTimeout)
 		out := ada.lastOutput()
 		for _, want := range []string{`Error: near "SELEC": syntax error`, "at main.sql:3:1", "3 | SELEC name"} {
 			if !strings.Contains(out, want) {
@@ -107,7 +91,7 @@ func TestLanguagesBrowser(t *testing.T) {
 
 		ada.setCode("INSERT INTO departments (id, name, city) VALUES (9, 'Legal', 'Rome');\nUPDATE employees\n   SET department_id = 42\n WHERE id = 1 AND nope = 1;\n")
 		ada.click("#run-button")
-		ada.waitStatus("error", runnerStep)
+		ada.waitStatus("error", stepTimeout)
 		if out := ada.lastOutput(); !strings.Contains(out, "1 row inserted.") || !strings.Contains(out, "no such column: nope") || !strings.Contains(out, "main.sql:2:") {
 			t.Errorf("a failing second statement shows as:\n%s", out)
 		}
@@ -116,37 +100,37 @@ func TestLanguagesBrowser(t *testing.T) {
 		ada.click("#sql-seed")
 		ada.setCode("SELECT count(*) FROM employees;\n")
 		ada.click("#run-button")
-		ada.waitStatus("error", runnerStep)
+		ada.waitStatus("error", stepTimeout)
 		if out := ada.lastOutput(); !strings.Contains(out, "no such table: employees") {
 			t.Errorf("with an empty database, the example's table should not exist:\n%s", out)
 		}
 		ada.click("#sql-seed")
 		ada.click("#run-button")
-		ada.waitStatus("ok", runnerStep)
+		ada.waitStatus("ok", stepTimeout)
 		checkTable(t, ada, `#runner-log .run:last-child`, 0, [][]string{{"count(*)"}, {"16"}}, "1 row.")
 	})
 
 	t.Run("SQLManyRows", func(t *testing.T) {
 		ada.t, bob.t = t, t
 		ada.setCode("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)\nSELECT i, i * i AS square, printf('row %d', i) AS label FROM n;\n")
-		longBefore := ada.evalFloat(`(window.__longTasks || []).length`)
+		longBefore := evalAs[float64](ada, `(window.__longTasks || []).length`)
 		start := time.Now()
 		ada.click("#run-button")
-		ada.waitStatus("ok", runnerStep)
+		ada.waitStatus("ok", stepTimeout)
 		took := time.Since(start)
-		lag := ada.evalFloat(`new Promise(r => { const t = performance.now(); setTimeout(() => r(performance.now() - t), 0); })`)
+		lag := evalAs[float64](ada, `new Promise(r => { const t = performance.now(); setTimeout(() => r(performance.now() - t), 0); })`)
 		t.Logf("BENCH 100,000 rows (click → status seen by the test): %v; timer lag right after: %.1f ms; main-thread long tasks during the run (ms): %s",
-			took.Round(time.Millisecond), lag, ada.evalString(fmt.Sprintf(`JSON.stringify((window.__longTasks || []).slice(%v).map(Math.round))`, longBefore)))
-		if n := ada.evalFloat(`document.querySelectorAll("#runner-log .run:last-child .run-table tbody tr").length`); n != 1000 {
+			took.Round(time.Millisecond), lag, evalAs[string](ada, fmt.Sprintf(`JSON.stringify((window.__longTasks || []).slice(%v).map(Math.round))`, longBefore)))
+		if n := evalAs[float64](ada, `document.querySelectorAll("#runner-log .run:last-child .run-table tbody tr").length`); n != 1000 {
 			t.Errorf("the page shows %v rows of 100,000, want the first 1,000", n)
 		}
-		if got := ada.evalString(`document.querySelector("#runner-log .run:last-child .run-table-count").textContent`); got != "Showing the first 1,000 of 100,000 rows." {
+		if got := evalAs[string](ada, `document.querySelector("#runner-log .run:last-child .run-table-count").textContent`); got != "Showing the first 1,000 of 100,000 rows." {
 			t.Errorf("row count = %q", got)
 		}
 		// Bob gets as many rows as fit in one message, and the same count of all.
 		bob.waitUntil(`(document.querySelector("#runner-log .run[data-mine=false]:last-child .run-table-count")?.textContent ?? "").endsWith(" of 100,000 rows.")`,
-			runnerStep, "the big table on Bob's page")
-		t.Logf("Bob's page: %s", bob.evalString(`document.querySelector("#runner-log .run[data-mine=false]:last-child .run-table-count").textContent`))
+			stepTimeout, "the big table on Bob's page")
+		t.Logf("Bob's page: %s", evalAs[string](bob, `document.querySelector("#runner-log .run[data-mine=false]:last-child .run-table-count").textContent`))
 	})
 
 	t.Run("SQLStopAndLimit", func(t *testing.T) {
@@ -154,32 +138,32 @@ func TestLanguagesBrowser(t *testing.T) {
 		endless := "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n)\nSELECT count(*) FROM n;\n"
 		ada.setCode(endless)
 		ada.click("#run-button")
-		ada.waitUntil(`document.querySelector("#runner-log .run:last-child")?.dataset.status === "running"`, runnerStep, "the run to start")
+		ada.waitUntil(`document.querySelector("#runner-log .run:last-child")?.dataset.status === "running"`, stepTimeout, "the run to start")
 		ada.sleepFor(300 * time.Millisecond) // let it get going: not an assertion
 		start := time.Now()
 		ada.click("#stop-button")
-		ada.waitStatus("stopped", runnerStep)
+		ada.waitStatus("stopped", stepTimeout)
 		t.Logf("BENCH Stop of an endless SQL query: %v", time.Since(start).Round(time.Millisecond))
 		ada.setCode("SELECT 'after stop' AS said;\n")
 		ada.click("#run-button")
-		ada.waitStatus("ok", runnerStep)
+		ada.waitStatus("ok", stepTimeout)
 		checkTable(t, ada, `#runner-log .run:last-child`, 0, [][]string{{"said"}, {"after stop"}}, "1 row.")
 
 		ada.setLimit(2)
 		ada.setCode(endless)
 		ada.click("#run-button")
-		ada.waitStatus("timeout", runnerStep)
-		if !strings.Contains(ada.evalString(`document.querySelector("#runner-log .run:last-child").textContent`), "time limit") {
+		ada.waitStatus("timeout", stepTimeout)
+		if !strings.Contains(evalAs[string](ada, `document.querySelector("#runner-log .run:last-child").textContent`), "time limit") {
 			t.Error("the run does not say it hit the time limit")
 		}
 		ada.setLimit(10)
 
 		// SQLite was fetched once for all these runs and workers, and may be cached for good.
 		wasm := `performance.getEntriesByType("resource").filter(e => e.name.includes("/static/sql-wasm-"))`
-		if n := ada.evalFloat(wasm + `.length`); n != 1 {
+		if n := evalAs[float64](ada, wasm+`.length`); n != 1 {
 			t.Errorf("the page fetched SQLite's wasm %v times, want once", n)
 		}
-		if cc := ada.evalString(`fetch(` + wasm + `[0].name).then(r => r.headers.get("Cache-Control"))`); !strings.Contains(cc, "immutable") {
+		if cc := evalAs[string](ada, `fetch(`+wasm+`[0].name).then(r => r.headers.get("Cache-Control"))`); !strings.Contains(cc, "immutable") {
 			t.Errorf("sql-wasm is served with Cache-Control %q, want it immutable", cc)
 		}
 	})
@@ -197,19 +181,19 @@ func TestLanguagesBrowser(t *testing.T) {
 		})
 		bob.eval(`(() => { const s = document.getElementById("language"); s.value = "typescript"; s.dispatchEvent(new Event("change", {bubbles: true})); })()`)
 		wg.Wait()
-		for _, tb := range []*runnerTab{ada, bob} {
+		for _, tb := range []*tab{ada, bob} {
 			tb.waitUntil(`document.getElementById("editor").dataset.languageLoaded === "typescript" &&
 				document.getElementById("output").dataset.language === "typescript" &&
-				document.getElementById("connection-status").dataset.pending === "0"`, runnerStep, "TypeScript on "+tb.name+"'s page")
+				document.getElementById("connection-status").dataset.pending === "0"`, stepTimeout, "TypeScript on "+tb.name+"'s page")
 		}
 		got := sameText(t, ada, bob)
 		if got != typed {
 			t.Errorf("text after switching while Ada typed = %q, want %q", got, typed)
 		}
-		if n := ada.evalFloat(`[...document.querySelectorAll("#editor .tok-keyword")].filter(k => k.textContent === "let").length`); n != 1 {
+		if n := evalAs[float64](ada, `[...document.querySelectorAll("#editor .tok-keyword")].filter(k => k.textContent === "let").length`); n != 1 {
 			t.Errorf("TypeScript highlighting marks %v let keywords, want 1", n)
 		}
-		if !ada.evalBool(`document.querySelector("[data-runner-sql]").hidden`) {
+		if !evalAs[bool](ada, `document.querySelector("[data-runner-sql]").hidden`) {
 			t.Error("the SQL options are still shown in TypeScript")
 		}
 	})
@@ -235,7 +219,7 @@ console.log("largest:", largest<Point>(points, (p) => p.x), Direction[Direction.
 		}
 		start = time.Now()
 		ada.click("#run-button")
-		ada.waitStatus("ok", runnerStep)
+		ada.waitStatus("ok", stepTimeout)
 		t.Logf("BENCH TypeScript warm run (click → status seen by the test): %v", time.Since(start).Round(time.Millisecond))
 
 		code := `type Account = { id: number; balance: number };
@@ -253,7 +237,7 @@ withdraw({ id: 2, balance: 5 }, 8);
 		}
 		ada.setCode(code)
 		ada.click("#run-button")
-		ada.waitStatus("error", runnerStep)
+		ada.waitStatus("error", stepTimeout)
 		out := ada.lastOutput()
 		for _, want := range []string{"7\n", "Uncaught Error: insufficient funds: 5 < 8", "at refuse (" + col(2, "new Error") + ")",
 			"at withdraw (" + col(4, "refuse(account") + ")", col(8, "withdraw(")} {
@@ -266,44 +250,44 @@ withdraw({ id: 2, balance: 5 }, 8);
 		}
 		ada.screenshot("typescript-error-ada")
 		bob.waitUntil(`[...document.querySelectorAll("#runner-log .run[data-mine=false]")].some(r => r.querySelector(".run-out").textContent.includes("insufficient funds: 5 < 8"))`,
-			runnerStep, "Ada's TypeScript error on Bob's page")
+			stepTimeout, "Ada's TypeScript error on Bob's page")
 		bob.screenshot("typescript-error-bob")
 
 		ada.setCode("let ok = true;\nlet x: = 1;\n")
 		ada.click("#run-button")
-		ada.waitStatus("error", runnerStep)
+		ada.waitStatus("error", stepTimeout)
 		if out := ada.lastOutput(); !strings.Contains(out, "Uncaught SyntaxError: Unexpected token") || !strings.Contains(out, "main.ts:2:8") {
 			t.Errorf("a syntax error on line 2 shows as:\n%s", out)
 		}
 
 		ada.setCode("let n: number = 0;\nwhile (true) { n++; }\n")
 		ada.click("#run-button")
-		ada.waitUntil(`document.querySelector("#runner-log .run:last-child")?.dataset.status === "running"`, runnerStep, "the run to start")
+		ada.waitUntil(`document.querySelector("#runner-log .run:last-child")?.dataset.status === "running"`, stepTimeout, "the run to start")
 		ada.sleepFor(300 * time.Millisecond) // let it get going: not an assertion
 		start = time.Now()
 		ada.click("#stop-button")
-		ada.waitStatus("stopped", runnerStep)
+		ada.waitStatus("stopped", stepTimeout)
 		t.Logf("BENCH Stop of a TypeScript loop: %v", time.Since(start).Round(time.Millisecond))
 
 		ada.setLimit(2)
 		ada.setCode("const spin = (): void => { for (;;) {} };\nspin();\n")
 		ada.click("#run-button")
-		ada.waitStatus("timeout", runnerStep)
+		ada.waitStatus("timeout", stepTimeout)
 		ada.setLimit(10)
 
 		// The compiler (sucrase: the chunk with its option names) came once, as a chunk
 		// that may be cached for good.
 		sucrase := `performance.getEntriesByType("resource").map(e => e.name).filter(n => /\/static\/chunk-/.test(n))`
-		chunks := runnerEval[[]string](ada, sucrase)
+		chunks := evalAs[[]string](ada, sucrase)
 		var compiler []string
 		for _, u := range chunks {
-			if ada.evalBool(`fetch(` + runnerJSON(u) + `).then(r => r.text()).then(s => s.includes("enableLegacyTypeScriptModuleInterop"))`) {
+			if evalAs[bool](ada, `fetch(`+jsString(u)+`).then(r => r.text()).then(s => s.includes("enableLegacyTypeScriptModuleInterop"))`) {
 				compiler = append(compiler, u)
 			}
 		}
 		if len(compiler) != 1 {
 			t.Errorf("the page fetched the TypeScript compiler %d times (%q), want once", len(compiler), compiler)
-		} else if cc := ada.evalString(`fetch(` + runnerJSON(compiler[0]) + `).then(r => r.headers.get("Cache-Control"))`); !strings.Contains(cc, "immutable") {
+		} else if cc := evalAs[string](ada, `fetch(`+jsString(compiler[0])+`).then(r => r.headers.get("Cache-Control"))`); !strings.Contains(cc, "immutable") {
 			t.Errorf("the compiler's chunk is served with Cache-Control %q, want it immutable", cc)
 		}
 	})
@@ -311,13 +295,13 @@ withdraw({ id: 2, balance: 5 }, 8);
 	t.Run("Vim", func(t *testing.T) {
 		ada.t, bob.t = t, t
 		ada.setCode("const shared = 1;\n")
-		before := ada.evalFloat(`performance.getEntriesByType("resource").length`)
+		before := evalAs[float64](ada, `performance.getEntriesByType("resource").length`)
 		start := time.Now()
 		ada.eval(`(() => { const s = document.getElementById("keymap"); s.value = "vim"; s.dispatchEvent(new Event("change", {bubbles: true})); })()`)
-		ada.waitUntil(`document.getElementById("editor").dataset.keymap === "vim" && !!document.querySelector("#editor .cm-vim-panel")`, runnerStep, "Vim keys on Ada's page")
+		ada.waitUntil(`document.getElementById("editor").dataset.keymap === "vim" && !!document.querySelector("#editor .cm-vim-panel")`, stepTimeout, "Vim keys on Ada's page")
 		t.Logf("BENCH Vim keys, first pick (change → Vim's panel seen by the test): %v", time.Since(start).Round(time.Millisecond))
-		t.Logf("scripts Ada's page loaded for Vim: %s", ada.evalString(`JSON.stringify(performance.getEntriesByType("resource").slice(`+fmt.Sprint(before)+`).map(e => [new URL(e.name).pathname, e.transferSize]))`))
-		if bob.evalString(`document.getElementById("editor").dataset.keymap`) != "default" {
+		t.Logf("scripts Ada's page loaded for Vim: %s", evalAs[string](ada, `JSON.stringify(performance.getEntriesByType("resource").slice(`+fmt.Sprint(before)+`).map(e => [new URL(e.name).pathname, e.transferSize]))`))
+		if evalAs[string](bob, `document.getElementById("editor").dataset.keymap`) != "default" {
 			t.Error("Ada's keys changed Bob's")
 		}
 		ada.eval(`document.querySelector("#editor .cm-content").focus()`)
@@ -334,7 +318,7 @@ withdraw({ id: 2, balance: 5 }, 8);
 		// u in normal mode undoes Ada's typing, then the line o opened (CodeMirror's
 		// history keeps them as two steps), never Bob's line.
 		ada.press("u")
-		ada.waitUntil(`!document.getElementById("editor").duetEditor.getText().includes("fromVim")`, runnerStep, "Vim's undo")
+		ada.waitUntil(`!document.getElementById("editor").duetEditor.getText().includes("fromVim")`, stepTimeout, "Vim's undo")
 		for i := 0; ; i++ {
 			got := sameText(t, ada, bob)
 			if !strings.HasPrefix(got, "// Bob\nconst shared = 1;\n") {
@@ -351,16 +335,16 @@ withdraw({ id: 2, balance: 5 }, 8);
 		ada.screenshot("vim-ada")
 		// Back to the standard keys: typing inserts at once.
 		ada.eval(`(() => { const s = document.getElementById("keymap"); s.value = "default"; s.dispatchEvent(new Event("change", {bubbles: true})); })()`)
-		ada.waitUntil(`document.getElementById("editor").dataset.keymap === "default" && !document.querySelector("#editor .cm-vim-panel")`, runnerStep, "the standard keys")
+		ada.waitUntil(`document.getElementById("editor").dataset.keymap === "default" && !document.querySelector("#editor .cm-vim-panel")`, stepTimeout, "the standard keys")
 	})
 
 	t.Run("Replay", func(t *testing.T) {
 		ada.t = t
 		ada.navigate(pad + "/replay")
-		ada.waitUntil(`document.querySelectorAll(".run-link").length > 0`, runnerStep, "the replay's runs")
+		ada.waitUntil(`document.querySelectorAll(".run-link").length > 0`, stepTimeout, "the replay's runs")
 		// The second run of the session: the pets table.
 		ada.eval(`document.querySelectorAll(".run-link")[1].click()`)
-		ada.waitUntil(`!!document.querySelector("#replay-run .run-table")`, runnerStep, "the run's table on the replay")
+		ada.waitUntil(`!!document.querySelector("#replay-run .run-table")`, stepTimeout, "the run's table on the replay")
 		want := [][]string{{"pet", "owner", "department"}, {"Mochi", "Kenji Watanabe", "Design"}, {"Rex", "Amara Okafor", "Engineering"}}
 		checkTable(t, ada, "#replay-run", 0, want, "2 rows.")
 		ada.eval(`document.getElementById("replay-run").scrollIntoView()`)
@@ -369,42 +353,29 @@ withdraw({ id: 2, balance: 5 }, 8);
 	ada.t, bob.t = t, t
 }
 
-// needChromium skips the test under -short, and fails it without Debian's chromium.
-func needChromium(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: skipping the headless Chromium tests")
-	}
-	exe, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("the browser tests need Debian's chromium on PATH (apt-get install chromium), or -short to skip them: %v", err)
-	}
-	return exe
-}
-
 // checkTable compares the i-th result table inside the element sel with want (the
 // header row first) and its row count line.
-func checkTable(t *testing.T, tb *runnerTab, sel string, i int, want [][]string, count string) {
+func checkTable(t *testing.T, tb *tab, sel string, i int, want [][]string, count string) {
 	t.Helper()
-	tb.waitUntil(fmt.Sprintf(`document.querySelectorAll(%s).length > %d`, runnerJSON(sel+" .run-table"), i), runnerStep, "a result table")
+	tb.waitUntil(fmt.Sprintf(`document.querySelectorAll(%s).length > %d`, jsString(sel+" .run-table"), i), stepTimeout, "a result table")
 	js := fmt.Sprintf(`(() => { const t = document.querySelectorAll(%s)[%d];
 		return JSON.stringify({rows: [...t.querySelectorAll("tr")].map(r => [...r.children].map(c => c.textContent)),
-			count: t.querySelector(".run-table-count").textContent}); })()`, runnerJSON(sel+" .run-table"), i)
-	got := tb.evalString(js)
-	wantJSON := fmt.Sprintf(`{"rows":%s,"count":%s}`, mustJSON(want), runnerJSON(count))
+			count: t.querySelector(".run-table-count").textContent}); })()`, jsString(sel+" .run-table"), i)
+	got := evalAs[string](tb, js)
+	wantJSON := fmt.Sprintf(`{"rows":%s,"count":%s}`, mustJSON(want), jsString(count))
 	if got != wantJSON {
 		t.Errorf("%s's table %d in %s = %s, want %s", tb.name, i, sel, got, wantJSON)
 	}
 }
 
 // sameText waits until both editors have confirmed everything and show one text.
-func sameText(t *testing.T, a, b *runnerTab) string {
+func sameText(t *testing.T, a, b *tab) string {
 	t.Helper()
 	settled := `document.getElementById("connection-status").dataset.pending === "0"`
-	a.waitUntil(settled, runnerStep, "Ada's edits confirmed")
-	b.waitUntil(settled, runnerStep, "Bob's edits confirmed")
-	text := a.evalString(`document.getElementById("editor").duetEditor.getText()`)
-	b.waitUntil(`document.getElementById("editor").duetEditor.getText() === `+runnerJSON(text), runnerStep, "Bob's editor to show Ada's text")
+	a.waitUntil(settled, stepTimeout, "Ada's edits confirmed")
+	b.waitUntil(settled, stepTimeout, "Bob's edits confirmed")
+	text := evalAs[string](a, `document.getElementById("editor").duetEditor.getText()`)
+	b.waitUntil(`document.getElementById("editor").duetEditor.getText() === `+jsString(text), stepTimeout, "Bob's editor to show Ada's text")
 	return text
 }
 
@@ -412,14 +383,14 @@ func sameText(t *testing.T, a, b *runnerTab) string {
 // keymap that handles the keydown (Vim's normal mode) also keeps the text out.
 // chromedp's KeyEvent sends the text in a separate char event, which would insert it
 // anyway. kb.Escape is sent as the Escape key.
-func (tb *runnerTab) press(s string) {
+func (tb *tab) press(s string) {
 	tb.t.Helper()
 	for _, r := range s {
 		key, text, code := string(r), string(r), int64(0)
 		if s == kb.Escape {
 			key, text, code = "Escape", "", 27
 		}
-		tb.do(runnerStep, chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		tb.do(stepTimeout, chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
 			down := input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyDown, Key: key, Text: text, UnmodifiedText: text,
 				WindowsVirtualKeyCode: code, NativeVirtualKeyCode: code}
 			if _, err := cdp.Call(ctx, target, input.DispatchKeyEvent, down); err != nil {
@@ -433,7 +404,7 @@ func (tb *runnerTab) press(s string) {
 }
 
 // setLimit picks the runner's time limit, in seconds.
-func (tb *runnerTab) setLimit(s int) {
+func (tb *tab) setLimit(s int) {
 	tb.t.Helper()
 	tb.eval(fmt.Sprintf(`(() => { const s = document.getElementById("run-limit"); s.value = "%d"; s.dispatchEvent(new Event("change")); })()`, s))
 }
@@ -447,7 +418,7 @@ func mustJSON(v any) string {
 // language (at most 200 KB of JavaScript, gzipped, workers included), with the
 // browser tests' budget scenario on a session switched to that language.
 func TestLanguageBudget(t *testing.T) {
-	exe := needChromium(t)
+	exe := mustChromium(t, "editor.js")
 	base := startDuet(t)
 	ada, err := startBrowser(t, exe, "ada", false)
 	if err != nil {

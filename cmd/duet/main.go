@@ -18,8 +18,11 @@ import (
 	"time"
 
 	"duet/collab"
+	"duet/collab/replay"
 	"duet/handlers"
+	"duet/static"
 	"duet/store"
+	"duet/store/postgres"
 	"duet/store/sqlite"
 )
 
@@ -38,6 +41,9 @@ func main() {
 // run is the whole program: it returns when ctx is cancelled and the server has shut
 // down, or when it cannot start.
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "store" {
+		return runStore(ctx, args[1:], stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err
@@ -71,14 +77,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}()
 	hub := collab.NewHub(collab.HubConfig{Store: st, Logger: logger, Limits: cfg.limits})
 
+	assets, err := static.New(static.Embedded())
+	if err != nil {
+		// A binary built without its assets still serves the API and the pages, so
+		// it can be tried and probed; the pages then lack their scripts and styles.
+		logger.Error("browser assets unusable: pages will have no scripts or styles", "err", err)
+		assets = &static.Dist{}
+	}
 	h, err := handlers.New(handlers.Config{
-		Sessions:  hub,
-		Sockets:   hub,
-		Replays:   hub,
-		Logger:    logger,
-		BaseURL:   cfg.baseURL,
-		Origins:   cfg.origins,
-		BodyLimit: cfg.bodyLimit,
+		Sessions:       hub,
+		Sockets:        hub,
+		Replays:        replay.New(st),
+		Logger:         logger,
+		BaseURL:        cfg.baseURL,
+		Origins:        cfg.origins,
+		BodyLimit:      cfg.bodyLimit,
+		BodyTimeout:    cfg.bodyTimeout,
+		Limits:         cfg.addressLimits,
+		TrustedProxies: cfg.trustedProxies,
+		Static:         assets,
 	})
 	if err != nil {
 		return err
@@ -102,6 +119,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.baseURL)
+	if cfg.baseURL == "" {
+		logger.Warn("BASE_URL is not set: share links are built from the Host header of each request, " +
+			"which is wrong behind a proxy that rewrites it and is whatever the client sends. " +
+			"Set -base-url to duet's public address, such as https://pad.example.com")
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -125,12 +147,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	return nil
 }
 
-// openStore opens the configured store: the SQLite file in the data folder, or
-// memory.
+// openStore opens the configured store: the SQLite file in the data folder, the
+// PostgreSQL database, or memory.
 func openStore(ctx context.Context, cfg config, logger *slog.Logger) (store.Store, error) {
-	if cfg.store == "memory" {
+	switch cfg.store {
+	case "memory":
 		logger.Info("store opened: sessions are lost when duet stops", "store", "memory")
 		return store.NewMemory(), nil
+	case "postgres":
+		st, err := postgres.Open(ctx, cfg.databaseURL, postgres.Options{MaxConns: cfg.databasePool})
+		if err != nil {
+			return nil, fmt.Errorf("open the store: %w", err)
+		}
+		logger.Info("store opened", "store", "postgres", "database", st.Database(), "pool", st.MaxConns())
+		return st, nil
 	}
 	path := filepath.Join(cfg.dataDir, "duet.db")
 	st, err := sqlite.Open(ctx, path, sqlite.Options{Sync: cfg.sync})

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"duet/handlers"
 	"duet/store/sqlite"
 )
 
@@ -58,13 +60,41 @@ func TestParseConfig(t *testing.T) {
 				return c.store == "sqlite" && c.sync == sqlite.SyncFull && c.sessionTTL == 7*24*time.Hour
 			}},
 		{name: "session TTL 0 keeps sessions", args: []string{"-session-ttl", "0"}, want: func(c config) bool { return c.sessionTTL == 0 }},
-		{name: "unknown store", env: map[string]string{"STORE": "redis"}, wantErr: `store "redis": want sqlite or memory`},
+		{name: "unknown store", env: map[string]string{"STORE": "redis"}, wantErr: `store "redis": want sqlite, postgres or memory`},
+		{name: "postgres from env", env: map[string]string{"STORE": "postgres", "DATABASE_URL": "postgres://duet@db/duet", "DATABASE_POOL": "20"}, want: func(c config) bool {
+			return c.store == "postgres" && c.databaseURL == "postgres://duet@db/duet" && c.databasePool == 20
+		}},
+		{name: "postgres flags beat env", args: []string{"-store", "postgres", "-database-url", "postgres://a@b/c", "-database-pool", "3"},
+			env: map[string]string{"STORE": "sqlite", "DATABASE_URL": "postgres://x@y/z", "DATABASE_POOL": "20"}, want: func(c config) bool {
+				return c.store == "postgres" && c.databaseURL == "postgres://a@b/c" && c.databasePool == 3
+			}},
+		{name: "postgres pool defaults to the URL's or pgx's", args: []string{"-store", "postgres", "-database-url", "postgres://a@b/c"},
+			want: func(c config) bool { return c.databasePool == 0 }},
+		{name: "postgres without a URL", args: []string{"-store", "postgres"}, wantErr: "database-url: -store postgres needs the database's URL (or set DATABASE_URL)"},
+		{name: "bad pool size", args: []string{"-store", "postgres", "-database-url", "postgres://a@b/c", "-database-pool", "many"}, wantErr: `database-pool "many"`},
 		{name: "unknown sync", args: []string{"-sync", "off"}, wantErr: `sync "off": want full or normal`},
 		{name: "bad session TTL", env: map[string]string{"SESSION_TTL": "a month"}, wantErr: `session-ttl "a month"`},
 		{name: "negative session TTL", args: []string{"-session-ttl", "-1h"}, wantErr: "session-ttl"},
 		{name: "bad days", args: []string{"-session-ttl", "1.5d"}, wantErr: "session-ttl"},
+		{name: "edge defaults: an office of 100 behind one address", want: func(c config) bool {
+			return c.addressLimits == handlers.AddressLimits{SessionsPerMinute: 60, SocketOpensPerMinute: 600, Sockets: 500, EventStreams: 500} &&
+				len(c.trustedProxies) == 0 && c.bodyTimeout == 15*time.Second
+		}},
+		{name: "edge from env", env: map[string]string{"SESSIONS_PER_MINUTE": "5", "SOCKET_OPENS_PER_MINUTE": "0", "MAX_SOCKETS_PER_ADDRESS": "7",
+			"MAX_EVENT_STREAMS_PER_ADDRESS": "8", "TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1,::1", "BODY_TIMEOUT": "2s"},
+			want: func(c config) bool {
+				return c.addressLimits == handlers.AddressLimits{SessionsPerMinute: 5, Sockets: 7, EventStreams: 8} && c.bodyTimeout == 2*time.Second &&
+					fmt.Sprint(c.trustedProxies) == "[10.0.0.0/8 192.168.1.1/32 ::1/128]"
+			}},
+		{name: "edge flags beat env", args: []string{"-sessions-per-minute", "9", "-trusted-proxies", "127.0.0.1/32"}, env: map[string]string{"SESSIONS_PER_MINUTE": "5", "TRUSTED_PROXIES": "10.0.0.0/8"},
+			want: func(c config) bool {
+				return c.addressLimits.SessionsPerMinute == 9 && fmt.Sprint(c.trustedProxies) == "[127.0.0.1/32]"
+			}},
+		{name: "bad trusted proxy", env: map[string]string{"TRUSTED_PROXIES": "proxy.example.com"}, wantErr: `trusted-proxies: "proxy.example.com"`},
+		{name: "negative limit", args: []string{"-max-sockets-per-address", "-1"}, wantErr: "max-sockets-per-address"},
+		{name: "bad body timeout", env: map[string]string{"BODY_TIMEOUT": "0"}, wantErr: "body-timeout"},
 		{name: "store problems reported together", env: map[string]string{"STORE": "redis", "SYNC": "off", "SESSION_TTL": "x"},
-			wantErr: "store \"redis\": want sqlite or memory\n  sync \"off\": want full or normal\n  session-ttl \"x\""},
+			wantErr: "store \"redis\": want sqlite, postgres or memory\n  sync \"off\": want full or normal\n  session-ttl \"x\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,7 +123,9 @@ func TestHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("run(-help) error = %v, want flag.ErrHelp", err)
 	}
-	for _, want := range []string{"-addr", "ADDR", "PORT", "DATA_DIR", "BASE_URL", "CORS_ORIGINS", "LOG_LEVEL", "LOG_FORMAT"} {
+	for _, want := range []string{"-addr", "ADDR", "PORT", "DATA_DIR", "BASE_URL", "CORS_ORIGINS", "LOG_LEVEL", "LOG_FORMAT",
+		"TRUSTED_PROXIES", "SESSIONS_PER_MINUTE", "SOCKET_OPENS_PER_MINUTE", "MAX_SOCKETS_PER_ADDRESS", "MAX_EVENT_STREAMS_PER_ADDRESS", "BODY_TIMEOUT",
+		"DATABASE_URL", "DATABASE_POOL", "duet store copy"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help does not mention %s", want)
 		}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,44 +13,26 @@ import (
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
 
-	"duet/collab"
-	"duet/static"
+	"duet/collab/ot"
 )
 
-// TestReplayBrowser is issue 7's replay in a real browser against the real program:
+// TestReplayBrowser is the replay page in a real browser against the real program:
 // Ada types a small program over a WebSocket (as the editor island would), runs it,
 // and edits it again; the replay page then shows each version's text as the slider,
 // the steps, a run mark and playback move through them, in light and dark.
 func TestReplayBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: skipping the headless Chromium tests")
-	}
-	exe, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("the browser tests need Debian's chromium on PATH (apt-get install chromium), or -short to skip them: %v", err)
-	}
-	if _, ok := static.Lookup("replay.js"); !ok {
-		t.Fatal("the replay script is not built: run `make assets` (go run ./cmd/buildassets), then test again")
-	}
+	exe := mustChromium(t, "replay.js")
 	base := startDuet(t)
 	id, _ := createSession(t, base)
 	texts, runVersion := typeProgram(t, base, id)
 	last := len(texts) - 1
 
-	var light, dark *browser
-	var errL, errD error
-	var wg sync.WaitGroup
-	wg.Go(func() { light, errL = startBrowser(t, exe, "light", false) })
-	wg.Go(func() { dark, errD = startBrowser(t, exe, "dark", true) })
-	wg.Wait()
-	if errL != nil || errD != nil {
-		t.Fatal(errL, errD)
-	}
+	light, dark := startPair(t, exe, "light", "dark")
 	replay := base + "/s/" + id + "/replay"
 
 	t.Run("Scrub", func(t *testing.T) {
 		tb := light.open(t, "viewer")
-		tb.do(stepTimeout, chromedp.Navigate(replay))
+		tb.navigate(replay)
 		waitReplay(tb)
 		checkShown(t, tb, texts, last)
 
@@ -88,7 +68,7 @@ func TestReplayBrowser(t *testing.T) {
 
 	t.Run("Play", func(t *testing.T) {
 		tb := dark.open(t, "viewer")
-		tb.do(stepTimeout, chromedp.Navigate(replay+"?v=0"))
+		tb.navigate(replay + "?v=0")
 		waitReplay(tb)
 		checkShown(t, tb, texts, 0)
 		// Count the frames htmx asks for, and record every version shown.
@@ -129,37 +109,18 @@ func TestReplayBrowser(t *testing.T) {
 		if _, err := chromedp.Call(tb.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 			t.Fatal(err)
 		}
-		tb.do(stepTimeout, chromedp.Navigate(replay+"?v=3"))
+		tb.navigate(replay + "?v=3")
 		tb.waitUntil(`document.readyState === "complete"`, stepTimeout, "the page")
 		checkShown(t, tb, texts, 3)
 		// The slider is a GET form with a button.
 		tb.do(stepTimeout, chromedp.SetValue(chromedp.ID("replay-slider"), "9"))
 		tb.do(stepTimeout, chromedp.Click(chromedp.CSS("#replay-form button")))
-		waitNavigated(tb, `location.search === "?v=9"`)
+		tb.waitUntil(`location.search === "?v=9"`, stepTimeout, "the page at the link")
 		checkShown(t, tb, texts, 9)
 		tb.do(stepTimeout, chromedp.Click(chromedp.ID("replay-end")))
-		waitNavigated(tb, `location.search === "?v=`+fmt.Sprint(last)+`" && document.readyState === "complete"`)
+		tb.waitUntil(`location.search === "?v=`+fmt.Sprint(last)+`" && document.readyState === "complete"`, stepTimeout, "the page at the link")
 		checkShown(t, tb, texts, last)
 	})
-}
-
-// waitNavigated waits for a script to be true across a navigation, which interrupts
-// the evaluations that wait for it.
-func waitNavigated(tb *tab, js string) {
-	tb.t.Helper()
-	deadline := time.Now().Add(stepTimeout)
-	for {
-		ctx, cancel := context.WithTimeout(tb.ctx, time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
-		cancel()
-		if err == nil && ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.t.Fatalf("%s's page: waiting for %s: %v, %v", tb.name, js, ok, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // waitReplay waits for the replay page with its script started.
@@ -208,10 +169,10 @@ func typeProgram(t *testing.T, base, id string) (texts []string, runVersion int)
 			t.Fatal(err)
 		}
 	}
-	var text collab.Text
+	var text ot.Text
 	texts = []string{""}
 	edit := func(changes string) {
-		cs, err := collab.ParseChangeSet([]byte(changes))
+		cs, err := ot.ParseChangeSet([]byte(changes))
 		if err == nil {
 			text, err = cs.Apply(text)
 		}

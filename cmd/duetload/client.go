@@ -13,11 +13,11 @@ import (
 
 	"github.com/coder/websocket"
 
-	"duet/collab"
+	"duet/collab/ot"
 )
 
 // client is one simulated editor: a local document with unconfirmed updates, one push
-// in flight at a time, and received updates applied one at a time (DESIGN §2), as the
+// in flight at a time, and received updates applied one at a time (docs/protocol.md), as the
 // editor island does it with @codemirror/collab.
 type client struct {
 	index    int
@@ -27,8 +27,8 @@ type client struct {
 
 	mu       sync.Mutex
 	version  int
-	text     collab.Text
-	pending  []*collab.ChangeSet // unconfirmed updates, oldest first
+	text     ot.Text
+	pending  []*ot.ChangeSet // unconfirmed updates, oldest first
 	inFlight bool
 	// By sequence number of the client's updates (each is pushed once, in order, as
 	// there are no reconnects here, so it is also the update's rank among the client's
@@ -79,7 +79,7 @@ func dialClient(ctx context.Context, wsBase, session string, index int, userID s
 		conn.CloseNow()
 		return nil, fmt.Errorf("client %d: first message is not a sync: %.200s", index, data)
 	}
-	var text collab.Text
+	var text ot.Text
 	if err := text.UnmarshalJSON(m.Content); err != nil {
 		conn.CloseNow()
 		return nil, fmt.Errorf("client %d: sync content: %w", index, err)
@@ -145,7 +145,7 @@ func (c *client) edit(rng *rand.Rand) error {
 	if rest := n - pos - del; rest > 0 {
 		parts = append(parts, strconv.Itoa(rest))
 	}
-	cs, err := collab.ParseChangeSet([]byte("[" + strings.Join(parts, ",") + "]"))
+	cs, err := ot.ParseChangeSet([]byte("[" + strings.Join(parts, ",") + "]"))
 	if err != nil {
 		return fmt.Errorf("client %d: local edit: %w", c.index, err)
 	}
@@ -212,7 +212,7 @@ func (c *client) receive(m *message) (bool, error) {
 		if v < c.version {
 			continue // seen already
 		}
-		cs, err := collab.ParseChangeSet(u.Changes)
+		cs, err := ot.ParseChangeSet(u.Changes)
 		if err != nil {
 			return false, fmt.Errorf("client %d: update %d: %w", c.index, v, err)
 		}

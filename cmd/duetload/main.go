@@ -5,12 +5,15 @@
 //	go run ./cmd/duetload -sessions 50 -clients-per-session 4 -duration 30s -rate 2
 //
 // By default it starts duet's server (wired as cmd/duet wires it: in-memory store,
-// default limits) in a child process, itself run with -serve, so that the server's
+// default limits) in a child process, cmd/duetload/loadserver, so that the server's
 // memory is measured apart from the load generator's; the child reports its Go
-// runtime figures on /debug/duetload. With -url it loads an external server instead,
-// and reads that server's resident memory from /proc when -pid is given.
+// runtime figures on /debug/duetload. duetload builds the child with the go command
+// unless -server names a built one. With -url it loads an external server instead,
+// and reads that server's resident memory from /proc when -pid is given. duetload
+// itself depends on duet's engine (collab/ot) only, never on the server it measures.
 //
-// Each client is a raw WebSocket client of DESIGN §3 that keeps its own document: it
+// Each client is a raw WebSocket client of duet's protocol (docs/protocol.md) that
+// keeps its own document: it
 // makes small edits at random places at -rate edits per second (Poisson arrivals),
 // pushes its unconfirmed updates with one push in flight, and applies what it
 // receives one update at a time, as the editor island does. At the end every
@@ -32,6 +35,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -41,6 +45,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"duet/cmd/duetload/internal/procstats"
 )
 
 func main() {
@@ -63,8 +69,7 @@ type config struct {
 	duration   time.Duration
 	rate       float64
 	seed       uint64
-	serve      bool
-	addr       string
+	serverBin  string
 }
 
 func parseFlags(args []string, out io.Writer) (config, error) {
@@ -78,8 +83,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.DurationVar(&c.duration, "duration", 30*time.Second, "how long the clients type")
 	fs.Float64Var(&c.rate, "rate", 2, "edits per second per client")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the random edits")
-	fs.BoolVar(&c.serve, "serve", false, "run the server only (what duetload starts as its child)")
-	fs.StringVar(&c.addr, "addr", "127.0.0.1:0", "with -serve: listen address")
+	fs.StringVar(&c.serverBin, "server", "", "the loadserver binary to start (default: build duet/cmd/duetload/loadserver with the go command)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -102,9 +106,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if cfg.serve {
-		return serve(ctx, cfg.addr, stdout, os.Stdin)
-	}
 	srv, err := startServer(ctx, cfg, stderr)
 	if err != nil {
 		return err
@@ -117,7 +118,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 type server struct {
 	base string
 	pid  int
-	own  bool   // serves statsPath: reports its runtime figures
+	own  bool   // serves procstats.Path: reports its runtime figures
 	kind string // "child process", "external"
 	stop func()
 }
@@ -127,11 +128,21 @@ func startServer(ctx context.Context, cfg config, stderr io.Writer) (*server, er
 	if cfg.url != "" {
 		return &server{base: cfg.url, pid: cfg.pid, kind: "external", stop: func() {}}, nil
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
+	exe := cfg.serverBin
+	if exe == "" {
+		dir, err := os.MkdirTemp("", "duetload-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir) // the child keeps running from its open file
+		exe = filepath.Join(dir, "loadserver")
+		build := exec.CommandContext(ctx, "go", "build", "-o", exe, "duet/cmd/duetload/loadserver")
+		build.Stdout, build.Stderr = stderr, stderr
+		if err := build.Run(); err != nil {
+			return nil, fmt.Errorf("build the server (run duetload inside duet's module, or give -server or -url): %w", err)
+		}
 	}
-	cmd := exec.Command(exe, "-serve", "-addr", "127.0.0.1:0")
+	cmd := exec.Command(exe, "-addr", "127.0.0.1:0")
 	cmd.Stderr = stderr
 	stdin, err := cmd.StdinPipe() // closing it stops the child
 	if err != nil {
@@ -167,22 +178,22 @@ func startServer(ctx context.Context, cfg config, stderr io.Writer) (*server, er
 
 // stats reads the server's figures; gc collects garbage first. An external server
 // only gives its resident memory (with -pid).
-func (s *server) stats(ctx context.Context, gc bool) (serverStats, error) {
+func (s *server) stats(ctx context.Context, gc bool) (procstats.Stats, error) {
 	if !s.own {
-		var st serverStats
+		var st procstats.Stats
 		if s.pid > 0 {
 			var err error
-			if st.RSS, err = vmRSS(strconv.Itoa(s.pid)); err != nil {
+			if st.RSS, err = procstats.RSS(strconv.Itoa(s.pid)); err != nil {
 				return st, err
 			}
 		}
 		return st, nil
 	}
-	u := s.base + statsPath
+	u := s.base + procstats.Path
 	if gc {
 		u += "?gc=1"
 	}
-	var st serverStats
+	var st procstats.Stats
 	return st, getJSON(ctx, u, &st)
 }
 
@@ -293,7 +304,7 @@ func load(ctx context.Context, cfg config, srv *server, out io.Writer) error {
 
 	// Type.
 	before, _ := srv.stats(ctx, false)
-	selfBefore := processCPU()
+	selfBefore := procstats.CPU()
 	loadBefore := loadavg()
 	typeCtx, stopTyping := context.WithTimeout(ctx, cfg.duration)
 	start := time.Now()
@@ -322,7 +333,7 @@ func load(ctx context.Context, cfg config, srv *server, out io.Writer) error {
 	stopTyping()
 	typed := time.Since(start)
 	after, _ := srv.stats(ctx, false)
-	selfAfter := processCPU()
+	selfAfter := procstats.CPU()
 	loadAfter := loadavg()
 
 	// Quiesce: everything confirmed.
@@ -458,7 +469,7 @@ func percentiles(ds []time.Duration) string {
 		r(p(0.5)), r(p(0.9)), r(p(0.99)), r(p(0.999)), r(ds[len(ds)-1]), len(ds))
 }
 
-func memLine(s serverStats) string {
+func memLine(s procstats.Stats) string {
 	mib := func(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 	line := "RSS " + mib(s.RSS)
 	if s.Sys > 0 {

@@ -8,9 +8,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"duet/cmd/duetload/internal/loadserver"
 )
 
-// TestLoad runs a small load against a server started in-process by serve, and
+// TestLoad runs a small load against a server started in-process by loadserver, and
 // checks that the report is complete and every session converged. (In one process,
 // the per-connection figures count the clients too; duetload itself runs the server
 // in a child process.)
@@ -21,7 +23,7 @@ func TestLoad(t *testing.T) {
 	r, w := io.Pipe()
 	served := make(chan error, 1)
 	go func() {
-		served <- serve(ctx, "127.0.0.1:0", w, nil)
+		served <- loadserver.Serve(ctx, "127.0.0.1:0", w, nil)
 		w.Close()
 	}()
 	line, err := bufio.NewReader(r).ReadString('\n')

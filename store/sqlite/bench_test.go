@@ -60,3 +60,53 @@ func benchmarkAppend(b *testing.B, opts sqlite.Options, sessions int) {
 	b.ReportMetric(float64(wait.Microseconds())/float64(b.N*sessions), "µs/append")
 	b.ReportMetric(0, "ns/op")
 }
+
+// BenchmarkSecureDelete measures what zeroing deleted content costs: appends (where
+// SQLite zeroes the cells it moves while balancing pages) with secure_delete on and
+// off, and the deletion of a session of 2,000 updates with its snapshots and a run.
+func BenchmarkSecureDelete(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		opts func(sqlite.Options) sqlite.Options
+	}{
+		{"secure_delete=on", func(o sqlite.Options) sqlite.Options { return o }},
+		{"secure_delete=off", sqlite.KeepDeleted},
+	} {
+		for _, sync := range []sqlite.Sync{sqlite.SyncFull, sqlite.SyncNormal} {
+			b.Run(fmt.Sprintf("append/%s/%s/sessions=16", mode.name, sync), func(b *testing.B) {
+				benchmarkAppend(b, mode.opts(sqlite.Options{Sync: sync}), 16)
+			})
+		}
+		b.Run("delete/"+mode.name, func(b *testing.B) {
+			s := mustOpen(b, mode.opts(sqlite.Options{Sync: sqlite.SyncFull}))
+			ctx := b.Context()
+			var took time.Duration
+			for i := range b.N {
+				id := fmt.Sprint("s", i)
+				if err := s.CreateSession(ctx, newSession(id)); err != nil {
+					b.Fatal(err)
+				}
+				const n, per = 2000, 100
+				for v := 0; v < n; v += per {
+					ups := make([]store.Update, per)
+					for k := range ups {
+						ups[k] = store.Update{ClientID: "c", UserID: "u", Changes: fmt.Appendf(nil, `[%d,[0,"some code %d"]]`, v+k, v+k)}
+					}
+					if err := s.AppendUpdates(ctx, id, v, ups); err != nil {
+						b.Fatal(err)
+					}
+					if err := s.SaveSnapshot(ctx, id, store.Snapshot{Version: v + per, Text: fmt.Appendf(nil, `"%0*d"`, 4000, v)}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				t0 := time.Now()
+				if err := s.DeleteSession(ctx, id); err != nil {
+					b.Fatal(err)
+				}
+				took += time.Since(t0)
+			}
+			b.ReportMetric(float64(took.Microseconds())/float64(b.N), "µs/delete")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}

@@ -13,8 +13,9 @@ import (
 
 // A job is one write: a function run inside a batch's transaction.
 type job struct {
-	run  func(ctx context.Context, tx *sql.Tx) error
-	done chan error // receives the job's outcome once its batch has committed or failed
+	run    func(ctx context.Context, tx *sql.Tx) error
+	done   chan error // receives the job's outcome once its batch has committed or failed
+	erases bool       // set by run when it deleted something: scrub once committed (erase.go)
 }
 
 // write queues f to run in the next batch and waits for the outcome: nil only once
@@ -25,10 +26,16 @@ type job struct {
 // write waits for that batch, whatever ctx does. Commits do not wait on anything
 // but the disk and, with another process on the file, the busy timeout.
 func (s *Store) write(ctx context.Context, what string, f func(ctx context.Context, tx *sql.Tx) error) error {
+	return s.submit(ctx, what, func(j *job) { j.run = f })
+}
+
+// submit is write for a job that set makes.
+func (s *Store) submit(ctx context.Context, what string, set func(*job)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	j := &job{run: f, done: make(chan error, 1)}
+	j := &job{done: make(chan error, 1)}
+	set(j)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -61,14 +68,15 @@ func (s *Store) write(ctx context.Context, what string, f func(ctx context.Conte
 }
 
 // commitLoop is the committer: the only goroutine that writes. It sleeps until a
-// write is queued, then commits batches until the queue is empty. After Close it
-// commits what is left and quits.
+// write is queued (or a scrub is due), then commits batches until the queue is
+// empty. After Close it commits what is left and quits.
 func (s *Store) commitLoop() {
 	defer close(s.stopped)
 	for {
 		stopping := false
 		select {
 		case <-s.wake:
+		case <-s.scrubTimer():
 		case <-s.stop:
 			stopping = true
 		}
@@ -88,9 +96,14 @@ func (s *Store) commitLoop() {
 				break
 			}
 			s.commit(batch)
-			if s.walTooLarge() {
+			if s.wantsScrub() {
+				s.scrub()
+			} else if s.walTooLarge() {
 				s.checkpointInline()
 			}
+		}
+		if s.wantsScrub() {
+			s.scrub()
 		}
 		if stopping {
 			return
@@ -140,6 +153,15 @@ func (s *Store) commit(batch []*job) {
 		}
 		return nil
 	}()
+	if err == nil {
+		for i, j := range batch {
+			if j.erases && errs[i] == nil {
+				s.mu.Lock()
+				s.scrubWanted = true
+				s.mu.Unlock()
+			}
+		}
+	}
 	for i, j := range batch {
 		switch {
 		case err != nil:

@@ -24,3 +24,10 @@ func MigrateTo(ctx context.Context, path string, n int) error {
 func OpenWALLimit(ctx context.Context, path string, opts Options, bytes int64) (*Store, error) {
 	return open(ctx, path, opts, bytes)
 }
+
+// KeepDeleted is o without secure_delete, to measure what zeroing deleted content
+// costs.
+func KeepDeleted(o Options) Options {
+	o.keepDeleted = true
+	return o
+}

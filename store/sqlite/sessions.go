@@ -68,11 +68,11 @@ func (s *Store) Touch(ctx context.Context, id string, at time.Time) error {
 const laterOf = `CASE WHEN ?1 IS NOT NULL AND (last_active IS NULL OR last_active < ?1) THEN ?1 ELSE last_active END`
 
 // DeleteSession removes a session; its log, snapshots and runs go with it (the
-// foreign keys cascade).
+// foreign keys cascade), and no file keeps them (erase.go).
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	return s.write(ctx, "delete session "+id, func(ctx context.Context, tx *sql.Tx) error {
+	return s.erase(ctx, "delete session "+id, func(ctx context.Context, tx *sql.Tx) (bool, error) {
 		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id)
-		return mustAffect(res, err, id)
+		return err == nil, mustAffect(res, err, id)
 	})
 }
 
@@ -81,7 +81,7 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 const purgeChunk = 50
 
 // PurgeIdle deletes the sessions last active before the given time, a few at a
-// time.
+// time, as DeleteSession does.
 func (s *Store) PurgeIdle(ctx context.Context, before time.Time) (int, error) {
 	if before.IsZero() {
 		return 0, ctx.Err()
@@ -89,14 +89,14 @@ func (s *Store) PurgeIdle(ctx context.Context, before time.Time) (int, error) {
 	total := 0
 	for {
 		var n int64
-		err := s.write(ctx, "purge idle sessions", func(ctx context.Context, tx *sql.Tx) error {
+		err := s.erase(ctx, "purge idle sessions", func(ctx context.Context, tx *sql.Tx) (bool, error) {
 			res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE pk IN (
 				SELECT pk FROM sessions WHERE last_active IS NULL OR last_active < ? LIMIT ?)`, before.UnixNano(), purgeChunk)
 			if err != nil {
-				return err
+				return false, err
 			}
 			n, err = res.RowsAffected()
-			return err
+			return n > 0, err
 		})
 		total += int(n)
 		if err != nil || n < purgeChunk {

@@ -9,6 +9,11 @@
 // done. Checkpoints (copying the WAL into the database file, with an fsync of its
 // own) run on a connection of their own in the background, so that commits, and
 // the edits waiting for them, seldom pay for them (see checkpointLoop).
+//
+// Deleting means gone: SQLite overwrites deleted rows and freed pages with zeros
+// (secure_delete), and once a deletion has committed, the committer copies the WAL
+// into the database file and truncates the WAL to nothing (see scrub), so that no
+// file of the data folder keeps a deleted session's text, names or output.
 package sqlite
 
 import (
@@ -57,6 +62,8 @@ type Options struct {
 	GroupDelay  time.Duration
 	MaxBatch    int           // most writes in one transaction (256)
 	BusyTimeout time.Duration // how long to wait for a lock another process holds (5 s)
+
+	keepDeleted bool // no secure_delete: only for measuring what it costs (export_test.go)
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -100,6 +107,9 @@ type Store struct {
 	walLimit  int64         // bytes of WAL past which the committer checkpoints itself
 	closeOnce sync.Once
 	closeErr  error
+
+	scrubWanted bool      // a deletion has committed since the WAL was last truncated; guarded by mu
+	scrubAfter  time.Time // no scrub before this (after a busy one); guarded by mu
 }
 
 var _ store.Store = (*Store)(nil)
@@ -122,9 +132,11 @@ func open(ctx context.Context, path string, opts Options, walLimit int64) (_ *St
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	// Pragmas every connection needs. foreign_keys makes deletes cascade; the busy
-	// timeout covers another process (or a leftover one) holding the write lock.
-	base := fmt.Sprintf("%s?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(%s)",
-		path, opts.BusyTimeout.Milliseconds(), strings.ToUpper(string(opts.Sync)))
+	// timeout covers another process (or a leftover one) holding the write lock;
+	// secure_delete zeroes what a delete removes, instead of leaving it readable in
+	// free space of the file.
+	base := fmt.Sprintf("%s?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(%s)&_pragma=secure_delete(%d)",
+		path, opts.BusyTimeout.Milliseconds(), strings.ToUpper(string(opts.Sync)), secureDelete(opts))
 	s := &Store{
 		path: path, opts: opts, walLimit: walLimit,
 		wake: make(chan struct{}, 1), committed: make(chan struct{}, 1),
@@ -270,6 +282,8 @@ type Stats struct {
 	MaxHeld           int   // most writes in one transaction
 	CheckpointErrors  int64 // checkpoints that failed (they are retried)
 	InlineCheckpoints int64 // checkpoints the committer had to run between batches
+	Scrubs            int64 // truncating checkpoints after deletions that completed
+	BusyScrubs        int64 // and those that found a reader in the way (they are retried)
 }
 
 // Stats returns the store's counters.

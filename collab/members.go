@@ -1,0 +1,145 @@
+package collab
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"time"
+
+	"duet/collab/people"
+	"duet/store"
+)
+
+// Person is someone connected to a session.
+type Person struct {
+	ID    string
+	Name  string
+	Color string
+}
+
+// presence is one person, who may be connected from several tabs.
+type presence struct {
+	Person
+	conns int // open connections (tabs)
+	seq   int // arrival order
+}
+
+// JoinParams is who a connection says it is. Both fields are untrusted.
+type JoinParams struct {
+	UserID   string // a UUID the browser keeps; anything else gets a fresh one
+	UserName string // sanitized by the hub
+}
+
+// join registers a new client and queues its sync, then tells the others. The sync
+// and the registration happen under one lock, so no update falls between them.
+func (r *room) join(p JoinParams) (*client, *protocolError) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gone {
+		return nil, refuse(CodeSessionDeleted, "the session has ended")
+	}
+	existing := r.people[p.UserID]
+	if existing == nil && len(r.people) >= r.hub.limits.MaxParticipants {
+		return nil, refuse(CodeSessionFull, "this session already has %d participants", r.hub.limits.MaxParticipants)
+	}
+	name := people.SanitizeName(p.UserName)
+	if name == "" {
+		if existing != nil {
+			name = existing.Name
+		} else {
+			r.guests++
+			name = "Guest " + strconv.Itoa(r.guests)
+		}
+	}
+	person := Person{ID: p.UserID, Name: name, Color: r.colorLocked(p.UserID)}
+	c := newClient(r, person)
+	announce := existing == nil || existing.Name != name
+	if existing == nil {
+		r.arrivals++
+		r.people[p.UserID] = &presence{Person: person, conns: 1, seq: r.arrivals}
+	} else {
+		existing.conns++
+		existing.Name = name // the newest tab's name wins: renaming reconnects
+	}
+	r.clients[c] = struct{}{}
+	r.stopIdleLocked()
+	r.touchLocked(r.hub.ctx)
+	c.queue(r.syncLocked(person))
+	if announce { // clients treat user_joined of someone present as a rename
+		r.broadcastLocked(presenceMessage("user_joined", person), c)
+		r.notifyLocked()
+		go r.recordParticipant(person) // for the replay's names
+	}
+	return c, nil
+}
+
+// leave unregisters a client; the last tab of a person makes them leave.
+func (r *room) leave(c *client) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.clients[c]; !ok {
+		return
+	}
+	delete(r.clients, c)
+	if c.runs.current != "" { // a run cannot outlive its connection
+		r.runningLocked(c.person.ID, c.runs.current, false)
+	}
+	if run := r.runLog[c]; run != nil { // stored without an end
+		delete(r.runLog, c)
+		go r.recordRun(run)
+	}
+	if p := r.people[c.person.ID]; p != nil {
+		p.conns--
+		if p.conns == 0 {
+			delete(r.people, c.person.ID)
+			delete(r.lastEdit, c.person.ID)
+			r.broadcastLocked(presenceMessage("user_left", p.Person), nil)
+			r.notifyLocked()
+		}
+	}
+	r.maybeIdleLocked()
+}
+
+// colorLocked returns the color of a person: the one they had in this room, or the
+// first one nobody connected has.
+func (r *room) colorLocked(userID string) string {
+	if c, ok := r.colors[userID]; ok {
+		return c
+	}
+	used := map[string]int{}
+	for _, p := range r.people {
+		used[p.Color]++
+	}
+	best := people.Color(used)
+	r.colors[userID] = best
+	return best
+}
+
+// peopleLocked lists who is connected, in the order they came.
+func (r *room) peopleLocked() []Person {
+	ps := make([]*presence, 0, len(r.people))
+	for _, p := range r.people {
+		ps = append(ps, p)
+	}
+	slices.SortFunc(ps, func(a, b *presence) int { return a.seq - b.seq })
+	out := make([]Person, len(ps))
+	for i, p := range ps {
+		out[i] = p.Person
+	}
+	return out
+}
+
+// recordParticipant stores who joined (or their new name), so that the replay names
+// them after they left. It runs outside the room's lock; a failure costs only a name
+// in the replay, so it is logged, not returned. Two records of one person race only
+// when they rename twice within a store write, and then the replay may show the
+// older of the two names.
+func (r *room) recordParticipant(p Person) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := r.hub.store.SaveParticipant(ctx, r.id, store.Participant{UserID: p.ID, Name: p.Name, Joined: r.hub.now().UTC()})
+	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrClosed) {
+		r.hub.logger.Warn("store participant failed", "session", r.id, "user", p.ID, "err", err)
+	}
+}

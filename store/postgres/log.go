@@ -1,0 +1,111 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/jackc/pgx/v5"
+
+	"duet/store"
+)
+
+// Updates returns the log entries [from, to).
+func (s *Store) Updates(ctx context.Context, id string, from, to int) ([]store.Update, error) {
+	var out []store.Update
+	what := fmt.Sprintf("updates [%d, %d) of %s", from, to, id)
+	err := s.do(ctx, what, func(ctx context.Context) error {
+		out = nil
+		version := 0
+		err := s.sessionRows(ctx, `SELECT s.version, u.version, u.client_id, u.user_id, u.changes, u.time
+			FROM sessions s LEFT JOIN updates u ON u.session = s.pk AND u.version >= $2 AND u.version < $3
+			WHERE s.id = $1 ORDER BY u.version`, id, func(rows pgx.Rows) error {
+			var v *int
+			var client, user, changes []byte
+			var at *int64
+			if err := rows.Scan(&version, &v, &client, &user, &changes, &at); err != nil {
+				return err
+			}
+			if v != nil { // else the LEFT JOIN's row when no update is in the range
+				out = append(out, store.Update{ClientID: string(client), UserID: string(user), Changes: changes, Time: decTime(at)})
+			}
+			return nil
+		}, max(from, -1), min(to, math.MaxInt32)) // versions are int4: past them is past the log
+		switch {
+		case err != nil:
+			return err
+		case from < 0 || from > to || to > version:
+			return fmt.Errorf("%s (log has %d): %w", what, version, store.ErrNotFound)
+		case len(out) != to-from:
+			return fmt.Errorf("the log has %d of these %d updates: the database is damaged", len(out), to-from)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []store.Update{}
+	}
+	return out, nil
+}
+
+// SaveSnapshot keeps the text at a version, unless one is kept there already.
+func (s *Store) SaveSnapshot(ctx context.Context, id string, snap store.Snapshot) error {
+	what := fmt.Sprintf("snapshot of %s at %d", id, snap.Version)
+	return s.do(ctx, what, func(ctx context.Context) error {
+		var version int
+		err := s.pool.QueryRow(ctx, `WITH s AS (
+				SELECT pk, version FROM sessions WHERE id = $1
+			), ins AS (
+				INSERT INTO snapshots (session, version, text)
+				SELECT pk, $2, $3 FROM s WHERE $2 >= 0 AND s.version >= $2
+				ON CONFLICT DO NOTHING
+			)
+			SELECT version FROM s`, id, snap.Version, blob(snap.Text)).Scan(&version)
+		switch {
+		case errors.Is(err, errNoRows):
+			return noSession(id)
+		case err != nil:
+			return err
+		case snap.Version < 0 || snap.Version > version:
+			return fmt.Errorf("%s (log has %d): %w", what, version, store.ErrConflict)
+		}
+		return nil
+	})
+}
+
+// LatestSnapshot returns the newest snapshot (the empty document at 0 if none).
+func (s *Store) LatestSnapshot(ctx context.Context, id string) (store.Snapshot, error) {
+	return s.SnapshotAt(ctx, id, math.MaxInt32)
+}
+
+// SnapshotAt returns the newest snapshot at or before version.
+func (s *Store) SnapshotAt(ctx context.Context, id string, version int) (store.Snapshot, error) {
+	version = min(max(version, -1), math.MaxInt32)
+	var out store.Snapshot
+	err := s.do(ctx, fmt.Sprintf("snapshot of %s at %d", id, version), func(ctx context.Context) error {
+		var at *int
+		var text []byte
+		err := s.pool.QueryRow(ctx, `SELECT sn.version, sn.text FROM sessions s
+			LEFT JOIN LATERAL (SELECT version, text FROM snapshots WHERE session = s.pk AND version <= $2
+				ORDER BY version DESC LIMIT 1) sn ON true
+			WHERE s.id = $1`, id, version).Scan(&at, &text)
+		switch {
+		case errors.Is(err, errNoRows):
+			return noSession(id)
+		case err != nil:
+			return err
+		case at == nil:
+			out = store.Snapshot{Version: 0, Text: []byte(`""`)}
+		default:
+			out = store.Snapshot{Version: *at, Text: text}
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Snapshot{}, err
+	}
+	return out, nil
+}
