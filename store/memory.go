@@ -11,9 +11,10 @@ import (
 // Memory is a Store that keeps everything in process memory: the default of tests and
 // of --store=memory. Nothing survives a restart.
 type Memory struct {
-	mu       sync.Mutex
-	sessions map[string]*memSession // guarded by mu
-	closed   bool                   // guarded by mu
+	mu        sync.Mutex
+	sessions  map[string]*memSession // guarded by mu
+	questions map[string]Question    // the library; guarded by mu
+	closed    bool                   // guarded by mu
 }
 
 type memSession struct {
@@ -22,6 +23,8 @@ type memSession struct {
 	snaps  []Snapshot    // by version, the first being the empty document at 0
 	runs   []Run         // by Started, then as recorded
 	people []Participant // in the order they first joined
+
+	questions []SessionQuestion // in the order they were added
 }
 
 var _ Store = (*Memory)(nil)
@@ -264,5 +267,6 @@ func (m *Memory) Close() error {
 	defer m.mu.Unlock()
 	m.closed = true
 	m.sessions = nil
+	m.questions = nil
 	return nil
 }
