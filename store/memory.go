@@ -20,7 +20,7 @@ type Memory struct {
 type memSession struct {
 	Session
 	log    []Update
-	snaps  []Snapshot    // by version, the first being the empty document at 0
+	snaps  []Snapshot    // by version; none: the empty document at 0
 	runs   []Run         // by Started, then as recorded
 	people []Participant // in the order they first joined
 
@@ -53,7 +53,7 @@ func (m *Memory) CreateSession(ctx context.Context, s Session) error {
 	s.OwnerTokenHash = slices.Clone(s.OwnerTokenHash) // the caller may reuse its slice
 	s.CreatedAt, s.LastActive = s.CreatedAt.UTC(), s.LastActive.UTC()
 	s.Version = 0
-	m.sessions[s.ID] = &memSession{Session: s, snaps: []Snapshot{{Text: emptyText}}}
+	m.sessions[s.ID] = &memSession{Session: s}
 	return nil
 }
 
@@ -164,9 +164,11 @@ func (m *Memory) SaveSnapshot(ctx context.Context, id string, snap Snapshot) err
 
 // LatestSnapshot returns the newest snapshot (the empty document at 0 if none).
 func (m *Memory) LatestSnapshot(ctx context.Context, id string) (Snapshot, error) {
-	var out Snapshot
+	out := Snapshot{Text: emptyText}
 	err := m.with(ctx, id, func(s *memSession) error {
-		out = s.snaps[len(s.snaps)-1]
+		if len(s.snaps) > 0 {
+			out = s.snaps[len(s.snaps)-1]
+		}
 		return nil
 	})
 	return out, err
@@ -174,13 +176,15 @@ func (m *Memory) LatestSnapshot(ctx context.Context, id string) (Snapshot, error
 
 // SnapshotAt returns the newest snapshot at or before version.
 func (m *Memory) SnapshotAt(ctx context.Context, id string, version int) (Snapshot, error) {
-	var out Snapshot
+	out := Snapshot{Text: emptyText}
 	err := m.with(ctx, id, func(s *memSession) error {
 		i, found := slices.BinarySearchFunc(s.snaps, version, func(a Snapshot, v int) int { return a.Version - v })
 		if !found {
 			i--
 		}
-		out = s.snaps[max(i, 0)]
+		if i >= 0 {
+			out = s.snaps[i]
+		}
 		return nil
 	})
 	return out, err

@@ -15,4 +15,5 @@ func TestMemory(t *testing.T) {
 func TestMemoryQuestions(t *testing.T) {
 	t.Parallel()
 	storetest.RunQuestions(t, func(*testing.T) storetest.Backend { return store.NewMemory() })
+	storetest.RunStarter(t, func(*testing.T) store.Store { return store.NewMemory() })
 }

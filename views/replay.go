@@ -149,7 +149,7 @@ type ReplayRunOutput struct {
 
 // ReplayChunk is a piece of output of one stream.
 type ReplayChunk struct {
-	Stream string // stdout, stderr, stdin or system
+	Stream string // stdout, stderr, stdin, system or tests
 	Text   string
 }
 

@@ -51,6 +51,7 @@ func TestQuestionsContract(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewDatabase(t)
 	storetest.RunQuestions(t, func(t *testing.T) storetest.Backend { return newStore(t, db) })
+	storetest.RunStarter(t, func(t *testing.T) store.Store { return newStore(t, db) })
 }
 
 // rawConn connects to url with pgx alone, to look at what is really stored.

@@ -177,3 +177,31 @@ func RunQuestions(t *testing.T, open func(t *testing.T) Backend) {
 		}
 	})
 }
+
+// RunStarter checks what a session started from a question relies on: a snapshot at
+// version 0, saved before any update, is the document the session starts from.
+func RunStarter(t *testing.T, open func(t *testing.T) store.Store) {
+	t.Helper()
+	ctx := t.Context()
+	s := open(t)
+	t.Cleanup(func() { s.Close() })
+	sess := store.Session{ID: "3f2a1b9c-0000-4000-8000-0000000000bb", Language: "python", OwnerTokenHash: []byte{1}}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	start := store.Snapshot{Version: 0, Text: []byte(`"def f():\n    pass\n"`)}
+	if err := s.SaveSnapshot(ctx, sess.ID, start); err != nil {
+		t.Fatalf("SaveSnapshot(0) error = %v", err)
+	}
+	if err := s.AppendUpdates(ctx, sess.ID, 0, []store.Update{{ClientID: "c", Changes: []byte(`[[0,"#"],18]`)}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []int{0, 1} {
+		if got, err := s.SnapshotAt(ctx, sess.ID, v); err != nil || got.Version != 0 || string(got.Text) != string(start.Text) {
+			t.Errorf("SnapshotAt(%d) = {%d %s}, %v; want {0 %s}", v, got.Version, got.Text, err, start.Text)
+		}
+	}
+	if got, err := s.LatestSnapshot(ctx, sess.ID); err != nil || got.Version != 0 || string(got.Text) != string(start.Text) {
+		t.Errorf("LatestSnapshot() = {%d %s}, %v; want {0 %s}", got.Version, got.Text, err, start.Text)
+	}
+}
