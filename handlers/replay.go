@@ -273,8 +273,15 @@ func runTitle(t string) string {
 	return t
 }
 
-// statusLabel says how a run ended.
+// statusLabel says how a run ended; a test run says how many of its tests passed.
 func statusLabel(r replay.RunMark) string {
+	if t := r.Tests; t != nil {
+		label := fmt.Sprintf("%d of %d tests passed", t.Passed, t.Total)
+		if r.Status != "" && r.Status != "ok" && r.Status != "failed" {
+			label += " (" + r.Status + ")"
+		}
+		return label
+	}
 	switch {
 	case r.Status != "":
 		return r.Status

@@ -97,17 +97,17 @@ func RunnerPanelView(m RunnerPanel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "\"><div class=\"runner-bar\"><h2 id=\"output-title\" class=\"panel-title\">Output</h2><div class=\"runner-actions\"><button type=\"button\" class=\"button primary runner-run\" id=\"run-button\" data-runner-run disabled aria-keyshortcuts=\"Control+Enter Meta+Enter\" title=\"Run (Ctrl+Enter or ⌘+Enter)\"><svg class=\"runner-icon\" viewBox=\"0 0 16 16\" aria-hidden=\"true\" focusable=\"false\"><path d=\"M4 2.5v11l9-5.5z\"></path></svg> Run</button> <button type=\"button\" class=\"button runner-stop\" id=\"stop-button\" data-runner-stop disabled><svg class=\"runner-icon\" viewBox=\"0 0 16 16\" aria-hidden=\"true\" focusable=\"false\"><rect x=\"3.5\" y=\"3.5\" width=\"9\" height=\"9\" rx=\"1.5\"></rect></svg> Stop</button></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "\"><div class=\"runner-bar\"><h2 id=\"output-title\" class=\"panel-title\">Output</h2><div class=\"runner-actions\"><button type=\"button\" class=\"button primary runner-run\" id=\"run-button\" data-runner-run disabled aria-keyshortcuts=\"Control+Enter Meta+Enter\" title=\"Run (Ctrl+Enter or ⌘+Enter)\"><svg class=\"runner-icon\" viewBox=\"0 0 16 16\" aria-hidden=\"true\" focusable=\"false\"><path d=\"M4 2.5v11l9-5.5z\"></path></svg> Run</button> ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		if m.Tests != nil {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<button type=\"button\" class=\"button runner-tests\" id=\"tests-button\" data-runner-tests disabled title=\"Run the question's tests against the code\"><svg class=\"runner-icon\" viewBox=\"0 0 16 16\" aria-hidden=\"true\" focusable=\"false\"><path d=\"M2.5 8.5l3.5 3.5 7.5-8\"></path></svg> Run tests</button>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<button type=\"button\" class=\"button runner-tests\" id=\"tests-button\" data-runner-tests disabled title=\"Run the question's tests against the code\"><svg class=\"runner-icon\" viewBox=\"0 0 16 16\" aria-hidden=\"true\" focusable=\"false\"><path d=\"M2.5 8.5l3.5 3.5 7.5-8\"></path></svg> Run tests</button> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "</div><div class=\"runner-options\"><label for=\"run-limit\">Time limit</label> <select id=\"run-limit\" class=\"runner-limit\" data-runner-limit>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<button type=\"button\" class=\"button runner-stop\" id=\"stop-button\" data-runner-stop disabled><svg class=\"runner-icon\" viewBox=\"0 0 16 16\" aria-hidden=\"true\" focusable=\"false\"><rect x=\"3.5\" y=\"3.5\" width=\"9\" height=\"9\" rx=\"1.5\"></rect></svg> Stop</button></div></div><div class=\"runner-options\"><label for=\"run-limit\">Time limit</label> <select id=\"run-limit\" class=\"runner-limit\" data-runner-limit>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -3,7 +3,7 @@
 // as soon as a run ends, so a run never waits for a worker to boot.
 
 import { type Engine, LoadError, type RunHooks, type RunResult, Shared, isolated } from "./engine";
-import type { FromWorker, Status, ToWorker } from "./protocol";
+import type { FromWorker, Status, TestCase, ToWorker } from "./protocol";
 
 const drainEvery = 30;
 
@@ -67,7 +67,15 @@ export class JavaScriptEngine implements Engine {
     return { worker, shared, ready };
   }
 
-  async run(code: string, hooks: RunHooks): Promise<RunResult> {
+  run(code: string, hooks: RunHooks): Promise<RunResult> {
+    return this.start(code, undefined, hooks);
+  }
+
+  runTests(code: string, tests: TestCase[], hooks: RunHooks): Promise<RunResult> {
+    return this.start(code, tests, hooks);
+  }
+
+  private async start(code: string, tests: TestCase[] | undefined, hooks: RunHooks): Promise<RunResult> {
     await this.load();
     const w = this.next!;
     this.next = null;
@@ -82,7 +90,7 @@ export class JavaScriptEngine implements Engine {
         this.end(r, { status: "crashed", ms: performance.now() - r.start, note: `The JavaScript worker died (${e.message || "no reason given"}).` });
       };
       hooks.started();
-      w.worker.postMessage({ type: "run", id, code } satisfies ToWorker);
+      w.worker.postMessage((tests ? { type: "test", id, code, tests } : { type: "run", id, code }) satisfies ToWorker);
     });
   }
 
@@ -103,6 +111,9 @@ export class JavaScriptEngine implements Engine {
       case "stdin":
         this.drain(r, true);
         r.hooks.input();
+        break;
+      case "test":
+        r.hooks.result?.(m.result);
         break;
       case "done":
         this.drain(r, true);

@@ -6,7 +6,7 @@
 // a second, shared with edits and cursors). The server relays at most 1 MiB of a run,
 // so nothing past that is sent.
 
-import type { Status, Stream } from "./protocol";
+import type { SharedStream, Status } from "./protocol";
 
 /**
  * EditorBridge is what the editor island hands out (assets/editor/bridge.ts). userId is
@@ -29,7 +29,7 @@ const burst = 20;
 
 interface Outgoing {
   id: string;
-  queue: [Stream, string][];
+  queue: [SharedStream, string][];
   queued: number; // bytes queued
   sent: number; // bytes sent or queued in total
 }
@@ -55,7 +55,7 @@ export class Share {
     this.timer = window.setInterval(() => this.flush(false), flushEvery);
   }
 
-  output(stream: Stream, text: string): void {
+  output(stream: SharedStream, text: string): void {
     const o = this.out;
     if (!o || !text || o.sent >= maxRun) return;
     const n = this.encoder.encode(text).length;
