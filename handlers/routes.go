@@ -33,9 +33,9 @@ func (h *Handler) apiRoutes() []route {
 	}
 }
 
-// isQuestionRoute tells the routes that exist only with a question library.
+// isQuestionRoute tells the API routes that exist only with a question library.
 func isQuestionRoute(path string) bool {
-	return strings.HasPrefix(path, "/questions") || strings.HasPrefix(path, "/library") || path == "/sessions/:id/question"
+	return strings.HasPrefix(path, "/questions") || path == "/sessions/:id/question"
 }
 
 // register lists every route of duet in one place.

@@ -90,11 +90,11 @@ export class TestTable {
     const name = el("th", "test-name");
     name.scope = "row";
     if (r.hidden && !r.name) {
-      name.append(`Hidden test ${++this.hiddenSeen}`);
+      name.append(`Hidden test ${++this.hiddenSeen}`); // shared without its name
     } else {
       name.append(r.name ?? "");
+      if (r.hidden) name.append(" ", el("span", "badge hidden-badge", "hidden"));
     }
-    if (r.hidden) name.append(" ", el("span", "badge hidden-badge", "hidden"));
     const result = el("td", "test-result", r.passed ? "✓ passed" : "✗ failed");
     const time = el("td", "test-time", typeof r.ms === "number" ? duration(r.ms) : "");
     row.append(name, result, time);
