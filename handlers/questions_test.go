@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+
+	"duet/handlers"
 )
 
 // hiddenCanary is the code of the hidden test of the question every case starts
@@ -213,5 +215,21 @@ func TestStartFromQuestion(t *testing.T) {
 	info, err := srv.hub.Session(t.Context(), s.ID)
 	if err != nil || info.Version != 0 || !strings.HasPrefix(info.Text.String(), "def two_sum(nums, target):") {
 		t.Errorf("session from two-sum = version %d, text %q, %v; want its starter code at version 0", info.Version, info.Text.String(), err)
+	}
+}
+
+// TestQuestionsCountAgainstTheAddress: creating questions spends the budget of
+// sessions an address may create.
+func TestQuestionsCountAgainstTheAddress(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, func(c *handlers.Config) { c.Limits = handlers.AddressLimits{SessionsPerMinute: 2} })
+	for i, want := range []int{201, 201, 429} {
+		res := srv.do(t, "POST", "/questions", jsonHeader(), questionBody)
+		if res.status != want {
+			t.Fatalf("question %d: POST /questions = %d, want %d", i+1, res.status, want)
+		}
+	}
+	if res := srv.do(t, "POST", "/sessions", jsonHeader(), `{}`); res.status != 429 || res.header.Get("Retry-After") == "" {
+		t.Errorf("POST /sessions after two questions = %d (Retry-After %q), want 429 with Retry-After", res.status, res.header.Get("Retry-After"))
 	}
 }
