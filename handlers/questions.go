@@ -17,7 +17,6 @@ import (
 
 // Library is what the handlers need of the question library (questions.Library).
 type Library interface {
-	Languages() []string
 	Render(markdown string) string
 	List(ctx context.Context, query string) ([]store.Question, error)
 	Get(ctx context.Context, id string) (store.Question, error)

@@ -46,9 +46,6 @@ func NewLibrary(st store.Questions, languages []string) (*Library, error) {
 	return l, nil
 }
 
-// Languages are the languages a question may be in.
-func (l *Library) Languages() []string { return slices.Clone(l.languages) }
-
 // Render returns the sanitised HTML of a prompt's or rubric's Markdown.
 func (l *Library) Render(markdown string) string { return l.markdown.Render(markdown) }
 

@@ -188,6 +188,12 @@ func TestQuestionsBrowser(t *testing.T) {
 		if len(labels) != 2 || !strings.Contains(labels[0], "4 of 5 tests passed") || !strings.Contains(labels[1], "2 of 2 tests passed") {
 			t.Errorf("replay runs = %q, want Ada's 4 of 5 and Bob's 2 of 2", labels)
 		}
+		ada.click(".run-link")
+		ada.waitUntil(`(document.querySelector("#replay-run pre")?.textContent ?? "").includes("✓ the example")`, stepTimeout, "the test run's results on the replay")
+		out := evalAs[string](ada, `document.querySelector("#replay-run pre").textContent`)
+		if !strings.Contains(out, "✗ hidden test 2") || strings.Contains(out, "negative numbers") || strings.Contains(out, `"type"`) {
+			t.Errorf("the replay shows the test run as %q, want one line per test, the hidden ones without their names", out)
+		}
 		marks := evalAs[[]string](ada, `[...document.querySelectorAll(".timeline-run title, .timeline-run")].map(e => e.getAttribute("data-status") ?? e.textContent)`)
 		if !strings.Contains(strings.Join(marks, " "), "4 of 5 tests passed") {
 			t.Errorf("the timeline's run marks = %q, want the pass counts", marks)

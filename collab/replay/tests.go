@@ -15,9 +15,22 @@ type Tests struct {
 	Total  int // the tests the run meant to run (its plan), or the results if it had none
 }
 
-// tallyTests returns the count of a run's test results, or nil for a run that
-// reported none (an ordinary run).
-func tallyTests(out []store.RunOutput) *Tests {
+// TestResult is one result of a test run, as shared (a hidden test's has no name,
+// values or output).
+type TestResult struct {
+	Name     string  `json:"name"`
+	Hidden   bool    `json:"hidden"`
+	Passed   bool    `json:"passed"`
+	Ms       float64 `json:"ms"`
+	Expected *string `json:"expected"`
+	Got      *string `json:"got"`
+	Error    string  `json:"error"`
+	Output   string  `json:"output"`
+}
+
+// ReadTests reads a run's "tests" output: how many tests it planned to run (0 when
+// it said nothing), and the results it reported; nil results for an ordinary run.
+func ReadTests(out []store.RunOutput) (planned int, results []TestResult) {
 	var text strings.Builder
 	for _, o := range out {
 		if o.Stream == "tests" {
@@ -25,29 +38,38 @@ func tallyTests(out []store.RunOutput) *Tests {
 		}
 	}
 	if text.Len() == 0 {
-		return nil
+		return 0, nil
 	}
-	var t Tests
-	planned, results := 0, 0
+	results = []TestResult{}
 	for line := range strings.Lines(text.String()) {
 		var m struct {
-			Type   string `json:"type"`
-			Tests  int    `json:"tests"`
-			Passed bool   `json:"passed"`
+			Type  string `json:"type"`
+			Tests int    `json:"tests"`
 		}
-		if json.Unmarshal([]byte(line), &m) != nil {
-			continue
-		}
-		switch m.Type {
-		case "plan":
+		var r TestResult
+		switch {
+		case json.Unmarshal([]byte(line), &m) != nil:
+		case m.Type == "plan":
 			planned = max(m.Tests, 0)
-		case "result":
-			results++
-			if m.Passed {
-				t.Passed++
-			}
+		case m.Type == "result" && json.Unmarshal([]byte(line), &r) == nil:
+			results = append(results, r)
 		}
 	}
-	t.Total = max(planned, results)
+	return planned, results
+}
+
+// tallyTests returns the count of a run's test results, or nil for a run that
+// reported none (an ordinary run).
+func tallyTests(out []store.RunOutput) *Tests {
+	planned, results := ReadTests(out)
+	if results == nil {
+		return nil
+	}
+	t := Tests{Total: max(planned, len(results))}
+	for _, r := range results {
+		if r.Passed {
+			t.Passed++
+		}
+	}
 	return &t
 }
