@@ -92,6 +92,8 @@ type runTracker struct {
 }
 
 // isRunEvent and isRunStream tell the events and output streams a run message may name.
+// A "tests" stream carries the results of a test run, one compact JSON object per
+// line (docs/protocol.md); the hub relays and stores it as any other output.
 func isRunEvent(e string) bool {
 	switch e {
 	case "start", "output", "end":
@@ -104,7 +106,7 @@ func isRunEvent(e string) bool {
 // at all, never cut (docs/protocol.md).
 func isRunStream(s string) bool {
 	switch s {
-	case "stdout", "stderr", "stdin", "system", "table":
+	case "stdout", "stderr", "stdin", "system", "table", "tests":
 		return true
 	}
 	return false
@@ -135,7 +137,7 @@ func (t *runTracker) check(m *clientMessage, lim Limits) (*runEvent, *protocolEr
 		}
 	case "output":
 		if m.Stream == nil || !isRunStream(*m.Stream) {
-			return nil, refuse(CodeBadMessage, `field "stream" must be stdout, stderr, stdin, system or table`)
+			return nil, refuse(CodeBadMessage, `field "stream" must be stdout, stderr, stdin, system, table or tests`)
 		}
 		if m.Text == nil {
 			return nil, refuse(CodeBadMessage, `field "text" is missing`)

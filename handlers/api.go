@@ -13,10 +13,12 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"duet/collab"
+	"duet/questions"
 )
 
 type createSessionRequest struct {
-	Language string `json:"language"`
+	Language   string `json:"language"`
+	QuestionID string `json:"questionId"` // start from this question of the library
 }
 
 type createSessionResponse struct {
@@ -52,7 +54,17 @@ func (h *Handler) createSession(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	s, token, err := h.sessions.CreateSession(c.Request().Context(), req.Language)
+	var s collab.SessionInfo
+	var token string
+	var err error
+	if req.QuestionID != "" && h.questions != nil {
+		s, token, err = h.startFromQuestion(c.Request().Context(), req.QuestionID, req.Language)
+		if errors.Is(err, questions.ErrNotFound) {
+			return &httpError{status: http.StatusUnprocessableEntity, code: "unknown_question", message: "There is no question with that questionId in the library."}
+		}
+	} else {
+		s, token, err = h.sessions.CreateSession(c.Request().Context(), req.Language)
+	}
 	if err != nil {
 		return err
 	}

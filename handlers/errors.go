@@ -11,6 +11,7 @@ import (
 
 	"duet/collab"
 	"duet/collab/replay"
+	"duet/questions"
 	"duet/views"
 )
 
@@ -45,6 +46,12 @@ var errorCodes = []struct {
 		"This session has no such run."},
 	{collab.ErrInvalidLanguage, http.StatusUnprocessableEntity, "invalid_language", "Unsupported language",
 		"The language must be one of: " + strings.Join(collab.Languages(), ", ") + "."},
+	{questions.ErrNotFound, http.StatusNotFound, "question_not_found", "Question not found",
+		"There is no such question in the library. It may have been deleted."},
+	{questions.ErrReadOnly, http.StatusConflict, "read_only", "Examples cannot be changed",
+		"This question is one of the examples that come with duet: duplicate it, then change the copy."},
+	{collab.ErrStarterTooLarge, http.StatusUnprocessableEntity, "starter_too_large", "Starter code too long",
+		"The question's starter code is longer than a document may be on this server."},
 }
 
 // handleError is echo's one error handler: it maps err to a status and answers in
@@ -121,5 +128,6 @@ func isAPI(c echo.Context) bool {
 		return true
 	}
 	p := c.Request().URL.Path
-	return p == "/sessions" || strings.HasPrefix(p, "/sessions/") || p == "/health"
+	return p == "/sessions" || strings.HasPrefix(p, "/sessions/") || p == "/health" ||
+		p == "/questions" || strings.HasPrefix(p, "/questions/")
 }

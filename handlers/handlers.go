@@ -57,7 +57,11 @@ type Config struct {
 	Sessions Sessions
 	Sockets  Sockets // nil: /ws answers 503
 	Replays  Replays // nil: no replay page
-	Logger   *slog.Logger
+	// Questions is the question library and Owners the session service's side of it
+	// (collab.Hub); either nil: no question routes, and pads show no question.
+	Questions Library
+	Owners    Owners
+	Logger    *slog.Logger
 	// BaseURL is the public root of duet ("https://pad.example.com") used in share
 	// links. Empty: derived from each request's scheme and Host.
 	BaseURL string
@@ -84,6 +88,8 @@ type Handler struct {
 	sessions  Sessions
 	sockets   Sockets
 	replays   Replays
+	questions Library // nil: no questions
+	owners    Owners
 	wsOrigins []string // host patterns of the allowed origins, for websocket.Accept
 	logger    *slog.Logger
 	baseURL   string
@@ -101,14 +107,16 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("handlers: no session service")
 	}
 	h := &Handler{
-		sessions: cfg.Sessions,
-		sockets:  cfg.Sockets,
-		replays:  cfg.Replays,
-		logger:   cfg.Logger,
-		baseURL:  strings.TrimSuffix(cfg.BaseURL, "/"),
-		origins:  cfg.Origins,
-		limit:    cfg.BodyLimit,
-		static:   cfg.Static,
+		sessions:  cfg.Sessions,
+		sockets:   cfg.Sockets,
+		replays:   cfg.Replays,
+		logger:    cfg.Logger,
+		questions: cfg.Questions,
+		owners:    cfg.Owners,
+		baseURL:   strings.TrimSuffix(cfg.BaseURL, "/"),
+		origins:   cfg.Origins,
+		limit:     cfg.BodyLimit,
+		static:    cfg.Static,
 	}
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
@@ -119,6 +127,9 @@ func New(cfg Config) (http.Handler, error) {
 	h.bodyTimeout = cmp.Or(cfg.BodyTimeout, defaultBodyTimeout)
 	if cfg.Limits.any() {
 		h.addresses = newAddressTable(cfg.Limits)
+	}
+	if h.questions == nil || h.owners == nil {
+		h.questions, h.owners = nil, nil
 	}
 	if h.static == nil {
 		h.static = &static.Dist{} // the zero Dist has no files

@@ -17,6 +17,7 @@ import (
 	"duet/collab"
 	"duet/collab/replay"
 	"duet/handlers"
+	"duet/questions"
 	"duet/static"
 	"duet/store"
 )
@@ -32,7 +33,12 @@ func newTestServer(t *testing.T, mutate ...func(*handlers.Config)) *testServer {
 	t.Helper()
 	st := store.NewMemory()
 	hub := collab.NewHub(collab.HubConfig{Store: st})
-	cfg := handlers.Config{Sessions: hub, Sockets: hub, Replays: replay.New(st), BodyLimit: 4096, Static: embeddedAssets(t)}
+	library, err := questions.NewLibrary(st, collab.Languages())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := handlers.Config{Sessions: hub, Sockets: hub, Replays: replay.New(st), Questions: library, Owners: hub,
+		BodyLimit: 4096, Static: embeddedAssets(t)}
 	for _, m := range mutate {
 		m(&cfg)
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+
+	"duet/questions"
 )
 
 const (
@@ -56,7 +58,7 @@ func (h *Handler) middleware() []echo.MiddlewareFunc {
 		}),
 		h.securityHeaders(),
 		refuseCrossOrigin,
-		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: byteSize(h.limit)}),
+		h.bodyLimit(),
 		readForm,
 		middleware.GzipWithConfig(middleware.GzipConfig{
 			MinLength: 1024,
@@ -108,7 +110,7 @@ func (h *Handler) apiMiddleware() []echo.MiddlewareFunc {
 	}
 	return []echo.MiddlewareFunc{mark, middleware.CORSWithConfig(middleware.CORSConfig{
 		AllowOrigins:  slices.Clone(h.origins),
-		AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodDelete},
+		AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete},
 		AllowHeaders:  []string{echo.HeaderContentType, echo.HeaderAuthorization},
 		ExposeHeaders: []string{echo.HeaderLocation},
 		MaxAge:        600,
@@ -119,6 +121,29 @@ func (h *Handler) apiMiddleware() []echo.MiddlewareFunc {
 // when the origin is allowed.
 func (h *Handler) preflight(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
+}
+
+// bodyLimit caps request bodies at the configured limit, raised on the routes that
+// take a question (questions.MaxBody) or a file of them (questions.MaxImportBody):
+// those are bounded by the library's own rules, which a small -max-body-bytes
+// would make unreachable. It runs after routing, so it knows the route.
+func (h *Handler) bodyLimit() echo.MiddlewareFunc {
+	limit := func(n int64) echo.MiddlewareFunc {
+		return middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: byteSize(max(n, h.limit))})
+	}
+	def, one, file := limit(h.limit), limit(questions.MaxBody), limit(questions.MaxImportBody)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		def, one, file := def(next), one(next), file(next)
+		return func(c echo.Context) error {
+			switch c.Path() {
+			case "/questions", "/questions/:id", "/library", "/library/:id":
+				return one(c)
+			case "/questions/import", "/library/import":
+				return file(c)
+			}
+			return def(c)
+		}
+	}
 }
 
 // byteSize writes n in the unit syntax of echo's body limit ("65536B").

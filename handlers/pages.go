@@ -10,6 +10,7 @@ import (
 
 	"duet/collab"
 	"duet/collab/people"
+	"duet/questions"
 	"duet/views"
 )
 
@@ -20,17 +21,35 @@ const (
 	ownerMaxAge = 90 * 24 * time.Hour
 )
 
-// home shows the start page.
+// home shows the start page; ?question= preselects a question of the library.
 func (h *Handler) home(c echo.Context) error {
 	_, name := identity(c)
-	return h.render(c, http.StatusOK, views.Home(homePage("", name, "")))
+	m := homePage("", name, "")
+	if err := h.offerQuestions(c, &m, c.QueryParam("question")); err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, views.Home(m))
 }
 
 // startSession creates a session from the start form and sends the browser to its pad.
 func (h *Handler) startSession(c echo.Context) error {
 	lang := c.FormValue("language")
 	name := people.SanitizeName(c.FormValue("name"))
-	s, token, err := h.sessions.CreateSession(c.Request().Context(), lang)
+	var s collab.SessionInfo
+	var token string
+	var err error
+	if qid := c.FormValue("question"); qid != "" && h.questions != nil {
+		s, token, err = h.startFromQuestion(c.Request().Context(), qid, "") // the question's language wins
+		if errors.Is(err, questions.ErrNotFound) {
+			m := homePage(lang, name, "That question is no longer in the library. Pick another, or none.")
+			if err := h.offerQuestions(c, &m, ""); err != nil {
+				return err
+			}
+			return h.render(c, http.StatusUnprocessableEntity, views.Home(m))
+		}
+	} else {
+		s, token, err = h.sessions.CreateSession(c.Request().Context(), lang)
+	}
 	if errors.Is(err, collab.ErrInvalidLanguage) {
 		return h.render(c, http.StatusUnprocessableEntity, views.Home(homePage(lang, name, "Pick one of the languages below.")))
 	}
@@ -64,6 +83,9 @@ func (h *Handler) pad(c echo.Context) error {
 		UserName: name,
 		Presence: presenceView(s.ID, collab.Presence{Language: s.Language, People: states(s.Users)}, uid),
 		Runner:   views.RunnerPanel{SessionID: s.ID, Language: s.Language},
+	}
+	if err := h.padQuestion(c, &m); err != nil {
+		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store") // the code changes every second
 	if !m.Joined() {

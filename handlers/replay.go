@@ -127,9 +127,41 @@ func replayRun(ctx context.Context, rp Replays, id, runID string, created time.T
 		out.Took = took(r.Ended.Sub(r.Started))
 	}
 	for _, o := range r.Output {
-		out.Chunks = append(out.Chunks, views.ReplayChunk(o))
+		if o.Stream != "tests" { // shown once, read, below
+			out.Chunks = append(out.Chunks, views.ReplayChunk(o))
+		}
+	}
+	if planned, results := replay.ReadTests(r.Output); results != nil {
+		out.Chunks = append(out.Chunks, views.ReplayChunk{Stream: "tests", Text: testsText(planned, results)})
 	}
 	return out, nil
+}
+
+// testsText is a test run's results as lines to read: one per test, with what failed.
+func testsText(planned int, results []replay.TestResult) string {
+	var b strings.Builder
+	hidden := 0
+	for _, r := range results {
+		mark := "✓"
+		if !r.Passed {
+			mark = "✗"
+		}
+		name := r.Name
+		if r.Hidden && name == "" {
+			hidden++
+			name = fmt.Sprintf("hidden test %d", hidden)
+		}
+		fmt.Fprintf(&b, "%s %s (%s ms)\n", mark, name, strconv.FormatFloat(r.Ms, 'f', -1, 64))
+		if !r.Passed && r.Expected != nil && r.Got != nil {
+			fmt.Fprintf(&b, "    expected %s, got %s\n", *r.Expected, *r.Got)
+		} else if !r.Passed && r.Error != "" {
+			fmt.Fprintf(&b, "    %s\n", strings.ReplaceAll(r.Error, "\n", "\n    "))
+		}
+	}
+	if n := planned - len(results); n > 0 {
+		fmt.Fprintf(&b, "%d more did not run\n", n)
+	}
+	return b.String()
 }
 
 // replayPage is the view of a whole replay page.
@@ -273,8 +305,15 @@ func runTitle(t string) string {
 	return t
 }
 
-// statusLabel says how a run ended.
+// statusLabel says how a run ended; a test run says how many of its tests passed.
 func statusLabel(r replay.RunMark) string {
+	if t := r.Tests; t != nil {
+		label := fmt.Sprintf("%d of %d tests passed", t.Passed, t.Total)
+		if r.Status != "" && r.Status != "ok" && r.Status != "failed" {
+			label += " (" + r.Status + ")"
+		}
+		return label
+	}
 	switch {
 	case r.Status != "":
 		return r.Status

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 )
@@ -20,7 +21,21 @@ func (h *Handler) apiRoutes() []route {
 		{http.MethodPost, "/sessions", h.createSession, []echo.MiddlewareFunc{h.perAddress(createSession)}},
 		{http.MethodGet, "/sessions/:id", h.getSession, nil},
 		{http.MethodDelete, "/sessions/:id", h.deleteSession, nil},
+		{http.MethodGet, "/sessions/:id/question", h.sessionQuestion, nil},
+		// Creating questions counts against the same per-address budget as sessions.
+		{http.MethodGet, "/questions", h.listQuestions, nil},
+		{http.MethodPost, "/questions", h.createQuestion, []echo.MiddlewareFunc{h.perAddress(createSession)}},
+		{http.MethodGet, "/questions/export", h.exportQuestions, nil},
+		{http.MethodPost, "/questions/import", h.importQuestions, []echo.MiddlewareFunc{h.perAddress(createSession)}},
+		{http.MethodGet, "/questions/:id", h.getQuestion, nil},
+		{http.MethodPut, "/questions/:id", h.updateQuestion, nil},
+		{http.MethodDelete, "/questions/:id", h.deleteQuestion, nil},
 	}
+}
+
+// isQuestionRoute tells the API routes that exist only with a question library.
+func isQuestionRoute(path string) bool {
+	return strings.HasPrefix(path, "/questions") || path == "/sessions/:id/question"
 }
 
 // register lists every route of duet in one place.
@@ -38,6 +53,18 @@ func (h *Handler) register(e *echo.Echo) {
 	if h.replays != nil {
 		e.GET("/s/:id/replay", h.replay)
 	}
+	if h.questions != nil {
+		e.GET("/library", h.libraryPage)
+		e.POST("/library", h.createQuestionPage, h.perAddress(createSession))
+		e.GET("/library/new", h.newQuestionPage)
+		e.GET("/library/export", h.exportQuestions)
+		e.POST("/library/import", h.importQuestionsPage, h.perAddress(createSession))
+		e.GET("/library/:id", h.questionPage)
+		e.POST("/library/:id", h.saveQuestionPage)
+		e.GET("/library/:id/edit", h.editQuestionPage)
+		e.POST("/library/:id/duplicate", h.duplicateQuestionPage, h.perAddress(createSession))
+		e.POST("/library/:id/delete", h.deleteQuestionPage)
+	}
 	e.GET("/docs", h.docs)
 	e.GET("/ws/:id", h.socket, h.perAddress(openSocket))
 	e.GET("/static/*", echo.WrapHandler(h.static))
@@ -46,6 +73,9 @@ func (h *Handler) register(e *echo.Echo) {
 	e.GET("/openapi.json", h.openAPI, api...)
 	preflight := map[string]bool{}
 	for _, r := range h.apiRoutes() {
+		if h.questions == nil && isQuestionRoute(r.path) {
+			continue
+		}
 		e.Add(r.method, r.path, r.handle, append(slices.Clip(api), r.limit...)...)
 		if !preflight[r.path] {
 			e.OPTIONS(r.path, h.preflight, api...)

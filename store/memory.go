@@ -11,17 +11,20 @@ import (
 // Memory is a Store that keeps everything in process memory: the default of tests and
 // of --store=memory. Nothing survives a restart.
 type Memory struct {
-	mu       sync.Mutex
-	sessions map[string]*memSession // guarded by mu
-	closed   bool                   // guarded by mu
+	mu        sync.Mutex
+	sessions  map[string]*memSession // guarded by mu
+	questions map[string]Question    // the library; guarded by mu
+	closed    bool                   // guarded by mu
 }
 
 type memSession struct {
 	Session
 	log    []Update
-	snaps  []Snapshot    // by version, the first being the empty document at 0
+	snaps  []Snapshot    // by version; none: the empty document at 0
 	runs   []Run         // by Started, then as recorded
 	people []Participant // in the order they first joined
+
+	questions []SessionQuestion // in the order they were added
 }
 
 var _ Store = (*Memory)(nil)
@@ -50,7 +53,7 @@ func (m *Memory) CreateSession(ctx context.Context, s Session) error {
 	s.OwnerTokenHash = slices.Clone(s.OwnerTokenHash) // the caller may reuse its slice
 	s.CreatedAt, s.LastActive = s.CreatedAt.UTC(), s.LastActive.UTC()
 	s.Version = 0
-	m.sessions[s.ID] = &memSession{Session: s, snaps: []Snapshot{{Text: emptyText}}}
+	m.sessions[s.ID] = &memSession{Session: s}
 	return nil
 }
 
@@ -161,9 +164,11 @@ func (m *Memory) SaveSnapshot(ctx context.Context, id string, snap Snapshot) err
 
 // LatestSnapshot returns the newest snapshot (the empty document at 0 if none).
 func (m *Memory) LatestSnapshot(ctx context.Context, id string) (Snapshot, error) {
-	var out Snapshot
+	out := Snapshot{Text: emptyText}
 	err := m.with(ctx, id, func(s *memSession) error {
-		out = s.snaps[len(s.snaps)-1]
+		if len(s.snaps) > 0 {
+			out = s.snaps[len(s.snaps)-1]
+		}
 		return nil
 	})
 	return out, err
@@ -171,13 +176,15 @@ func (m *Memory) LatestSnapshot(ctx context.Context, id string) (Snapshot, error
 
 // SnapshotAt returns the newest snapshot at or before version.
 func (m *Memory) SnapshotAt(ctx context.Context, id string, version int) (Snapshot, error) {
-	var out Snapshot
+	out := Snapshot{Text: emptyText}
 	err := m.with(ctx, id, func(s *memSession) error {
 		i, found := slices.BinarySearchFunc(s.snaps, version, func(a Snapshot, v int) int { return a.Version - v })
 		if !found {
 			i--
 		}
-		out = s.snaps[max(i, 0)]
+		if i >= 0 {
+			out = s.snaps[i]
+		}
 		return nil
 	})
 	return out, err
@@ -264,5 +271,6 @@ func (m *Memory) Close() error {
 	defer m.mu.Unlock()
 	m.closed = true
 	m.sessions = nil
+	m.questions = nil
 	return nil
 }

@@ -11,3 +11,9 @@ func TestMemory(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(*testing.T) store.Store { return store.NewMemory() })
 }
+
+func TestMemoryQuestions(t *testing.T) {
+	t.Parallel()
+	storetest.RunQuestions(t, func(*testing.T) storetest.Backend { return store.NewMemory() })
+	storetest.RunStarter(t, func(*testing.T) store.Store { return store.NewMemory() })
+}

@@ -65,7 +65,7 @@ type Run struct {
 
 // RunOutput is one chunk of a run's output. The caller caps the total.
 type RunOutput struct {
-	Stream string // stdout, stderr, stdin or system
+	Stream string // stdout, stderr, stdin, system or tests
 	Text   string // kept byte for byte, whatever the bytes are
 }
 

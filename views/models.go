@@ -17,8 +17,9 @@ type LanguageOption struct {
 // HomePage is the start page: pick a language, start an interview.
 type HomePage struct {
 	Languages []LanguageOption
-	Name      string // the name this browser used last, to prefill
-	Error     string // shown above the form when starting failed
+	Questions []QuestionOption // to start from; none without a library
+	Name      string           // the name this browser used last, to prefill
+	Error     string           // shown above the form when starting failed
 }
 
 // PadPage is the session page, the link people share.
@@ -33,6 +34,7 @@ type PadPage struct {
 	UserName string // their name; "" until they have joined
 	Presence Presence
 	Runner   RunnerPanel
+	Question *PadQuestion // the interview's question; nil for none
 }
 
 // Joined reports whether this browser has given a name, so the pad (rather than the

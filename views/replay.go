@@ -149,7 +149,7 @@ type ReplayRunOutput struct {
 
 // ReplayChunk is a piece of output of one stream.
 type ReplayChunk struct {
-	Stream string // stdout, stderr, stdin, system or table (a result table as JSON, see runtable.go)
+	Stream string // stdout, stderr, stdin, system, table (a result table as JSON, see runtable.go) or tests
 	Text   string
 }
 

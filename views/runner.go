@@ -5,7 +5,8 @@ import "strconv"
 // RunnerPanel is the output panel of the pad, where the runner island mounts.
 type RunnerPanel struct {
 	SessionID string
-	Language  string // "python", "javascript", "typescript" or "sql"
+	Language  string       // "python", "javascript", "typescript" or "sql"
+	Tests     *RunnerTests // what "Run tests" runs; nil: no such button
 }
 
 // runLimits are the time limits offered, in seconds; defaultRunLimit is selected.

@@ -1,7 +1,7 @@
 // What the panel needs from a language runner, and the page-side plumbing both
 // runners share: the shared memory with their worker, and answering input().
 
-import type { LoadStep, SharedBuffers, Status, Table, TextStream } from "./protocol";
+import type { LoadStep, SharedBuffers, Status, Table, TestCase, TestResult, TextStream } from "./protocol";
 import { RingReader, StdinState, controlSize, maxLineBytes, newRing, sleepCell } from "./ring";
 
 /** The panel's side of one run. */
@@ -13,6 +13,8 @@ export interface RunHooks {
   table(t: Table): void;
   /** The program waits for a line of input (answer with Engine.answer). */
   input(): void;
+  /** A test of a test run is done. */
+  result?(r: TestResult): void;
 }
 
 export interface RunResult {
@@ -28,6 +30,8 @@ export interface Engine {
   /** load makes the runtime ready; it rejects with a LoadError. */
   load(progress?: (step: LoadStep) => void): Promise<void>;
   run(code: string, hooks: RunHooks): Promise<RunResult>;
+  /** runTests runs code, then each test (hooks.result gets each result). */
+  runTests(code: string, tests: TestCase[], hooks: RunHooks): Promise<RunResult>;
   /** stop ends the current run; its result gets this status. */
   stop(status: "stopped" | "timeout"): void;
   /** answer gives the waiting program a line, or null for end of input. */

@@ -3,7 +3,7 @@
 // as soon as a run ends, so a run never waits for a worker to boot.
 
 import { type Engine, LoadError, type RunHooks, type RunResult, Shared, isolated } from "./engine";
-import type { FromWorker, Source, Status, ToWorker } from "./protocol";
+import type { FromWorker, Source, Status, TestCase, ToWorker } from "./protocol";
 
 const drainEvery = 30;
 
@@ -71,8 +71,15 @@ export class JavaScriptEngine implements Engine {
     return this.runAs(code, hooks, { name: "main.js" });
   }
 
-  /** runAs runs code (JavaScript) named, in stacks and errors, as source says. */
-  async runAs(code: string, hooks: RunHooks, source: Source): Promise<RunResult> {
+  runTests(code: string, tests: TestCase[], hooks: RunHooks): Promise<RunResult> {
+    return this.runAs(code, hooks, { name: "main.js" }, tests);
+  }
+
+  /**
+   * runAs runs code (JavaScript) named, in stacks and errors, as source says; with
+   * tests, each test after it.
+   */
+  async runAs(code: string, hooks: RunHooks, source: Source, tests?: TestCase[]): Promise<RunResult> {
     await this.load();
     const w = this.next!;
     this.next = null;
@@ -87,7 +94,7 @@ export class JavaScriptEngine implements Engine {
         this.end(r, { status: "crashed", ms: performance.now() - r.start, note: `The JavaScript worker died (${e.message || "no reason given"}).` });
       };
       hooks.started();
-      w.worker.postMessage({ type: "run", id, code, source } satisfies ToWorker);
+      w.worker.postMessage((tests ? { type: "test", id, code, tests } : { type: "run", id, code, source }) satisfies ToWorker);
     });
   }
 
@@ -108,6 +115,9 @@ export class JavaScriptEngine implements Engine {
       case "stdin":
         this.drain(r, true);
         r.hooks.input();
+        break;
+      case "test":
+        r.hooks.result?.(m.result);
         break;
       case "done":
         this.drain(r, true);

@@ -14,7 +14,7 @@
 // page keeps its policy without 'unsafe-eval'. Without it, the worker says so at once.
 
 import { lockdown } from "./lockdown";
-import type { FromWorker, Source, Status, TextStream as Stream, ToWorker } from "./protocol";
+import type { FromWorker, Source, Status, TestCase, TestResult, TextStream as Stream, ToWorker } from "./protocol";
 import { OutputSink, StdinState, maxLineBytes } from "./ring";
 
 /** The program's name in stacks and, for TypeScript, how its columns map back. */
@@ -32,6 +32,7 @@ let lineBytes: Uint8Array | null = null;
 let runId = "";
 let started = 0;
 let finished = false;
+let captured: string[] | null = null; // a test's console output, while it runs
 const timers = new Set<number>();
 
 function post(m: FromWorker): void {
@@ -63,6 +64,9 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   } else if (m?.type === "run" && !runId) {
     if (m.source) source = m.source;
     void run(m.id, m.code);
+  } else if (m?.type === "test" && !runId) {
+    source = { name: "main.js" }; // questions' tests are JavaScript
+    void run(m.id, m.code, m.tests);
   }
 };
 
@@ -74,7 +78,13 @@ function finish(status: Status, syntaxError?: string): void {
   post({ type: "done", id: runId, status, ms: performance.now() - started, syntaxError });
 }
 
-async function run(id: string, code: string): Promise<void> {
+/**
+ * run evaluates a program; with tests, it then runs each test (docs/questions.md):
+ * the tests are evaluated with the program as one script, each the body of an async
+ * function, so that they see its top-level declarations (let and const included),
+ * and run one after the other, their console output captured.
+ */
+async function run(id: string, code: string, tests?: TestCase[]): Promise<void> {
   runId = id;
   sink.runId = id;
   installGlobals();
@@ -86,23 +96,111 @@ async function run(id: string, code: string): Promise<void> {
     e.preventDefault();
     fail(e.reason, "Uncaught (in promise)");
   });
+  const suite = tests ? testSuite(tests) : "";
   started = performance.now();
   try {
     let result: unknown;
     try {
-      result = evaluate(`${code}\n//# sourceURL=${source.name}`);
+      result = evaluate(`${code}${suite}\n//# sourceURL=${source.name}`);
     } catch (e) {
       // Top-level await: run the program as the body of an async function. The
       // wrapper opens on the first line, so line numbers do not move.
       if (!(e instanceof SyntaxError) || !/await is only valid/.test(e.message)) throw e;
-      result = evaluate(`(async () => {${code}\n})()\n//# sourceURL=${source.name}`);
+      result = evaluate(`(async () => {${code}${suite}\n})()\n//# sourceURL=${source.name}`);
       await result;
     }
   } catch (e) {
     fail(e);
     return;
   }
-  idleCheck();
+  if (!tests) {
+    idleCheck();
+    return;
+  }
+  const fns = (globalThis as Record<string, unknown>)[suiteKey] as (() => Promise<unknown>)[];
+  delete (globalThis as Record<string, unknown>)[suiteKey];
+  for (let i = 0; i < tests.length && !finished; i++) {
+    post({ type: "test", id, result: await oneTest(tests[i], fns[i]) });
+  }
+  finish("ok");
+}
+
+const suiteKey = "__duetTests";
+
+/** testSuite is the script that follows the program: its tests, as async functions. */
+function testSuite(tests: TestCase[]): string {
+  const AsyncFunction = (async () => {}).constructor as new (body: string) => unknown;
+  const bodies = tests.map((t) => {
+    try {
+      new AsyncFunction(t.code); // a test that does not parse must not stop the others
+      return `async () => {\n${t.code}\n}`;
+    } catch (e) {
+      return `async () => { throw new SyntaxError(${JSON.stringify(e instanceof Error ? e.message : String(e))}); }`;
+    }
+  });
+  return `\n;globalThis.${suiteKey} = [${bodies.join(",\n")}];`;
+}
+
+/** CheckFailure is a failed check(got, expected): the table shows both. */
+class CheckFailure extends Error {
+  constructor(
+    readonly got: unknown,
+    readonly expected: unknown,
+  ) {
+    super("check failed");
+  }
+}
+
+const maxShown = 2000; // characters of a value, an error or a test's output
+
+function cut(s: string): string {
+  return s.length <= maxShown ? s : s.slice(0, maxShown - 1) + "…";
+}
+
+async function oneTest(t: TestCase, fn: (() => Promise<unknown>) | undefined): Promise<TestResult> {
+  const r: TestResult = { name: t.name, hidden: t.hidden, passed: false, ms: 0 };
+  captured = [];
+  const t0 = performance.now();
+  try {
+    if (!fn) throw new Error("the test could not be loaded");
+    await fn();
+    r.passed = true;
+  } catch (e) {
+    if (e instanceof CheckFailure) {
+      r.got = cut(inspect(e.got, 0, new Set(), false));
+      r.expected = cut(inspect(e.expected, 0, new Set(), false));
+      r.error = "check failed";
+    } else {
+      r.error = cut(e instanceof Error ? `${e.name}: ${e.message}` : `Uncaught ${inspect(e, 0, new Set(), true)}`);
+    }
+  }
+  r.ms = Math.round((performance.now() - t0) * 1000) / 1000;
+  r.output = cut(captured.join(""));
+  captured = null;
+  return r;
+}
+
+/** same is the equality of check(): values, arrays, plain objects, Maps and Sets, deeply. */
+function same(a: unknown, b: unknown): boolean {
+  if (a === b || (Number.isNaN(a) && Number.isNaN(b))) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((x, i) => same(x, bb[i]));
+  }
+  if (a instanceof Map) {
+    const bm = b as Map<unknown, unknown>;
+    return a.size === bm.size && [...a].every(([k, v]) => bm.has(k) && same(v, bm.get(k)));
+  }
+  if (a instanceof Set) {
+    const bs = b as Set<unknown>;
+    return a.size === bs.size && [...a].every((x) => bs.has(x));
+  }
+  if (a instanceof Date) return a.getTime() === (b as Date).getTime();
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
 /** idleCheck ends the run once nothing is left to run (after pending microtasks). */
@@ -161,11 +259,12 @@ function originalColumns(frame: string): string {
 // ---- what the program sees ----
 
 function installGlobals(): void {
+  const g0 = globalThis as Record<string, unknown>;
   const counts = new Map<string, number>();
   const times = new Map<string, number>();
   let group = "";
   const indent = (s: string) => (group ? s.replace(/^/gm, group) : s);
-  const log = (stream: Stream) => (...args: unknown[]) => sink.text(stream, indent(format(args)) + "\n");
+  const log = (stream: Stream) => (...args: unknown[]) => emit(stream, indent(format(args)) + "\n");
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const c: Record<string, (...args: any[]) => unknown> = {
     log: log("stdout"),
@@ -175,31 +274,31 @@ function installGlobals(): void {
     error: log("stderr"),
     trace: (...args: unknown[]) => {
       const frames = (new Error().stack ?? "").split("\n").filter((l) => l.includes(source.name));
-      sink.text("stderr", indent(["Trace: " + format(args), ...frames.map((l) => "    " + originalColumns(l.trim()))].join("\n")) + "\n");
+      emit("stderr", indent(["Trace: " + format(args), ...frames.map((l) => "    " + originalColumns(l.trim()))].join("\n")) + "\n");
     },
-    dir: (v: unknown) => sink.text("stdout", indent(inspect(v, 0, new Set(), false)) + "\n"),
-    table: (v: unknown) => sink.text("stdout", indent(inspect(v, 0, new Set(), false)) + "\n"),
+    dir: (v: unknown) => emit("stdout", indent(inspect(v, 0, new Set(), false)) + "\n"),
+    table: (v: unknown) => emit("stdout", indent(inspect(v, 0, new Set(), false)) + "\n"),
     assert: (cond: unknown, ...args: unknown[]) => {
-      if (!cond) sink.text("stderr", indent("Assertion failed" + (args.length ? ": " + format(args) : "")) + "\n");
+      if (!cond) emit("stderr", indent("Assertion failed" + (args.length ? ": " + format(args) : "")) + "\n");
     },
     count: (label = "default") => {
       const n = (counts.get(label) ?? 0) + 1;
       counts.set(label, n);
-      sink.text("stdout", indent(`${label}: ${n}`) + "\n");
+      emit("stdout", indent(`${label}: ${n}`) + "\n");
     },
     countReset: (label = "default") => counts.delete(label),
     time: (label = "default") => times.set(label, performance.now()),
     timeLog: (label = "default", ...args: unknown[]) => {
       const t = times.get(label);
-      if (t !== undefined) sink.text("stdout", indent(`${label}: ${(performance.now() - t).toFixed(3)} ms ${format(args)}`.trimEnd()) + "\n");
+      if (t !== undefined) emit("stdout", indent(`${label}: ${(performance.now() - t).toFixed(3)} ms ${format(args)}`.trimEnd()) + "\n");
     },
     timeEnd: (label = "default") => {
       const t = times.get(label);
       times.delete(label);
-      if (t !== undefined) sink.text("stdout", indent(`${label}: ${(performance.now() - t).toFixed(3)} ms`) + "\n");
+      if (t !== undefined) emit("stdout", indent(`${label}: ${(performance.now() - t).toFixed(3)} ms`) + "\n");
     },
     group: (...args: unknown[]) => {
-      if (args.length) sink.text("stdout", indent(format(args)) + "\n");
+      if (args.length) emit("stdout", indent(format(args)) + "\n");
       group += "  ";
     },
     groupEnd: () => {
@@ -208,6 +307,9 @@ function installGlobals(): void {
     clear: () => {},
   };
   c.groupCollapsed = c.group;
+  g0.check = (got: unknown, expected: unknown) => {
+    if (!same(got, expected)) throw new CheckFailure(got, expected);
+  };
   Object.defineProperty(globalThis, "console", { value: c, writable: true, configurable: true });
 
   const g = globalThis as Record<string, unknown>;
@@ -234,10 +336,16 @@ function installGlobals(): void {
     if (timers.delete(t)) idleCheck();
   };
   g.prompt = (message?: unknown) => {
-    if (message !== undefined) sink.text("stdout", String(message) + " ");
+    if (message !== undefined) emit("stdout", String(message) + " ");
     return readLine();
   };
-  g.alert = (message?: unknown) => sink.text("stdout", String(message ?? "") + "\n");
+  g.alert = (message?: unknown) => emit("stdout", String(message ?? "") + "\n");
+}
+
+/** emit writes the program's console output, or keeps it for the test that runs. */
+function emit(stream: Stream, text: string): void {
+  if (captured) captured.push(text);
+  else sink.text(stream, text);
 }
 
 function call(fn: unknown, args: unknown[]): void {

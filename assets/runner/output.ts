@@ -255,6 +255,11 @@ export class RunView {
     if (this.stuck) this.pre.scrollTop = this.pre.scrollHeight;
   }
 
+  /** addSection puts an element (a test table) above the program's output. */
+  addSection(section: HTMLElement): void {
+    this.body.insertBefore(section, this.dropped);
+  }
+
   /** note adds a line from the runner itself (not the program). */
   note(text: string, cls = ""): void {
     const p = el("p", `run-note ${cls}`.trim(), text);
@@ -352,6 +357,7 @@ export function describeStatus(status: Status, ms: number): string {
   if (status === "stopped") return `stopped · ${d}`;
   if (status === "timeout") return `time limit · ${d}`;
   if (status === "crashed") return `crashed · ${d}`;
+  if (status === "failed") return `tests failed · ${d}`;
   if (status.startsWith("exit ")) return `exit code ${status.slice(5)} · ${d}`;
   return `${status} · ${d}`;
 }

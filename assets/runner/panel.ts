@@ -1,13 +1,14 @@
 // The runner panel: Run/Stop, the time limit, loading progress and failures, and the
 // log of runs (this page's and, through the hub, everyone else's).
 
-import { type Engine, type RunResult, isolated } from "./engine";
+import { type Engine, type RunHooks, type RunResult, isolated } from "./engine";
 import { RunView, describeStatus, duration, el } from "./output";
-import type { LoadStep, Status, Table, TextStream } from "./protocol";
+import type { LoadStep, Status, Table, TestCase, TestResult, TextStream } from "./protocol";
 import type { PythonEngine } from "./python";
 import { type EditorBridge, Share } from "./share";
 import type { SqlEngine } from "./sql";
 import { decodeTable } from "./table";
+import { type QuestionTests, TestTable, planLine, readTests, resultLine } from "./tests";
 
 type Language = "python" | "javascript" | "typescript" | "sql";
 
@@ -36,6 +37,7 @@ interface Parts {
   failure: HTMLElement;
   sql: HTMLElement | null; // the SQL options, shown for SQL only
   seed: HTMLInputElement | null; // start from the example database
+  tests: HTMLButtonElement | null; // only on a pad whose question has tests
 }
 
 function isLanguage(s: unknown): s is Language {
@@ -64,6 +66,8 @@ export class RunnerPanel {
   private readonly names = new Map<string, { name: string; color: string }>();
   private readonly remote = new Map<string, { view: RunView; user: string }>();
   private runSeq = 0;
+  private readonly questionTests: QuestionTests | null = readTests();
+  private readonly tables = new Map<string, TestTable>(); // others' test runs, by user/run
   private destroyed = false;
 
   constructor(readonly el: HTMLElement) {
@@ -82,6 +86,7 @@ export class RunnerPanel {
       empty: q<HTMLElement>("[data-runner-empty]"),
       sql: q<HTMLElement>("[data-runner-sql]"),
       seed: q<HTMLInputElement>("[data-runner-seed]"),
+      tests: q<HTMLButtonElement>("[data-runner-tests]"),
     };
     this.lang = isLanguage(el.dataset.language) ? el.dataset.language : "python";
   }
@@ -89,6 +94,7 @@ export class RunnerPanel {
   mount(): void {
     const { run, stop, limit } = this.p;
     run.addEventListener("click", () => void this.run());
+    this.p.tests?.addEventListener("click", () => void this.runTests());
     stop.addEventListener("click", () => this.stop("stopped"));
     const saved = Number(localStorage.getItem(limitKey));
     if (saved > 0 && [...limit.options].some((o) => Number(o.value) === saved)) limit.value = String(saved);
@@ -110,6 +116,7 @@ export class RunnerPanel {
     }
     this.showLanguage();
     run.disabled = false;
+    this.enableTests();
     this.el.dataset.ready = "true";
   }
 
@@ -143,6 +150,7 @@ export class RunnerPanel {
     if (lang === this.lang) return;
     this.lang = lang;
     this.el.dataset.language = lang;
+    this.enableTests();
     this.showLanguage();
     this.scheduleWarmUp();
   }
@@ -278,13 +286,45 @@ export class RunnerPanel {
   // ---- running ----
 
   async run(): Promise<void> {
+    const code = this.code();
+    await this.execute(`${labels[this.lang]} · ${firstLine(code)}`, (engine, hooks) => engine.run(code, hooks));
+  }
+
+  /**
+   * runTests runs the code, then the question's tests (the hidden ones too, on the
+   * page of someone who may see them), and shows their table. The others get the
+   * run as usual, with the results on the "tests" stream (tests.ts).
+   */
+  async runTests(): Promise<void> {
+    const qt = this.questionTests;
+    if (!qt || qt.language !== this.lang || qt.tests.length === 0) return;
+    const code = this.code();
+    const hidden = qt.tests.filter((t) => t.hidden).length;
+    const title = `Tests · ${qt.tests.length - hidden} visible${hidden ? ` + ${hidden} hidden` : ""}`;
+    await this.execute(title, (engine, hooks) => engine.runTests(code, qt.tests, hooks), qt.tests);
+  }
+
+  /** enableTests offers Run tests when the session is in the tests' language. */
+  private enableTests(): void {
+    const b = this.p.tests;
+    const qt = this.questionTests;
+    if (!b || !qt) return;
+    const same = qt.language === this.lang;
+    b.disabled = !same || !!this.current || qt.tests.length === 0;
+    b.title = same ? "Run the question's tests against the code" : `The tests are in ${labels[qt.language as Language] ?? qt.language}: switch the language back to run them.`;
+  }
+
+  private async execute(title: string, exec: (engine: Engine, hooks: RunHooks) => Promise<RunResult>, tests?: TestCase[]): Promise<void> {
     if (this.current || this.destroyed) return;
     const lang = this.lang;
-    const code = this.code();
     const id = `${Date.now().toString(36)}-${++this.runSeq}`;
-    const title = `${labels[lang]} · ${firstLine(code)}`;
     const view = new RunView({ who: "You", mine: true, title });
     this.addRun(view);
+    const table = tests ? new TestTable() : null;
+    if (table && tests) {
+      table.plan(tests.length);
+      view.addSection(table.el);
+    }
     const cur: Current = { engine: null, view, id, cancelled: false };
     this.current = cur;
     this.p.failure.hidden = true;
@@ -312,7 +352,7 @@ export class RunnerPanel {
         engine?.dispose();
         const why = e instanceof Error ? e.message : String(e);
         this.say("", "failed");
-        this.showFailure(`${labels[lang]} could not be loaded: ${why}.`, () => void this.run());
+        this.showFailure(`${labels[lang]} could not be loaded: ${why}.`, () => void (tests ? this.runTests() : this.run()));
         return;
       }
       this.showProgress(null);
@@ -327,12 +367,12 @@ export class RunnerPanel {
     }
 
     const limit = Number(this.p.limit.value) || defaultLimit;
-    let res: RunResult;
-    res = await engine.run(code, {
+    const res = await exec(engine, {
       started: () => {
         view.running();
         this.share.start(id, title);
-        this.say("Running…", "running");
+        if (tests) this.share.output("tests", planLine(tests));
+        this.say(tests ? "Running the tests…" : "Running…", "running");
         this.startLimit(limit * 1000);
       },
       output: (stream: TextStream, text: string) => {
@@ -343,6 +383,11 @@ export class RunnerPanel {
       table: (t: Table) => {
         view.table(t);
         this.share.table(t);
+        this.stickToBottom();
+      },
+      result: (r: TestResult) => {
+        table?.add(r);
+        this.share.output("tests", resultLine(r));
         this.stickToBottom();
       },
       input: () => {
@@ -363,12 +408,16 @@ export class RunnerPanel {
       },
     });
     this.stopLimit();
+    if (table) {
+      table.finish();
+      if (res.status === "ok" && table.failed()) res.status = "failed";
+    }
     if (res.status === "timeout") res.note ??= `Stopped: the time limit of ${duration(limit * 1000)} was reached.`;
     view.finish(res.status, res.ms, res.note);
     this.share.end(res.status);
     this.current = null;
     this.setRunning(false);
-    this.say(sentence(res.status, res.ms), `done-${res.status.split(" ")[0]}`);
+    this.say(table ? `Tests: ${table.counts()}.` + (res.status === "ok" || res.status === "failed" ? "" : ` ${sentence(res.status, res.ms)}`) : sentence(res.status, res.ms), `done-${res.status.split(" ")[0]}`);
     this.stickToBottom();
   }
 
@@ -390,6 +439,7 @@ export class RunnerPanel {
     run.disabled = on;
     stop.disabled = !on;
     this.el.dataset.running = String(on);
+    this.enableTests();
     if (hadFocus) (on ? stop : run).focus();
   }
 
@@ -487,7 +537,16 @@ export class RunnerPanel {
       this.addRun(view);
       if (event === "start") return;
     }
-    if (event === "output") {
+    if (event === "output" && m.stream === "tests" && typeof m.text === "string") {
+      let table = this.tables.get(key);
+      if (!table) {
+        table = new TestTable();
+        this.tables.set(key, table);
+        r.view.addSection(table.el);
+      }
+      table.feed(m.text);
+      this.stickToBottom();
+    } else if (event === "output") {
       const stream = m.stream;
       if ((stream === "stdout" || stream === "stderr" || stream === "stdin" || stream === "system") && typeof m.text === "string") {
         r.view.append(stream, m.text);
@@ -501,6 +560,8 @@ export class RunnerPanel {
     } else if (event === "end") {
       if (m.truncated === true) r.view.sharedTruncated(this.who(user).name);
       r.view.finish(String(m.status || "ok") as Status, r.view.waitedMs());
+      this.tables.get(key)?.finish();
+      this.tables.delete(key);
       this.remote.delete(key);
       this.stickToBottom();
     }
@@ -544,6 +605,8 @@ function sentence(status: Status, ms: number): string {
       return `Stopped by the time limit after ${d}.`;
     case "crashed":
       return `The runtime crashed after ${d}; it was restarted.`;
+    case "failed":
+      return `Some tests failed (${d}).`;
     default:
       return `Finished (${describeStatus(status, ms)}).`;
   }

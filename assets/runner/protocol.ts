@@ -30,11 +30,38 @@ export interface Source {
   columns?: [number, number][][];
 }
 
+/** A stream shared through the hub: the output's, and "tests", a test run's results. */
+export type SharedStream = Stream | "tests";
+
 /**
  * How a run ended; the `status` of the hub's `end` event. "exit N" is a program that
- * called sys.exit(N) with N ≠ 0; "crashed" a worker that died on its own.
+ * called sys.exit(N) with N ≠ 0; "crashed" a worker that died on its own; "failed" a
+ * test run in which a test failed.
  */
-export type Status = "ok" | "error" | "stopped" | "timeout" | "crashed" | `exit ${number}`;
+export type Status = "ok" | "error" | "stopped" | "timeout" | "crashed" | "failed" | `exit ${number}`;
+
+/** One test of a question: code that raises (throws) when the answer is wrong. */
+export interface TestCase {
+  name: string;
+  code: string;
+  hidden: boolean;
+}
+
+/**
+ * TestResult is how one test went, as the worker reports it. got and expected are
+ * set when the runner could tell them apart: a Python test that is one
+ * `assert X == Y`, or a failed check(got, expected) in either language.
+ */
+export interface TestResult {
+  name: string;
+  hidden: boolean;
+  passed: boolean;
+  ms: number;
+  got?: string;
+  expected?: string;
+  error?: string; // why it failed: the exception, one line
+  output?: string; // what the test printed, capped
+}
 
 /** Shared memory handed to a worker when the page is cross-origin isolated. */
 export interface SharedBuffers {
@@ -46,7 +73,8 @@ export interface SharedBuffers {
 /** page → worker */
 export type ToWorker =
   | { type: "init"; indexURL?: string; shared: SharedBuffers | null; snapshot?: Uint8Array; makeSnapshot?: boolean; wasm?: WebAssembly.Module }
-  | { type: "run"; id: string; code: string; source?: Source; seed?: string };
+  | { type: "run"; id: string; code: string; source?: Source; seed?: string }
+  | { type: "test"; id: string; code: string; tests: TestCase[] }; // run code, then each test
 
 /** worker → page */
 export type FromWorker =
@@ -56,6 +84,7 @@ export type FromWorker =
   | { type: "out"; id: string; chunks: [TextStream, string][] } // without shared memory only (and SQL's)
   | { type: "table"; id: string; table: Table } // SQL
   | { type: "stdin"; id: string } // the worker now waits for a line (control buffer)
+  | { type: "test"; id: string; result: TestResult } // one test of a test run is done
   | { type: "done"; id: string; status: Status; ms: number; syntaxError?: string }; // syntaxError: a JS program that did not parse
 
 /** The steps of loading Pyodide, in order, for the progress bar. */

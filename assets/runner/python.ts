@@ -12,7 +12,7 @@
 // that measurement.
 
 import { type Engine, LoadError, type RunHooks, type RunResult, Shared, isolated } from "./engine";
-import type { Fetched, FromWorker, LoadStep, Status, ToWorker } from "./protocol";
+import type { Fetched, FromWorker, LoadStep, Status, TestCase, ToWorker } from "./protocol";
 
 export interface PythonOptions {
   workerURL: string; // runner-worker.js
@@ -161,7 +161,15 @@ export class PythonEngine implements Engine {
     });
   }
 
-  async run(code: string, hooks: RunHooks): Promise<RunResult> {
+  run(code: string, hooks: RunHooks): Promise<RunResult> {
+    return this.start((id) => ({ type: "run", id, code }), hooks);
+  }
+
+  runTests(code: string, tests: TestCase[], hooks: RunHooks): Promise<RunResult> {
+    return this.start((id) => ({ type: "test", id, code, tests }), hooks);
+  }
+
+  private async start(msg: (id: string) => ToWorker, hooks: RunHooks): Promise<RunResult> {
     await this.load();
     const b = this.booted!;
     const id = `py-${++runSeq}`;
@@ -171,7 +179,7 @@ export class PythonEngine implements Engine {
       if (b.shared) r.drain = window.setInterval(() => this.drain(b), drainEvery);
       this.running = r;
       hooks.started();
-      b.worker.postMessage({ type: "run", id, code } satisfies ToWorker);
+      b.worker.postMessage(msg(id));
     });
   }
 
@@ -194,6 +202,9 @@ export class PythonEngine implements Engine {
         if (m.id !== r.id) break;
         this.drain(b, true);
         r.hooks.input();
+        break;
+      case "test":
+        if (m.id === r.id) r.hooks.result?.(m.result);
         break;
       case "done": {
         if (m.id !== r.id) break;

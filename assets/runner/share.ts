@@ -7,7 +7,7 @@
 // so nothing past that is sent. A result table is one message of its own, never cut
 // or merged (table.ts), and is left out whole when it would pass the 1 MiB.
 
-import type { Status, Stream, Table, TextStream } from "./protocol";
+import type { SharedStream, Status, Table } from "./protocol";
 import { encodeTable } from "./table";
 
 /**
@@ -31,7 +31,7 @@ const burst = 20;
 
 interface Outgoing {
   id: string;
-  queue: [Stream, string][];
+  queue: [SharedStream, string][];
   queued: number; // bytes queued
   sent: number; // bytes sent or queued in total
 }
@@ -57,7 +57,7 @@ export class Share {
     this.timer = window.setInterval(() => this.flush(false), flushEvery);
   }
 
-  output(stream: TextStream, text: string): void {
+  output(stream: SharedStream, text: string): void {
     const o = this.out;
     if (!o || !text || o.sent >= maxRun) return;
     const n = this.encoder.encode(text).length;

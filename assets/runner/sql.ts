@@ -4,7 +4,7 @@
 // terminate it, and a new one, ready in milliseconds, takes its place.
 
 import { type Engine, LoadError, type RunHooks, type RunResult } from "./engine";
-import type { FromWorker, LoadStep, Status, ToWorker } from "./protocol";
+import type { FromWorker, LoadStep, Status, TestCase, ToWorker } from "./protocol";
 
 export interface SqlOptions {
   workerURL: string; // runner-sql-worker.js
@@ -90,6 +90,11 @@ export class SqlEngine implements Engine {
       worker.postMessage({ type: "init", shared: null, wasm } satisfies ToWorker);
     });
     return worker;
+  }
+
+  /** runTests: questions have no SQL tests, so there is nothing to run but the program. */
+  runTests(code: string, _tests: TestCase[], hooks: RunHooks): Promise<RunResult> {
+    return this.run(code, hooks);
   }
 
   async run(code: string, hooks: RunHooks): Promise<RunResult> {

@@ -10,7 +10,7 @@
 
 import { type Engine, LoadError, type RunHooks, type RunResult } from "./engine";
 import { JavaScriptEngine } from "./javascript";
-import type { Source } from "./protocol";
+import type { Source, TestCase } from "./protocol";
 
 export const sourceName = "main.ts";
 
@@ -41,7 +41,16 @@ export class TypeScriptEngine implements Engine {
     await this.js.load();
   }
 
-  async run(code: string, hooks: RunHooks): Promise<RunResult> {
+  run(code: string, hooks: RunHooks): Promise<RunResult> {
+    return this.runWith(code, hooks);
+  }
+
+  /** runTests runs the program, then the tests (JavaScript, as questions give them). */
+  runTests(code: string, tests: TestCase[], hooks: RunHooks): Promise<RunResult> {
+    return this.runWith(code, hooks, tests);
+  }
+
+  private async runWith(code: string, hooks: RunHooks, tests?: TestCase[]): Promise<RunResult> {
     await this.load();
     const t0 = performance.now();
     let out: ReturnType<Transform>;
@@ -58,7 +67,7 @@ export class TypeScriptEngine implements Engine {
       return { status: "error", ms: performance.now() - t0 };
     }
     const source: Source = { name: sourceName, columns: out.sourceMap ? columnsOf(out.sourceMap.mappings) : undefined };
-    return this.js.runAs(out.code, hooks, source);
+    return this.js.runAs(out.code, hooks, source, tests);
   }
 
   stop(as: "stopped" | "timeout"): void {

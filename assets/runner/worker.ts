@@ -13,7 +13,7 @@
 //   - input() blocks on shared memory (Atomics.wait) until the page answers.
 
 import { lockdown } from "./lockdown";
-import type { FromWorker, LoadStep, Status, TextStream as Stream, ToWorker } from "./protocol";
+import type { FromWorker, LoadStep, Status, TestCase, TestResult, TextStream as Stream, ToWorker } from "./protocol";
 import { OutputSink, StdinState, maxLineBytes, sleepCell } from "./ring";
 
 // The parts of Pyodide's API used here (the package's .d.ts is not importable from a
@@ -39,6 +39,7 @@ type LoadPyodide = (opts: Record<string, unknown>) => Promise<Pyodide>;
 
 let py: Pyodide | null = null;
 let runCode: PyProxy | null = null;
+let runTests: PyProxy | null = null;
 let interrupt: Uint8Array | null = null;
 let control: Int32Array | null = null;
 let lineBytes: Uint8Array | null = null;
@@ -55,6 +56,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   const m = e.data;
   if (m?.type === "init") queue = queue.then(() => init(m));
   else if (m?.type === "run") queue = queue.then(() => run(m.id, m.code));
+  else if (m?.type === "test") queue = queue.then(() => run(m.id, m.code, m.tests));
 };
 
 async function init(m: Extract<ToWorker, { type: "init" }>): Promise<void> {
@@ -146,10 +148,11 @@ function setUp(py: Pyodide): void {
   py.setStdout(writer("stdout"));
   py.setStderr(writer("stderr"));
   py.setStdin({ stdin: readLine, isatty: false });
-  py.registerJsModule("_duet_host", { sleep: hostSleep, shared: control !== null });
+  py.registerJsModule("_duet_host", { sleep: hostSleep, shared: control !== null, report: reportTest });
   const ns = (py.globals.get("dict") as PyProxy)() as PyProxy;
   py.runPython(helper, { globals: ns, filename: "<duet-runner>" });
   runCode = ns.get("run") as PyProxy;
+  runTests = ns.get("run_tests") as PyProxy;
   ns.destroy();
 }
 
@@ -172,6 +175,12 @@ function readLine(): string | null {
   return null;
 }
 
+/** reportTest passes the result of one test (JSON from the helper) to the page. */
+function reportTest(json: string): void {
+  sink.flush();
+  post({ type: "test", id: sink.runId, result: JSON.parse(json) as TestResult });
+}
+
 /** hostSleep replaces time.sleep: it sleeps on shared memory and wakes for Stop. */
 function hostSleep(secs: number): void {
   sink.flush();
@@ -188,11 +197,12 @@ function hostSleep(secs: number): void {
   }
 }
 
-function run(id: string, code: string): void {
+/** run runs a program, or, with tests, a program and then each test. */
+function run(id: string, code: string, tests?: TestCase[]): void {
   const start = performance.now();
   sink.runId = id;
   let status: Status = "error";
-  if (!py || !runCode) {
+  if (!py || !runCode || !runTests) {
     post({ type: "done", id, status: "crashed", ms: 0 });
     return;
   }
@@ -201,7 +211,7 @@ function run(id: string, code: string): void {
     py.setInterruptBuffer(interrupt);
   }
   try {
-    status = runCode(code) as Status;
+    status = (tests ? runTests(code, JSON.stringify(tests)) : runCode(code)) as Status;
   } catch (e) {
     // Only what escaped the helper: an interrupt between the call and its try.
     const type = (e as { type?: string })?.type;
@@ -231,7 +241,7 @@ function describe(e: unknown): string {
 // file name "<main>" so that tracebacks show the editor's line numbers, and prints
 // tracebacks without its own frames. Every run gets fresh globals.
 const helper = `
-import builtins, linecache, sys, time, traceback
+import ast, builtins, contextlib, io, json, linecache, sys, time, traceback
 import _duet_host
 
 if _duet_host.shared:
@@ -266,32 +276,109 @@ def _flush():
         except Exception:
             pass
 
-def run(code):
+def _main(code, name):
+    """Run a program as "python main.py" would; None when it ended well, else its status."""
     linecache.cache[_FILE] = (len(code), None, code.splitlines(True), _FILE)
-    ns = {"__name__": "__main__", "__builtins__": builtins}
+    ns = {"__name__": name, "__builtins__": builtins}
     try:
         try:
             exec(compile(code, _FILE, "exec", dont_inherit=True), ns)
         finally:
             _flush()
-        return "ok"
+        return None, ns
     except SystemExit as e:
         c = e.code
         if c is None or c == 0:
-            return "ok"
+            return None, ns
         if isinstance(c, int) and not isinstance(c, bool):
-            return f"exit {c}"
+            return f"exit {c}", ns
         print(c, file=sys.stderr)
-        return "exit 1"
+        return "exit 1", ns
     except KeyboardInterrupt as e:
         _print_exception(e)
-        return "stopped"
+        return "stopped", ns
     except BaseException as e:
         if isinstance(e, ModuleNotFoundError) and e.name and e.name.partition(".")[0] not in sys.stdlib_module_names:
             e.msg = f"No module named {e.name!r}"  # Pyodide's hint suggests micropip, which cannot work offline
             e.add_note(_OFFLINE)
         _print_exception(e)
-        return "error"
+        return "error", ns
+
+def run(code):
+    status, ns = _main(code, "__main__")
+    try:
+        return status or "ok"
+    finally:
+        _flush()
+        ns.clear()
+
+# Tests (docs/questions.md). The program runs as a module named "solution" (so code
+# under if __name__ == "__main__": does not), then each test runs in a copy of its
+# globals, with check() at hand, its output captured.
+
+class _CheckFailed(AssertionError):
+    def __init__(self, got, expected):
+        super().__init__(f"got {got!r}, expected {expected!r}")
+        self.got, self.expected = got, expected
+
+def check(got, expected):
+    """Fail the test unless got == expected; the table shows both."""
+    if not (got == expected):
+        raise _CheckFailed(got, expected)
+
+_MAX_SHOWN = 2000  # characters of a value, an error or a test's output
+
+def _cut(s):
+    return s if len(s) <= _MAX_SHOWN else s[:_MAX_SHOWN - 1] + "…"
+
+def _equality(tree):
+    """The two sides of a test that is one assert X == Y, else None."""
+    node = tree.body[0] if len(tree.body) == 1 else None
+    if (isinstance(node, ast.Assert) and node.msg is None and isinstance(node.test, ast.Compare)
+            and len(node.test.ops) == 1 and isinstance(node.test.ops[0], ast.Eq)):
+        return node.test.left, node.test.comparators[0]
+    return None
+
+def _one_test(test, ns):
+    r = {"name": test["name"], "hidden": bool(test.get("hidden")), "passed": False}
+    env = dict(ns)
+    env["check"] = check
+    out = io.StringIO()
+    t0 = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            tree = ast.parse(test["code"], "<test>", "exec")
+            sides = _equality(tree)
+            if sides:
+                got, expected = (eval(compile(ast.Expression(e), "<test>", "eval"), env) for e in sides)
+                r["got"], r["expected"] = _cut(repr(got)), _cut(repr(expected))
+                r["passed"] = bool(got == expected)
+                if not r["passed"]:
+                    r["error"] = "AssertionError"
+            else:
+                exec(compile(tree, "<test>", "exec"), env)
+                r["passed"] = True
+    except _CheckFailed as e:
+        r["got"], r["expected"], r["error"] = _cut(repr(e.got)), _cut(repr(e.expected)), "check failed"
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:
+        r["error"] = _cut("".join(traceback.format_exception_only(type(e), e)).strip())
+    r["ms"] = round((time.perf_counter() - t0) * 1000, 3)
+    r["output"] = _cut(out.getvalue())
+    return r
+
+def run_tests(code, tests_json):
+    tests = json.loads(tests_json)
+    status, ns = _main(code, "solution")
+    try:
+        if status:
+            return status
+        for test in tests:
+            _duet_host.report(json.dumps(_one_test(test, ns)))
+        return "ok"
+    except KeyboardInterrupt:
+        return "stopped"
     finally:
         _flush()
         ns.clear()

@@ -20,6 +20,7 @@ import (
 	"duet/collab"
 	"duet/collab/replay"
 	"duet/handlers"
+	"duet/questions"
 	"duet/static"
 	"duet/store"
 	"duet/store/postgres"
@@ -76,6 +77,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		<-janitorDone
 	}()
 	hub := collab.NewHub(collab.HubConfig{Store: st, Logger: logger, Limits: cfg.limits})
+	library, err := questions.NewLibrary(st, collab.Languages())
+	if err != nil {
+		return err
+	}
 
 	assets, err := static.New(static.Embedded())
 	if err != nil {
@@ -88,6 +93,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Sessions:       hub,
 		Sockets:        hub,
 		Replays:        replay.New(st),
+		Questions:      library,
+		Owners:         hub,
 		Logger:         logger,
 		BaseURL:        cfg.baseURL,
 		Origins:        cfg.origins,
@@ -147,9 +154,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	return nil
 }
 
+// backend is what every store of duet keeps: sessions and the question library.
+type backend interface {
+	store.Store
+	store.Questions
+}
+
 // openStore opens the configured store: the SQLite file in the data folder, the
 // PostgreSQL database, or memory.
-func openStore(ctx context.Context, cfg config, logger *slog.Logger) (store.Store, error) {
+func openStore(ctx context.Context, cfg config, logger *slog.Logger) (backend, error) {
 	switch cfg.store {
 	case "memory":
 		logger.Info("store opened: sessions are lost when duet stops", "store", "memory")

@@ -53,6 +53,7 @@ type RunMark struct {
 	Ended     time.Time // zero when it never said it ended
 	Status    string    // "" when unknown
 	Truncated bool
+	Tests     *Tests            // the results of a test run; nil for an ordinary run
 	Author    Author            // name and color of who ran it (Updates and Runs are not counted)
 	Output    []store.RunOutput // only from Run, not in a Timeline
 }
@@ -159,7 +160,7 @@ func (rd *Reader) Run(ctx context.Context, id, runID string) (RunMark, error) {
 func runMark(r store.Run, output bool) RunMark {
 	m := RunMark{
 		ID: r.ID, UserID: r.UserID, UserName: people.SanitizeName(r.UserName), Title: r.Title, Version: r.Version,
-		Started: r.Started, Ended: r.Ended, Status: r.Status, Truncated: r.Truncated,
+		Started: r.Started, Ended: r.Ended, Status: r.Status, Truncated: r.Truncated, Tests: tallyTests(r.Output),
 	}
 	if output {
 		m.Output = r.Output

@@ -87,6 +87,29 @@ var migrations = []string{
 		joined  bigint,
 		UNIQUE (session, user_id)
 	);`,
+
+	// 4: the question library, and the copies of questions given to sessions. What a
+	// question says is one JSON document (store.EncodeQuestion), kept as bytea like
+	// everything else a client wrote: it is read and written whole.
+	`CREATE TABLE questions (
+		id      text PRIMARY KEY,
+		title   bytea NOT NULL,
+		created bigint,
+		updated bigint,
+		body    bytea NOT NULL
+	);
+
+	CREATE TABLE session_questions (
+		session bigint NOT NULL REFERENCES sessions (pk) ON DELETE CASCADE,
+		seq     integer NOT NULL, -- order of addition
+		id      text NOT NULL, -- the library question it was copied from
+		version integer NOT NULL, -- the document version when it was added
+		added   bigint,
+		created bigint,
+		updated bigint,
+		body    bytea NOT NULL,
+		PRIMARY KEY (session, seq)
+	);`,
 }
 
 // migrateLock is the key of the advisory lock that serialises migrations: any

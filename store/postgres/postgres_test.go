@@ -47,6 +47,13 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t, db) })
 }
 
+func TestQuestionsContract(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	storetest.RunQuestions(t, func(t *testing.T) storetest.Backend { return newStore(t, db) })
+	storetest.RunStarter(t, func(t *testing.T) store.Store { return newStore(t, db) })
+}
+
 // rawConn connects to url with pgx alone, to look at what is really stored.
 func rawConn(t *testing.T, url string) *pgx.Conn {
 	t.Helper()

@@ -79,6 +79,29 @@ var migrations = []string{
 		joined  INTEGER,
 		UNIQUE (session, user_id)
 	) STRICT;`,
+
+	// 4: the question library, and the copies of questions given to sessions. What a
+	// question says is one JSON document (store.EncodeQuestion): it is read and
+	// written whole.
+	`CREATE TABLE questions (
+		id      TEXT PRIMARY KEY,
+		title   TEXT NOT NULL,
+		created INTEGER,
+		updated INTEGER,
+		body    BLOB NOT NULL
+	) STRICT;
+
+	CREATE TABLE session_questions (
+		session INTEGER NOT NULL REFERENCES sessions (pk) ON DELETE CASCADE,
+		seq     INTEGER NOT NULL, -- order of addition
+		id      TEXT NOT NULL, -- the library question it was copied from
+		version INTEGER NOT NULL, -- the document version when it was added
+		added   INTEGER,
+		created INTEGER,
+		updated INTEGER,
+		body    BLOB NOT NULL,
+		PRIMARY KEY (session, seq)
+	) STRICT, WITHOUT ROWID;`,
 }
 
 // migrate brings the schema to version target (at most len(migrations)) in one

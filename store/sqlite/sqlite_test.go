@@ -46,6 +46,12 @@ func TestContract(t *testing.T) {
 	}
 }
 
+func TestQuestionsContract(t *testing.T) {
+	t.Parallel()
+	storetest.RunQuestions(t, func(t *testing.T) storetest.Backend { return mustOpen(t, sqlite.Options{}) })
+	storetest.RunStarter(t, func(t *testing.T) store.Store { return mustOpen(t, sqlite.Options{}) })
+}
+
 // rawDB opens the file with the driver alone, to look at what is really stored.
 func rawDB(t *testing.T, path string) *sql.DB {
 	t.Helper()
