@@ -59,6 +59,10 @@ var (
 // microseconds to a saturated disk's seconds.
 var latencyBuckets = []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}
 
+func latency(name, help string) prometheus.Histogram {
+	return prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: latencyBuckets})
+}
+
 // New returns duet's metrics, with the Go runtime's and the process's.
 func New() *Metrics {
 	m := &Metrics{
@@ -88,21 +92,12 @@ func New() *Metrics {
 	for _, r := range disconnectReasons {
 		m.disconnects[r] = disconnects.WithLabelValues(r)
 	}
-	m.editApply = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name:    "duet_edit_apply_seconds",
-		Help:    "Time to handle an edit message: parse, wait for the session, rebase, store (durably), apply, queue the broadcast.",
-		Buckets: latencyBuckets,
-	})
-	m.fanOut = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name:    "duet_fanout_seconds",
-		Help:    "Time from an edit's acceptance until its update was written to the socket of every client of the session (the sender included).",
-		Buckets: latencyBuckets,
-	})
-	m.commitTime = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name:    "duet_store_commit_seconds",
-		Help:    "Time of one store commit (SQLite: a transaction of the committer, fsync included; PostgreSQL: a batch of appends). None with -store memory.",
-		Buckets: latencyBuckets,
-	})
+	m.editApply = latency("duet_edit_apply_seconds",
+		"Time to handle an edit message: parse, wait for the session, rebase, store (durably), apply, queue the broadcast.")
+	m.fanOut = latency("duet_fanout_seconds",
+		"Time from an edit's acceptance until its update was written to the socket of every client of the session (the sender included).")
+	m.commitTime = latency("duet_store_commit_seconds",
+		"Time of one store commit (SQLite: a transaction of the committer, fsync included; PostgreSQL: a batch of appends). None with -store memory.")
 	m.commitSize = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "duet_store_commit_writes",
 		Help:    "Writes in one store commit (SQLite: writes of any kind in one transaction; PostgreSQL: appends in one batch).",

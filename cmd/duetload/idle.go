@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -68,17 +67,8 @@ func idle(ctx context.Context, cfg config, srv *server, summary io.Writer) (*res
 		}
 		reading.Wait()
 	}()
-	for _, c := range conns {
-		if c != nil {
-			res.Connect.Connected++
-		}
-	}
-	res.Connect.Seconds = round2(time.Since(start).Seconds())
-	if err != nil {
-		return res, fmt.Errorf("connect: %w (%d of %d connected)", err, res.Connect.Connected, n)
-	}
-	if ext := d.extensions.Load(); ext != nil {
-		res.Server.Extensions = *ext
+	if err := res.connected(n-countNil(conns), n, start, d, err); err != nil {
+		return res, err
 	}
 	time.Sleep(time.Second) // the user_joined messages go out
 	connected := srv.usage()

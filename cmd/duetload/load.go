@@ -45,17 +45,8 @@ func load(ctx context.Context, cfg config, srv *server, summary io.Writer) (*res
 			}
 		}
 	}()
-	for _, c := range clients {
-		if c != nil {
-			res.Connect.Connected++
-		}
-	}
-	res.Connect.Seconds = round2(time.Since(connectStart).Seconds())
-	if err != nil {
-		return res, fmt.Errorf("connect: %w (%d of %d connected)", err, res.Connect.Connected, n)
-	}
-	if ext := d.extensions.Load(); ext != nil {
-		res.Server.Extensions = *ext
+	if err := res.connected(n-countNil(clients), n, connectStart, d, err); err != nil {
+		return res, err
 	}
 
 	// The schedule, then the readers.
@@ -242,4 +233,15 @@ func allSettled(clients []*client) bool {
 		}
 	}
 	return true
+}
+
+// countNil counts the nil elements of s: the connections that were not made.
+func countNil[T any](s []*T) int {
+	n := 0
+	for _, p := range s {
+		if p == nil {
+			n++
+		}
+	}
+	return n
 }

@@ -198,7 +198,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // need, the hard limit too when allowed (as root): a server started as a child
 // inherits it, and needs as many.
 func raiseFileLimit(n int) error {
-	want := uint64(n) + 1024
+	want, need := uint64(n)+1024, uint64(n)+64 // room for files, pipes and HTTP connections
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return fmt.Errorf("read the open files limit: %w", err)
@@ -209,8 +209,8 @@ func raiseFileLimit(n int) error {
 	raised := syscall.Rlimit{Cur: max(want, lim.Cur), Max: max(want, lim.Max)}
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised); err != nil {
 		raised = syscall.Rlimit{Cur: lim.Max, Max: lim.Max}
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised); err != nil || lim.Max < want {
-			return fmt.Errorf("%d connections need %d open files, and the limit is %d (hard %d): raise it (ulimit -n) or run as root", n, want, lim.Cur, lim.Max)
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised); err != nil || lim.Max < need {
+			return fmt.Errorf("%d connections need %d open files, and the limit is %d (hard %d): raise it (ulimit -n) or run as root", n, need, lim.Cur, lim.Max)
 		}
 	}
 	return nil

@@ -151,6 +151,19 @@ func newResult(cfg config, srv *server, mode string) *result {
 	return r
 }
 
+// connected records how the connection phase went, and turns its error into the run's.
+func (r *result) connected(count, of int, start time.Time, d *dialer, err error) error {
+	r.Connect.Connected = count
+	r.Connect.Seconds = round2(time.Since(start).Seconds())
+	if ext := d.extensions.Load(); ext != nil {
+		r.Server.Extensions = *ext
+	}
+	if err != nil {
+		return fmt.Errorf("connect: %w (%d of %d connected)", err, count, of)
+	}
+	return nil
+}
+
 // cpuShare fills the CPU figures of a measured interval: the server's, duetload's,
 // and the rest of the machine's.
 func (r *result) cpuShare(a, b machine, ua, ub usage) {

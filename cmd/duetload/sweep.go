@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -89,7 +90,15 @@ func sweep(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s := &sweeper{cfg: c, plan: sweepPlan(c.quick), self: self, log: stderr, started: time.Now(),
+	pl := sweepPlan(c.quick)
+	if most := maxConnections(); pl.idle > most {
+		// One process may not hold more sockets than its hard limit of open files,
+		// which only root with CAP_SYS_RESOURCE can raise; the server and duetload
+		// each need one per connection and a few more.
+		fmt.Fprintf(stderr, "sweep: the hard limit of open files allows %d idle connections, not %d\n", most, pl.idle)
+		pl.idle = most
+	}
+	s := &sweeper{cfg: c, plan: pl, self: self, log: stderr, started: time.Now(),
 		raw: filepath.Join(c.work, "runs-"+time.Now().UTC().Format("20060102-150405")+".jsonl")}
 	s.run(ctx)
 	md := s.markdown()
@@ -446,6 +455,9 @@ func (s *sweeper) markdown() string {
 	}
 	if len(s.idle) > 0 {
 		w("### Idle connections (default store, sessions of 4)\n\n")
+		if p.idle < 20000 && !s.cfg.quick {
+			w("This machine's hard limit of open files (%d, which only CAP_SYS_RESOURCE may raise) bounds a process to fewer than 20,000 sockets: the sweep held %d.\n\n", p.idle+200, p.idle)
+		}
 		w("| connections | RSS before, MiB | RSS connected, MiB | KiB per connection (above sessions alone) | server CPU while idle | connect time |\n|---|---|---|---|---|---|\n")
 		for _, r := range s.idle {
 			w("| %d | %.1f | %.1f | **%.1f** | %.3f cores | %.1f s%s |\n", r.Connect.Connected, r.ServerRSSMiB.Idle, r.ServerRSSMiB.End,
@@ -562,4 +574,18 @@ func machineLine() string {
 		kernel = ", Linux " + strings.TrimSpace(string(b))
 	}
 	return fmt.Sprintf("%s, %d cores%s%s", model, runtime.NumCPU(), mem, kernel)
+}
+
+// maxConnections is how many connections one process can hold: its hard limit of
+// open files, less some for everything else, unless it may raise that limit.
+func maxConnections() int {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 1 << 20
+	}
+	raised := syscall.Rlimit{Cur: lim.Cur, Max: lim.Max + 1}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised); err == nil {
+		return 1 << 20 // the limit can be raised: raiseFileLimit will
+	}
+	return int(lim.Max) - 200
 }
