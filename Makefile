@@ -4,7 +4,7 @@ NPM     ?= npm
 BIN     ?= bin/duet
 ARGS    ?= -log-format text
 
-.PHONY: run build test lint generate assets npm test-deps clean
+.PHONY: run build test lint generate assets npm test-deps clean bench
 
 ## run: build everything and serve duet on :8080 (sessions in ./data/duet.db, no services needed)
 run: build
@@ -75,6 +75,29 @@ postgres:
 		for i in $$(seq 30); do $(PG_ANSWERS) && exit 0; sleep 1; done; \
 		echo "PostgreSQL does not answer on 127.0.0.1:5432"; exit 1; \
 	fi
+
+## bench: the standard benchmark sweep (about 25 minutes; BENCH=quick for a short check):
+## duet beside y-websocket and Hocuspocus at 1,000 clients, then duet alone up to 10,000
+## typing and 20,000 idle clients, permessage-deflate, a CPU profile and the Go
+## benchmarks; rewrites the sweep section of BENCHMARKS.md. Not part of make test.
+## The peers harness is copied out of $(PEERS_SRC) (kept read-only) and set up with npm.
+PEERS_SRC ?= ../shared/bench/peers
+PEERS     ?= bin/bench/peers
+BENCH     ?= standard
+bench: build peers
+	$(GO) build -o bin/duetload ./cmd/duetload
+	./bin/duetload sweep -duet $(BIN) -peers $(PEERS) -out BENCHMARKS.md $(if $(filter quick,$(BENCH)),-quick)
+
+# peers: a copy of the peers harness with its npm dependencies (npm run setup = npm ci
+# there and in servers/ywss), redone when its lock files change.
+.PHONY: peers
+peers: $(PEERS)/.setup
+$(PEERS)/.setup: $(PEERS_SRC)/package-lock.json $(PEERS_SRC)/servers/ywss/package-lock.json
+	rm -rf $(PEERS) && mkdir -p $(PEERS)
+	tar -C $(PEERS_SRC) --exclude=./node_modules --exclude=./servers/ywss/node_modules --exclude=./logs --exclude=./results -cf - . | tar -C $(PEERS) -xf -
+	chmod -R u+w $(PEERS)
+	cd $(PEERS) && $(NPM) run setup --silent -- --no-audit --no-fund
+	@touch $@
 
 clean:
 	rm -rf bin node_modules

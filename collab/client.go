@@ -28,7 +28,7 @@ type client struct {
 	room   *room
 	person Person
 
-	send chan []byte // bounded: a client that falls behind is cut off
+	send chan *outgoing // bounded: a client that falls behind is cut off
 
 	kickOnce sync.Once
 	kicked   chan struct{} // closed when the client must go
@@ -38,16 +38,20 @@ type client struct {
 }
 
 func newClient(r *room, p Person) *client {
-	return &client{room: r, person: p, send: make(chan []byte, r.hub.limits.SendQueue), kicked: make(chan struct{})}
+	return &client{room: r, person: p, send: make(chan *outgoing, r.hub.limits.SendQueue), kicked: make(chan struct{})}
 }
 
 // queue hands msg to the writer, or cuts the client off when its queue is full: a
 // slow client must never slow the others.
-func (c *client) queue(msg []byte) {
+func (c *client) queue(msg []byte) { c.queueOut(newOutgoing(msg)) }
+
+func (c *client) queueOut(o *outgoing) {
 	select {
 	case <-c.kicked:
-	case c.send <- msg:
+		o.done(c.room.hub.observer)
+	case c.send <- o:
 	default:
+		o.done(c.room.hub.observer)
 		c.room.hub.countRefused(CodeTooSlow)
 		c.kick(closeReason{status: statusPolicyViolation, code: CodeTooSlow, message: "you fell too far behind; reconnect to catch up"})
 	}

@@ -49,6 +49,7 @@ func (h *Hub) Serve(conn *websocket.Conn, sessionID string, p JoinParams) {
 			status = StatusSessionDeleted
 		}
 		h.countRefused(perr.code)
+		h.observer.Disconnected(perr.code)
 		log.Info("connection refused", "code", perr.code)
 		h.closeWith(conn, closeReason{status: status, code: perr.code, message: perr.message})
 		return
@@ -70,20 +71,28 @@ func (h *Hub) Serve(conn *websocket.Conn, sessionID string, p JoinParams) {
 	close(readerDone)
 	<-writerDone
 
-	why := "closed by client"
+	why, reason := "closed by client", "client"
 	select {
 	case <-c.kicked:
 		why = c.why.message
-		if c.why.code != "" {
-			why = c.why.code
+		switch {
+		case c.why.code != "":
+			why, reason = c.why.code, c.why.code
+		case c.why.status == statusGoingAway && h.ctx.Err() != nil:
+			reason = "shutdown"
+		case c.why.status == statusGoingAway:
+			reason = "ping" // the only other reason to go away
+		default:
+			reason = "error"
 		}
 	default:
 		if s := websocket.CloseStatus(readErr); s != -1 {
 			why = "closed by client: " + s.String()
 		} else if readErr != nil && !errors.Is(readErr, io.EOF) {
-			why = "connection lost"
+			why, reason = "connection lost", "lost"
 		}
 	}
+	h.observer.Disconnected(reason)
 	log.Info("connection closed", "reason", why)
 }
 
@@ -115,10 +124,13 @@ func (h *Hub) readLoop(conn *websocket.Conn, r *room, c *client, log *slog.Logge
 		case typ != websocket.MessageText:
 			perr = refuse(CodeBadJSON, "messages are JSON in text frames")
 		default:
+			start, typ := time.Now(), ""
 			var m *clientMessage
 			if m, perr = decodeClientMessage(data); perr == nil {
+				typ = m.Type
 				perr = r.handle(h.ctx, c, m)
 			}
+			h.observer.Handled(typ, time.Since(start))
 		}
 		if perr != nil {
 			h.countRefused(perr.code)
@@ -138,11 +150,14 @@ func (h *Hub) readLoop(conn *websocket.Conn, r *room, c *client, log *slog.Logge
 func (h *Hub) writeLoop(conn *websocket.Conn, c *client, readerDone <-chan struct{}) {
 	for {
 		select {
-		case msg := <-c.send:
-			if err := h.write(conn, msg); err != nil {
+		case o := <-c.send:
+			err := h.write(conn, o.msg)
+			o.done(h.observer)
+			if err != nil {
 				conn.CloseNow()
 				return
 			}
+			h.observer.Sent(o.typ)
 		case <-c.kicked:
 			h.closeWith(conn, c.why)
 			return

@@ -63,7 +63,9 @@ func (r *room) edit(ctx context.Context, c *client, m *clientMessage) *protocolE
 	}
 	r.doc.Commit(p)
 	r.hub.stats.accepted.Add(int64(len(p.Accepted)))
-	r.broadcastLocked(updateMessage(p.From, p.Accepted), nil)
+	out := newOutgoing(updateMessage(p.From, p.Accepted))
+	out.fan = &fanOut{accepted: time.Now()}
+	r.broadcastOutLocked(out, nil)
 	r.editedLocked(c.person.ID) // (appending to the log counts as activity in the store)
 	if r.doc.Version()-r.snapshotAt >= r.hub.limits.SnapshotEvery {
 		r.saveSnapshotLocked(ctx)

@@ -69,6 +69,9 @@ type HubConfig struct {
 	Logger *slog.Logger
 	Now    func() time.Time // the clock; nil means time.Now
 	Limits Limits
+	// Observer is told of messages, fan-outs and disconnections (for metrics); nil
+	// observes nothing.
+	Observer Observer
 }
 
 // Hub owns the live sessions of one process: their documents, who is connected, and
@@ -77,10 +80,11 @@ type HubConfig struct {
 // Lock order: Hub.mu before room.mu. A room's document has no lock of its own: it
 // is used only under room.mu.
 type Hub struct {
-	store  store.Store
-	logger *slog.Logger
-	now    func() time.Time
-	limits Limits
+	store    store.Store
+	logger   *slog.Logger
+	now      func() time.Time
+	limits   Limits
+	observer Observer
 
 	ctx    context.Context // ends every connection when the hub closes
 	cancel context.CancelFunc
@@ -122,6 +126,10 @@ func NewHub(cfg HubConfig) *Hub {
 	}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	h.observer = cfg.Observer
+	if h.observer == nil {
+		h.observer = nopObserver{}
 	}
 	return h
 }

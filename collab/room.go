@@ -140,9 +140,21 @@ func (r *room) syncLocked(you Person) []byte {
 // broadcastLocked queues msg for every client but except. It never blocks: a client
 // whose queue is full is cut off, and resyncs when it reconnects.
 func (r *room) broadcastLocked(msg []byte, except *client) {
+	r.broadcastOutLocked(newOutgoing(msg), except)
+}
+
+// broadcastOutLocked is broadcastLocked for a message whose fan-out is followed.
+func (r *room) broadcastOutLocked(o *outgoing, except *client) {
+	if o.fan != nil {
+		n := len(r.clients)
+		if _, ok := r.clients[except]; ok {
+			n--
+		}
+		o.fan.left.Store(int64(n))
+	}
 	for c := range r.clients {
 		if c != except {
-			c.queue(msg)
+			c.queueOut(o)
 		}
 	}
 }

@@ -81,6 +81,9 @@ type Config struct {
 	// static.New(static.Embedded()) once. nil: no assets (every asset URL 404s, and
 	// pages render without their scripts and styles).
 	Static Assets
+	// Compression is the WebSocket's permessage-deflate mode (ws.go): off unless
+	// set; BENCHMARKS.md has the figures behind that default.
+	Compression websocket.CompressionMode
 }
 
 // Handler serves duet over HTTP.
@@ -96,6 +99,7 @@ type Handler struct {
 	origins   []string
 	limit     int64
 	static    Assets
+	deflate   websocket.CompressionMode
 
 	bodyTimeout time.Duration
 	addresses   *addressTable // nil: no per-address limits
@@ -117,6 +121,7 @@ func New(cfg Config) (http.Handler, error) {
 		origins:   cfg.Origins,
 		limit:     cfg.BodyLimit,
 		static:    cfg.Static,
+		deflate:   cfg.Compression,
 	}
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)

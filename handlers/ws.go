@@ -25,7 +25,9 @@ func (h *Handler) socket(c echo.Context) error {
 	if err := h.sockets.Open(c.Request().Context(), id); err != nil {
 		return err
 	}
-	conn, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{OriginPatterns: h.wsOrigins})
+	// Compression is off by default: on duet's small messages it costs more CPU per
+	// delivery than the bytes it saves are worth (BENCHMARKS.md, permessage-deflate).
+	conn, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{OriginPatterns: h.wsOrigins, CompressionMode: h.deflate})
 	if err != nil {
 		return nil // Accept has answered (426 for a non-upgrade)
 	}

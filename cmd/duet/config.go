@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"duet/collab"
 	"duet/handlers"
 	"duet/store/sqlite"
@@ -38,6 +40,9 @@ type config struct {
 	sessionTTL      time.Duration // idle sessions older than this are purged; 0 keeps them
 	addressLimits   handlers.AddressLimits
 	trustedProxies  []netip.Prefix
+	metricsAddr     string                    // where /metrics is served; "" serves none
+	pprof           bool                      // the Go profiler on the metrics listener too
+	compression     websocket.CompressionMode // the WebSocket's permessage-deflate
 }
 
 // parseConfig reads flags, each falling back to an environment variable, and refuses
@@ -83,6 +88,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	databasePool := fs.String("database-pool", env("DATABASE_POOL", "0"), "with -store postgres: connections to the database at most; 0 takes pool_max_conns from the URL, else 10 (env DATABASE_POOL)")
 	syncMode := fs.String("sync", env("SYNC", string(sqlite.SyncFull)), "SQLite commits: full (an edit is fsynced before anyone sees it: survives crashes and power loss) or normal (not fsynced: survives a killed process, but an OS crash or power cut can lose the last edits) (env SYNC)")
 	ttl := fs.String("session-ttl", env("SESSION_TTL", "30d"), "delete sessions idle for longer than this, with their history, such as 30d or 12h; 0 keeps them forever (env SESSION_TTL)")
+	metricsAddr := fs.String("metrics-addr", env("METRICS_ADDR", ""), "listen address of /metrics (Prometheus), apart from the public one, such as 127.0.0.1:9090 (env METRICS_ADDR; default: no metrics)")
+	pprof := fs.Bool("pprof", env("PPROF", "") == "true", "serve the Go profiler under /debug/pprof/ on -metrics-addr too (env PPROF=true)")
+	compression := fs.String("ws-compression", env("WS_COMPRESSION", "off"), "WebSocket permessage-deflate: off, context-takeover or no-context-takeover (env WS_COMPRESSION)")
 	healthcheck := fs.Bool("healthcheck", false, "ask the duet listening on -addr whether it is healthy, and exit 0 or 1 (for container health checks)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: duet [flags]\n       duet store copy -from LOCATION -to LOCATION (see duet store copy -help)\n\nServes the duet coding pad. Every flag falls back to the environment variable named in its help.\n\n")
@@ -99,11 +107,14 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 
-	if _, port, err := net.SplitHostPort(*addr); err != nil {
-		bad("addr %q: want host:port, such as :8080 or 127.0.0.1:8080", *addr)
-	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		bad("addr %q: port must be a number from 0 to 65535", *addr)
+	checkAddr := func(name, v, example string) {
+		if _, port, err := net.SplitHostPort(v); err != nil {
+			bad("%s %q: want host:port, such as %s", name, v, example)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			bad("%s %q: port must be a number from 0 to 65535", name, v)
+		}
 	}
+	checkAddr("addr", *addr, ":8080 or 127.0.0.1:8080")
 	cfg.addr = *addr
 	if strings.TrimSpace(*dataDir) == "" {
 		bad("data-dir must not be empty")
@@ -216,6 +227,24 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		bad("session-ttl %q: want a duration such as 30d or 12h, or 0 to keep sessions forever", *ttl)
 	} else {
 		cfg.sessionTTL = d
+	}
+	if *metricsAddr != "" {
+		checkAddr("metrics-addr", *metricsAddr, "127.0.0.1:9090")
+	}
+	cfg.metricsAddr = *metricsAddr
+	if *pprof && *metricsAddr == "" {
+		bad("pprof: the profiler is served on -metrics-addr only; set it too")
+	}
+	cfg.pprof = *pprof
+	switch *compression {
+	case "off":
+		cfg.compression = websocket.CompressionDisabled
+	case "context-takeover":
+		cfg.compression = websocket.CompressionContextTakeover
+	case "no-context-takeover":
+		cfg.compression = websocket.CompressionNoContextTakeover
+	default:
+		bad("ws-compression %q: want off, context-takeover or no-context-takeover", *compression)
 	}
 	cfg.healthcheck = *healthcheck
 	if len(errs) > 0 {

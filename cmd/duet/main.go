@@ -20,6 +20,7 @@ import (
 	"duet/collab"
 	"duet/collab/replay"
 	"duet/handlers"
+	"duet/metrics"
 	"duet/questions"
 	"duet/static"
 	"duet/store"
@@ -53,8 +54,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return probe(ctx, cfg.addr)
 	}
 	logger := newLogger(cfg, stderr)
+	// Metrics only when they are served: without them the hub and the store run
+	// with no observer at all.
+	var m *metrics.Metrics
+	var observer collab.Observer
+	var observeCommit func(int, time.Duration)
+	if cfg.metricsAddr != "" {
+		m = metrics.New()
+		observer, observeCommit = m, m.ObserveCommit
+	}
 
-	st, err := openStore(ctx, cfg, logger)
+	st, err := openStore(ctx, cfg, observeCommit, logger)
 	if err != nil {
 		return err
 	}
@@ -76,7 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		stopJanitor()
 		<-janitorDone
 	}()
-	hub := collab.NewHub(collab.HubConfig{Store: st, Logger: logger, Limits: cfg.limits})
+	hub := collab.NewHub(collab.HubConfig{Store: st, Logger: logger, Limits: cfg.limits, Observer: observer})
 	library, err := questions.NewLibrary(st, collab.Languages())
 	if err != nil {
 		return err
@@ -103,9 +113,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Limits:         cfg.addressLimits,
 		TrustedProxies: cfg.trustedProxies,
 		Static:         assets,
+		Compression:    cfg.compression,
 	})
 	if err != nil {
 		return err
+	}
+	if m != nil {
+		m.WatchHub(hub)
+		h = m.Streams(h)
 	}
 	srv := &http.Server{
 		Handler:           h,
@@ -134,6 +149,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if m != nil {
+		stopMetrics, err := serveMetrics(cfg, m, logger, serveErr)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		defer stopMetrics()
+	}
 
 	select {
 	case err := <-serveErr:
@@ -154,6 +177,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	return nil
 }
 
+// serveMetrics serves /metrics (and the profiler with -pprof) on the metrics
+// listener, apart from the public one; a failure to serve goes to serveErr. The
+// function it returns stops it.
+func serveMetrics(cfg config, m *metrics.Metrics, logger *slog.Logger, serveErr chan<- error) (stop func(), err error) {
+	ln, err := net.Listen("tcp", cfg.metricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (metrics): %w", cfg.metricsAddr, err)
+	}
+	logger.Info("metrics listening", "addr", ln.Addr().String(), "pprof", cfg.pprof)
+	srv := &http.Server{
+		Handler:           m.Handler(cfg.pprof),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			select {
+			case serveErr <- fmt.Errorf("metrics: %w", err):
+			default:
+			}
+		}
+	}()
+	return func() { srv.Close() }, nil
+}
+
 // backend is what every store of duet keeps: sessions and the question library.
 type backend interface {
 	store.Store
@@ -161,14 +209,15 @@ type backend interface {
 }
 
 // openStore opens the configured store: the SQLite file in the data folder, the
-// PostgreSQL database, or memory.
-func openStore(ctx context.Context, cfg config, logger *slog.Logger) (backend, error) {
+// PostgreSQL database, or memory. observeCommit, if not nil, is told of every commit
+// of a durable store.
+func openStore(ctx context.Context, cfg config, observeCommit func(int, time.Duration), logger *slog.Logger) (backend, error) {
 	switch cfg.store {
 	case "memory":
 		logger.Info("store opened: sessions are lost when duet stops", "store", "memory")
 		return store.NewMemory(), nil
 	case "postgres":
-		st, err := postgres.Open(ctx, cfg.databaseURL, postgres.Options{MaxConns: cfg.databasePool})
+		st, err := postgres.Open(ctx, cfg.databaseURL, postgres.Options{MaxConns: cfg.databasePool, ObserveBatch: observeCommit})
 		if err != nil {
 			return nil, fmt.Errorf("open the store: %w", err)
 		}
@@ -176,7 +225,7 @@ func openStore(ctx context.Context, cfg config, logger *slog.Logger) (backend, e
 		return st, nil
 	}
 	path := filepath.Join(cfg.dataDir, "duet.db")
-	st, err := sqlite.Open(ctx, path, sqlite.Options{Sync: cfg.sync})
+	st, err := sqlite.Open(ctx, path, sqlite.Options{Sync: cfg.sync, ObserveCommit: observeCommit})
 	if err != nil {
 		return nil, fmt.Errorf("open the store: %w", err)
 	}

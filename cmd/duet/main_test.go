@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"duet/handlers"
 	"duet/store/sqlite"
 )
@@ -93,6 +95,17 @@ func TestParseConfig(t *testing.T) {
 		{name: "bad trusted proxy", env: map[string]string{"TRUSTED_PROXIES": "proxy.example.com"}, wantErr: `trusted-proxies: "proxy.example.com"`},
 		{name: "negative limit", args: []string{"-max-sockets-per-address", "-1"}, wantErr: "max-sockets-per-address"},
 		{name: "bad body timeout", env: map[string]string{"BODY_TIMEOUT": "0"}, wantErr: "body-timeout"},
+		{name: "no metrics by default, deflate off", want: func(c config) bool {
+			return c.metricsAddr == "" && !c.pprof && c.compression == websocket.CompressionDisabled
+		}},
+		{name: "metrics and compression from env", env: map[string]string{"METRICS_ADDR": "127.0.0.1:9090", "PPROF": "true", "WS_COMPRESSION": "context-takeover"},
+			want: func(c config) bool {
+				return c.metricsAddr == "127.0.0.1:9090" && c.pprof && c.compression == websocket.CompressionContextTakeover
+			}},
+		{name: "no-context-takeover", args: []string{"-ws-compression", "no-context-takeover"}, want: func(c config) bool { return c.compression == websocket.CompressionNoContextTakeover }},
+		{name: "bad metrics addr", args: []string{"-metrics-addr", "9090"}, wantErr: `metrics-addr "9090": want host:port`},
+		{name: "pprof needs the metrics listener", args: []string{"-pprof"}, wantErr: "pprof: the profiler is served on -metrics-addr only"},
+		{name: "unknown compression", env: map[string]string{"WS_COMPRESSION": "gzip"}, wantErr: `ws-compression "gzip"`},
 		{name: "store problems reported together", env: map[string]string{"STORE": "redis", "SYNC": "off", "SESSION_TTL": "x"},
 			wantErr: "store \"redis\": want sqlite, postgres or memory\n  sync \"off\": want full or normal\n  session-ttl \"x\""},
 	}

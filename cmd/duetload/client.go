@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -40,10 +43,18 @@ type client struct {
 	err      error // the first thing that went wrong
 
 	// Owned by the reader goroutine; read after it has ended.
-	seen    map[string]int // updates received so far, by sender clientID
-	fanout  []time.Duration
-	typing  []time.Duration // keystroke → another client's receipt
-	confirm []time.Duration // push → the sender's own update back
+	sched    *schedule
+	seen     map[string]int  // updates received so far, by sender clientID
+	fanout   []time.Duration // push → another client's receipt, for updates typed in the window
+	typing   []time.Duration // keystroke → another client's receipt, likewise: the delivery latency
+	confirm  []time.Duration // push → the sender's own update back, likewise
+	inWindow int             // deliveries received during the window, whenever typed
+}
+
+// schedule is when a typing run types and measures; every field is set before the
+// clients start reading.
+type schedule struct {
+	start, window, stop, end time.Time // typing starts; the window opens; typing stops; deliveries stop counting
 }
 
 // message is a server message, decoded as far as the load generator needs.
@@ -59,25 +70,11 @@ type message struct {
 	Message string `json:"message"`
 }
 
-// dialClient connects a client to a session and waits for its sync.
-func dialClient(ctx context.Context, wsBase, session string, index int, userID string) (*client, error) {
-	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	u := wsBase + "/ws/" + session + "?userId=" + userID + "&userName=load+" + strconv.Itoa(index)
-	conn, _, err := websocket.Dial(dctx, u, nil)
+// dialClient connects a typing client to a session and waits for its sync.
+func dialClient(ctx context.Context, d *dialer, wsBase, session string, index int, userID string) (*client, error) {
+	conn, m, err := d.dialSession(ctx, wsBase, session, index, userID)
 	if err != nil {
-		return nil, fmt.Errorf("dial client %d: %w", index, err)
-	}
-	conn.SetReadLimit(64 << 20)
-	_, data, err := conn.Read(dctx)
-	if err != nil {
-		conn.CloseNow()
-		return nil, fmt.Errorf("client %d: read sync: %w", index, err)
-	}
-	var m message
-	if err := json.Unmarshal(data, &m); err != nil || m.Type != "sync" {
-		conn.CloseNow()
-		return nil, fmt.Errorf("client %d: first message is not a sync: %.200s", index, data)
+		return nil, err
 	}
 	var text ot.Text
 	if err := text.UnmarshalJSON(m.Content); err != nil {
@@ -290,6 +287,13 @@ func (c *client) read(ctx context.Context, byID map[string]*client) {
 					c.fail(fmt.Errorf("client %d: update %d of %s was never pushed", c.index, seq, u.ClientID))
 					return
 				}
+				s := c.sched
+				if sender != c && !got.Before(s.window) && got.Before(s.stop) {
+					c.inWindow++
+				}
+				if typed.Before(s.window) || !typed.Before(s.stop) || !got.Before(s.end) {
+					continue // typed outside the window, or arrived too late to count
+				}
 				if sender == c {
 					c.confirm = append(c.confirm, got.Sub(pushed))
 				} else {
@@ -318,4 +322,100 @@ func (c *client) snapshot() (version int, text string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.version, string(c.text.AppendJSON(nil))
+}
+
+// typedIn counts the client's edits made in [from, to).
+func (c *client) typedIn(from, to time.Time) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, t := range c.typed {
+		if !t.Before(from) && t.Before(to) {
+			n++
+		}
+	}
+	return n
+}
+
+// dialer opens the clients' connections from several source addresses
+// (127.0.0.1…127.0.0.n: each has its own ephemeral ports, about 28,000 on Linux) and
+// counts the bytes that cross their sockets, handshakes included.
+type dialer struct {
+	sources     []net.IP
+	deflate     bool
+	next        atomic.Uint64
+	read, wrote atomic.Int64
+	extensions  atomic.Pointer[string] // what the server negotiated, as it said it first
+	http        *http.Client
+}
+
+func newDialer(sources int, deflate bool) *dialer {
+	d := &dialer{deflate: deflate}
+	for i := range sources {
+		d.sources = append(d.sources, net.IPv4(127, 0, 0, byte(1+i%254)))
+	}
+	d.http = &http.Client{Transport: &http.Transport{DialContext: d.dial, MaxIdleConns: -1}}
+	return d
+}
+
+func (d *dialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	src := d.sources[d.next.Add(1)%uint64(len(d.sources))]
+	nd := net.Dialer{LocalAddr: &net.TCPAddr{IP: src}}
+	conn, err := nd.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: conn, d: d}, nil
+}
+
+// countingConn counts what crosses a socket: the bytes on the wire, WebSocket
+// framing and compression included.
+type countingConn struct {
+	net.Conn
+	d *dialer
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.d.read.Add(int64(n))
+	return n, err
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.d.wrote.Add(int64(n))
+	return n, err
+}
+
+// wire is what has crossed every client socket so far, both ways.
+func (d *dialer) wire() int64 { return d.read.Load() + d.wrote.Load() }
+
+// dialSession connects to a session and reads the sync that opens the protocol.
+func (d *dialer) dialSession(ctx context.Context, wsBase, session string, index int, userID string) (*websocket.Conn, *message, error) {
+	dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	u := wsBase + "/ws/" + session + "?userId=" + userID + "&userName=load+" + strconv.Itoa(index)
+	opts := &websocket.DialOptions{HTTPClient: d.http}
+	if d.deflate {
+		opts.CompressionMode = websocket.CompressionContextTakeover
+	}
+	conn, res, err := websocket.Dial(dctx, u, opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dial client %d: %w", index, err)
+	}
+	if ext := res.Header.Get("Sec-WebSocket-Extensions"); ext != "" {
+		d.extensions.CompareAndSwap(nil, &ext)
+	}
+	conn.SetReadLimit(64 << 20)
+	_, data, err := conn.Read(dctx)
+	if err != nil {
+		conn.CloseNow()
+		return nil, nil, fmt.Errorf("client %d: read sync: %w", index, err)
+	}
+	var m message
+	if err := json.Unmarshal(data, &m); err != nil || m.Type != "sync" {
+		conn.CloseNow()
+		return nil, nil, fmt.Errorf("client %d: first message is not a sync: %.200s", index, data)
+	}
+	return conn, &m, nil
 }

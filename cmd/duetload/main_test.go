@@ -12,8 +12,9 @@ import (
 	"duet/cmd/duetload/internal/loadserver"
 )
 
-// TestLoad runs a small load against a server started in-process by loadserver, and
-// checks that the report is complete and every session converged. (In one process,
+// TestLoad runs a small typing load, then an idle one, against a server started
+// in-process by loadserver, and checks that the report is complete, every delivery
+// arrived and every session converged. (In one process,
 // the per-connection figures count the clients too; duetload itself runs the server
 // in a child process.)
 func TestLoad(t *testing.T) {
@@ -33,17 +34,40 @@ func TestLoad(t *testing.T) {
 	}
 	go io.Copy(io.Discard, r)
 
-	cfg := config{sessions: 3, perSession: 3, duration: time.Second, rate: 20, seed: 1}
+	cfg := config{sessions: 3, perSession: 3, period: 50 * time.Millisecond, jitter: 0.25,
+		warmup: 200 * time.Millisecond, duration: time.Second, drain: 500 * time.Millisecond,
+		seed: 1, sources: 2, connectConcurrency: 4}
 	srv := &server{base: "http://" + addr, pid: os.Getpid(), own: true, kind: "in-process", stop: func() {}}
 	var out strings.Builder
-	if err := load(ctx, cfg, srv, &out); err != nil {
+	res, err := load(ctx, cfg, srv, &out)
+	if err != nil {
 		t.Fatalf("load() error = %v; report:\n%s", err, out.String())
 	}
 	t.Logf("report:\n%s", out.String())
-	for _, want := range []string{"fan-out latency", "p99", "per connection", "goroutines", "sessions converged: 3/3"} {
+	for _, want := range []string{"delivery latency", "p99", "per client", "goroutines", "converged 3/3", "lost: 0 of"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the report does not mention %q", want)
 		}
+	}
+	switch {
+	case !res.OK || res.Converged != 3 || res.Lost != 0:
+		t.Errorf("result ok=%v converged=%d lost=%d, want ok, 3 and 0", res.OK, res.Converged, res.Lost)
+	case res.Latency == nil || res.Latency.Samples != res.Expected || res.Expected == 0:
+		t.Errorf("latency samples %v, expected deliveries %d: want one sample per expected delivery", res.Latency, res.Expected)
+	case res.DeliveredPerS <= 0 || res.ServerCPUPer1k <= 0 || res.ServerRSSMiB.End <= 0 || res.Wire.PerDelivery <= 0:
+		t.Errorf("deliveries/s %v, CPU per 1,000 %v, RSS %v MiB, bytes per delivery %v: want all positive",
+			res.DeliveredPerS, res.ServerCPUPer1k, res.ServerRSSMiB.End, res.Wire.PerDelivery)
+	}
+
+	// Idle mode on the same server.
+	cfg.idle, cfg.hold = 12, 300*time.Millisecond
+	out.Reset()
+	res, err = idle(ctx, cfg, srv, &out)
+	if err != nil {
+		t.Fatalf("idle() error = %v; report:\n%s", err, out.String())
+	}
+	if res.Connect.Connected != 12 || res.Params.Sessions != 4 || !res.OK {
+		t.Errorf("idle: connected %d in %d sessions, ok=%v; want 12 in 4, ok", res.Connect.Connected, res.Params.Sessions, res.OK)
 	}
 	cancel()
 	select {

@@ -216,6 +216,9 @@ func (s *Store) runBatch(batch []*appendJob) {
 	s.stats.Appends += int64(len(batch))
 	s.stats.MaxBatch = max(s.stats.MaxBatch, len(batch))
 	s.bmu.Unlock()
+	if s.opts.ObserveBatch != nil {
+		defer func(start time.Time) { s.opts.ObserveBatch(len(batch), time.Since(start)) }(time.Now())
+	}
 	if len(batch) == 1 {
 		batch[0].done <- s.appendAlone(ctx, batch[0])
 		return

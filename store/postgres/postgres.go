@@ -42,6 +42,10 @@ type Options struct {
 	// broke while it committed) keeps asking the database whether it was stored
 	// (10 s). See AppendUpdates.
 	ResolveTimeout time.Duration
+	// ObserveBatch, if set, is told of every batch of appends stored (for metrics):
+	// how many appends it held and how long it took, commit included. A batcher
+	// calls it between batches, so it must be quick.
+	ObserveBatch func(appends int, took time.Duration)
 }
 
 // DefaultMaxConns is the pool size when neither Options nor the URL set one.

@@ -121,6 +121,9 @@ func (s *Store) commit(batch []*job) {
 	s.stats.Writes += int64(len(batch))
 	s.stats.MaxHeld = max(s.stats.MaxHeld, len(batch))
 	s.mu.Unlock()
+	if s.opts.ObserveCommit != nil {
+		defer func(start time.Time) { s.opts.ObserveCommit(len(batch), time.Since(start)) }(time.Now())
+	}
 
 	ctx := context.Background() // no caller owns the batch; see write's invariant
 	errs := make([]error, len(batch))

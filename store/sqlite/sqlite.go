@@ -62,6 +62,10 @@ type Options struct {
 	GroupDelay  time.Duration
 	MaxBatch    int           // most writes in one transaction (256)
 	BusyTimeout time.Duration // how long to wait for a lock another process holds (5 s)
+	// ObserveCommit, if set, is told of every transaction the committer ran (for
+	// metrics): how many writes it held and how long it took, fsync included. The
+	// committer calls it between batches, so it must be quick.
+	ObserveCommit func(writes int, took time.Duration)
 
 	keepDeleted bool // no secure_delete: only for measuring what it costs (export_test.go)
 }

@@ -83,3 +83,69 @@ func RSS(pid string) (uint64, error) {
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%s/status", pid)
 }
+
+// ProcCPU reads the user and system time a process ("self" or a pid) has used, all
+// its threads together, from /proc.
+func ProcCPU(pid string) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; the fields after it may not.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%s/stat: no command name", pid)
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%s/stat: %d fields", pid, len(f))
+	}
+	utime, err1 := strconv.ParseUint(string(f[11]), 10, 64) // field 14
+	stime, err2 := strconv.ParseUint(string(f[12]), 10, 64) // field 15
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%s/stat: bad utime or stime", pid)
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times: 100 on every Linux
+// architecture Go supports.
+const clockTicks = 100
+
+// MachineCPU is the machine's CPU time from /proc/stat, in USER_HZ ticks summed over
+// every core: all of it, and the idle part (idle and iowait).
+type MachineCPU struct{ Total, Idle uint64 }
+
+// ReadMachineCPU reads /proc/stat.
+func ReadMachineCPU() (MachineCPU, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return MachineCPU{}, err
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := bytes.Fields(line)
+	if len(f) < 6 || string(f[0]) != "cpu" {
+		return MachineCPU{}, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var m MachineCPU
+	for i, v := range f[1:min(len(f), 9)] { // user nice system idle iowait irq softirq steal
+		n, err := strconv.ParseUint(string(v), 10, 64)
+		if err != nil {
+			return MachineCPU{}, fmt.Errorf("/proc/stat: %w", err)
+		}
+		m.Total += n
+		if i == 3 || i == 4 {
+			m.Idle += n
+		}
+	}
+	return m, nil
+}
+
+// BusyCores is how many cores were busy, on average, between two readings.
+func BusyCores(a, b MachineCPU, cores int) float64 {
+	total := float64(b.Total - a.Total)
+	if total <= 0 {
+		return 0
+	}
+	return float64(cores) * (1 - float64(b.Idle-a.Idle)/total)
+}
