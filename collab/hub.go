@@ -16,20 +16,25 @@ import (
 // Limits bound what one client or one session may cost. Zero fields take the defaults
 // in parentheses, which docs/protocol.md lists too.
 type Limits struct {
-	MaxMessageBytes int           // largest frame a client may send (2 MiB)
-	MaxDocLength    int           // largest document, UTF-16 units (1 MiB)
-	MaxParts        int           // most parts in one change set
-	RatePerSecond   float64       // messages per second per connection (100)
-	RateBurst       int           // burst of the rate (200)
-	MaxParticipants int           // distinct people in one session (50)
-	SendQueue       int           // messages queued for one client before it is cut off (256)
-	MaxRunText      int           // bytes of one run output message relayed (64 KiB)
-	MaxRunBytes     int           // bytes of output relayed per run (1 MiB)
-	IdleTTL         time.Duration // how long a session with nobody left stays in memory (2 min)
-	PingInterval    time.Duration // keepalive pings; a dead peer is noticed within two (15 s)
-	WriteTimeout    time.Duration // longest a single write may take (10 s)
-	SnapshotEvery   int           // accepted updates between stored snapshots (500)
-	TailSize        int           // accepted updates kept in memory per session (10,000)
+	MaxMessageBytes int     // largest frame a client may send (2 MiB)
+	MaxDocLength    int     // largest document, UTF-16 units (1 MiB)
+	MaxParts        int     // most parts in one change set
+	RatePerSecond   float64 // messages per second per connection (100)
+	RateBurst       int     // burst of the rate (200)
+	MaxParticipants int     // distinct people in one session (50)
+	// MaxConnections is how many connections one session holds, whoever they are
+	// from (4 × MaxParticipants): people are counted by who they say they are, and
+	// anyone can say they are someone new each time.
+	MaxConnections       int
+	MaxPersonConnections int           // connections (tabs) one person may hold in one session (8)
+	SendQueue            int           // messages queued for one client before it is cut off (256)
+	MaxRunText           int           // bytes of one run output message relayed (64 KiB)
+	MaxRunBytes          int           // bytes of output relayed per run (1 MiB)
+	IdleTTL              time.Duration // how long a session with nobody left stays in memory (2 min)
+	PingInterval         time.Duration // keepalive pings; a dead peer is noticed within two (15 s)
+	WriteTimeout         time.Duration // longest a single write may take (10 s)
+	SnapshotEvery        int           // accepted updates between stored snapshots (500)
+	TailSize             int           // accepted updates kept in memory per session (10,000)
 }
 
 func (l Limits) withDefaults() Limits {
@@ -43,6 +48,8 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxParts, ot.DefaultMaxParts)
 	def(&l.RateBurst, 200)
 	def(&l.MaxParticipants, 50)
+	def(&l.MaxConnections, 4*l.MaxParticipants)
+	def(&l.MaxPersonConnections, 8)
 	def(&l.SendQueue, 256)
 	def(&l.MaxRunText, 64<<10)
 	def(&l.MaxRunBytes, 1<<20)

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"duet/collab"
+	"duet/collab/people"
 )
 
 // runEditor drives one editor over a connection: a reader that applies what comes
@@ -425,6 +426,37 @@ func TestSessionFull(t *testing.T) {
 	}
 }
 
+// TestConnectionLimits: a person may hold a few tabs, not a thousand, and a session
+// counts connections as well as people, since anyone can claim to be someone new.
+func TestConnectionLimits(t *testing.T) {
+	t.Parallel()
+	srv := newHubServer(t, collab.Limits{MaxParticipants: 10, MaxPersonConnections: 2, MaxConnections: 4})
+	id := srv.mustSession(t)
+	ada, bob := uuid.NewString(), uuid.NewString()
+	for _, who := range []string{ada, ada, bob, ""} {
+		dial(t, srv, id, url.Values{"userId": {who}}).readType("sync")
+	}
+	tests := []struct {
+		name     string
+		userID   string
+		wantCode string
+	}{
+		{"a third tab of one person", ada, "too_many_connections"},
+		{"a second tab when the session holds its most connections", bob, "session_full"},
+		{"someone new when the session holds its most connections", uuid.NewString(), "session_full"},
+	}
+	for _, tt := range tests {
+		c := dial(t, srv, id, url.Values{"userId": {tt.userID}})
+		status, got := c.closeStatus()
+		if status != websocket.StatusPolicyViolation || len(got) != 1 || got[0].Code != tt.wantCode {
+			t.Errorf("%s: closed with %v after %v, want %s and 1008", tt.name, status, got, tt.wantCode)
+		}
+	}
+	if info, _ := srv.hub.Session(t.Context(), id); len(info.Users) != 3 {
+		t.Errorf("Session().Users = %+v, want the 3 who got in", info.Users)
+	}
+}
+
 // TestPresenceAndCursors: joins, leaves, tabs of one person, and a cursor mapped
 // through an edit made concurrently.
 func TestPresenceAndCursors(t *testing.T) {
@@ -434,7 +466,8 @@ func TestPresenceAndCursors(t *testing.T) {
 	adaID := uuid.NewString()
 	ada := dial(t, srv, id, url.Values{"userId": {adaID}, "userName": {"  Ada <b>Lovelace</b>\u202e\u0007  "}})
 	s := ada.readType("sync")
-	if s.You.ID != adaID || s.You.Name != "Ada <b>Lovelace</b>" || len(s.Users) != 1 || s.Language != "python" {
+	adaPublic := people.PublicID(id, adaID)
+	if s.You.ID != adaPublic || s.You.Name != "Ada <b>Lovelace</b>" || len(s.Users) != 1 || s.Language != "python" {
 		t.Fatalf("sync = %s", s.raw)
 	}
 	if !strings.Contains(string(s.raw), `Ada \u003cb\u003eLovelace`) {
@@ -443,7 +476,7 @@ func TestPresenceAndCursors(t *testing.T) {
 
 	bob := dial(t, srv, id, url.Values{"userId": {"not-a-uuid"}, "userName": {strings.Repeat("b", 50)}})
 	bs := bob.readType("sync")
-	if _, err := uuid.Parse(bs.You.ID); err != nil || bs.You.Name != strings.Repeat("b", 40) || len(bs.Users) != 2 || bs.Users[0].ID != adaID {
+	if len(bs.You.ID) != people.PublicIDLength || bs.You.Name != strings.Repeat("b", 40) || len(bs.Users) != 2 || bs.Users[0].ID != adaPublic {
 		t.Fatalf("bob's sync = %s", bs.raw)
 	}
 	if bs.You.Color == s.You.Color {
@@ -486,7 +519,7 @@ func TestPresenceAndCursors(t *testing.T) {
 		t.Errorf("bob got %s: closing one of two tabs must not make Ada leave", m.raw)
 	}
 	ada.conn.Close(websocket.StatusNormalClosure, "")
-	if l := bob.readType("user_left"); l.UserID != adaID {
+	if l := bob.readType("user_left"); l.UserID != adaPublic {
 		t.Errorf("user_left = %s", l.raw)
 	}
 	info, _ := srv.hub.Session(t.Context(), id)

@@ -27,23 +27,33 @@ type presence struct {
 
 // JoinParams is who a connection says it is. Both fields are untrusted.
 type JoinParams struct {
-	UserID   string // a UUID the browser keeps; anything else gets a fresh one
+	// Secret is what the client proves itself with: the browser's identity cookie, or
+	// the userId a program chose. It is never shown to anyone; others see the public
+	// id derived from it (people.PublicID). Empty: a fresh one for this connection.
+	Secret   string
 	UserName string // sanitized by the hub
 }
 
-// join registers a new client and queues its sync, then tells the others. The sync
-// and the registration happen under one lock, so no update falls between them.
-func (r *room) join(p JoinParams) (*client, *protocolError) {
+// join registers a new client of the person with public id id, and queues its sync,
+// then tells the others. The sync and the registration happen under one lock, so no
+// update falls between them.
+func (r *room) join(id, userName string) (*client, *protocolError) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	lim := r.hub.limits
 	if r.gone {
 		return nil, refuse(CodeSessionDeleted, "the session has ended")
 	}
-	existing := r.people[p.UserID]
-	if existing == nil && len(r.people) >= r.hub.limits.MaxParticipants {
-		return nil, refuse(CodeSessionFull, "this session already has %d participants", r.hub.limits.MaxParticipants)
+	existing := r.people[id]
+	switch {
+	case existing == nil && len(r.people) >= lim.MaxParticipants:
+		return nil, refuse(CodeSessionFull, "this session already has %d participants", lim.MaxParticipants)
+	case existing != nil && existing.conns >= lim.MaxPersonConnections:
+		return nil, refuse(CodeTooManyConnections, "you have %d connections to this session open, the most allowed: close some tabs", existing.conns)
+	case len(r.clients) >= lim.MaxConnections:
+		return nil, refuse(CodeSessionFull, "this session already has %d connections", lim.MaxConnections)
 	}
-	name := people.SanitizeName(p.UserName)
+	name := people.SanitizeName(userName)
 	if name == "" {
 		if existing != nil {
 			name = existing.Name
@@ -52,12 +62,12 @@ func (r *room) join(p JoinParams) (*client, *protocolError) {
 			name = "Guest " + strconv.Itoa(r.guests)
 		}
 	}
-	person := Person{ID: p.UserID, Name: name, Color: r.colorLocked(p.UserID)}
+	person := Person{ID: id, Name: name, Color: r.colorLocked(id)}
 	c := newClient(r, person)
 	announce := existing == nil || existing.Name != name
 	if existing == nil {
 		r.arrivals++
-		r.people[p.UserID] = &presence{Person: person, conns: 1, seq: r.arrivals}
+		r.people[id] = &presence{Person: person, conns: 1, seq: r.arrivals}
 	} else {
 		existing.conns++
 		existing.Name = name // the newest tab's name wins: renaming reconnects

@@ -29,6 +29,9 @@ const (
 	CodeSessionFull    = "session_full"
 	CodeSessionDeleted = "session_deleted"
 	CodeTooSlow        = "too_slow"
+	// CodeTooManyConnections refuses a connection of someone who has
+	// Limits.MaxPersonConnections open to the session already.
+	CodeTooManyConnections = "too_many_connections"
 )
 
 // Close codes of the WebSocket beyond the standard ones.

@@ -82,7 +82,7 @@ export type ServerMessage =
 /** Close codes the island acts on (the server's, in collab/protocol.go). */
 export const Close = {
   goingAway: 1001, // the server shuts down: reconnect
-  policy: 1008, // rate_limited, too_slow, session_full (reason = code)
+  policy: 1008, // rate_limited, too_slow, and the refusals below (reason = code)
   tooBig: 1009, // a frame over the message limit
   sessionDeleted: 4410, // the session was deleted: stop for good
 } as const;
@@ -94,8 +94,16 @@ export const Code = {
   versionTooOld: "version_too_old",
   docTooLarge: "doc_too_large",
   sessionFull: "session_full",
+  tooManyConnections: "too_many_connections",
   sessionDeleted: "session_deleted",
 } as const;
+
+/** The codes of a connection refused for now: the island says so and tries again later. */
+export type Refusal = typeof Code.sessionFull | typeof Code.tooManyConnections;
+
+export function isRefusal(code: string): code is Refusal {
+  return code === Code.sessionFull || code === Code.tooManyConnections;
+}
 
 /** The server's default document limit in UTF-16 units (1 MiB). */
 export const defaultMaxDocLength = 1 << 20;

@@ -77,6 +77,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	rate := fs.String("rate-limit", env("RATE_LIMIT", "100"), "messages per second per connection (env RATE_LIMIT)")
 	burst := fs.String("rate-burst", env("RATE_BURST", "200"), "burst of messages per connection above the rate (env RATE_BURST)")
 	participants := fs.String("max-participants", env("MAX_PARTICIPANTS", "50"), "people in one session (env MAX_PARTICIPANTS)")
+	sessionConns := fs.String("max-session-connections", env("MAX_SESSION_CONNECTIONS", "0"), "connections to one session, whoever they are from; 0: 4 × max-participants (env MAX_SESSION_CONNECTIONS)")
+	personConns := fs.String("max-person-connections", env("MAX_PERSON_CONNECTIONS", "8"), "connections (tabs) one person may hold to one session (env MAX_PERSON_CONNECTIONS)")
 	queue := fs.String("send-queue", env("SEND_QUEUE", "256"), "messages queued for a client before it is cut off as too slow (env SEND_QUEUE)")
 	storeKind := fs.String("store", env("STORE", "sqlite"), "where sessions live: sqlite (a file in -data-dir, kept across restarts), postgres (the database at -database-url) or memory (lost at exit) (env STORE)")
 	databaseURL := fs.String("database-url", env("DATABASE_URL", ""), "with -store postgres: the database, as postgres://user:password@host:5432/dbname?sslmode=verify-full or key=value pairs (env DATABASE_URL)")
@@ -160,12 +162,14 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		return n
 	}
 	cfg.limits = collab.Limits{
-		MaxMessageBytes: positive("max-message-bytes", *maxMessage, 1024),
-		MaxDocLength:    positive("max-doc-units", *maxDoc, 1),
-		RatePerSecond:   float64(positive("rate-limit", *rate, 1)),
-		RateBurst:       positive("rate-burst", *burst, 1),
-		MaxParticipants: positive("max-participants", *participants, 1),
-		SendQueue:       positive("send-queue", *queue, 8),
+		MaxMessageBytes:      positive("max-message-bytes", *maxMessage, 1024),
+		MaxDocLength:         positive("max-doc-units", *maxDoc, 1),
+		RatePerSecond:        float64(positive("rate-limit", *rate, 1)),
+		RateBurst:            positive("rate-burst", *burst, 1),
+		MaxParticipants:      positive("max-participants", *participants, 1),
+		MaxConnections:       positive("max-session-connections", *sessionConns, 0),
+		MaxPersonConnections: positive("max-person-connections", *personConns, 1),
+		SendQueue:            positive("send-queue", *queue, 8),
 	}
 	cfg.addressLimits = handlers.AddressLimits{
 		SessionsPerMinute:    positive("sessions-per-minute", *sessionsPerMinute, 0),

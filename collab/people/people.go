@@ -4,10 +4,31 @@
 package people
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
+
+// PublicIDLength is the length of a public participant id: 22 base64url characters,
+// 132 bits of a SHA-256.
+const PublicIDLength = 22
+
+// PublicID is the id that others see of the participant who proves itself with
+// secret in a session: every message, the REST users list, the event stream, the
+// store and the replay carry it, never the secret. It is a hash of both, so it
+// cannot be used to connect as that participant (only the secret can), and the same
+// secret gives unrelated ids in different sessions, so nobody can follow a person
+// from one session to another by their id.
+func PublicID(sessionID, secret string) string {
+	h := sha256.New()
+	h.Write([]byte("duet participant\x00"))
+	h.Write([]byte(sessionID))
+	h.Write([]byte{0})
+	h.Write([]byte(secret))
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))[:PublicIDLength]
+}
 
 // MaxNameRunes is how long a display name may be, in Unicode code points.
 const MaxNameRunes = 40

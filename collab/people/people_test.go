@@ -1,6 +1,8 @@
 package people
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"strings"
 	"testing"
 )
@@ -77,5 +79,36 @@ func TestColor(t *testing.T) {
 	}
 	if got := Color(nil); got != palette[0] {
 		t.Errorf("Color(nobody) = %s, want %s", got, palette[0])
+	}
+}
+
+// TestPublicID pins the derivation (documented in docs/protocol.md, so that another
+// implementation can compute it) and checks that it depends on the session and the
+// secret, and on nothing else.
+func TestPublicID(t *testing.T) {
+	t.Parallel()
+	const session, secret = "3f2a1b9c-0000-4000-8000-000000000001", "0d6e4079-e2f3-4b3b-9a3c-3c1c1d5f7a10"
+	sum := sha256.Sum256([]byte("duet participant\x00" + session + "\x00" + secret))
+	want := base64.RawURLEncoding.EncodeToString(sum[:])[:22]
+	tests := []struct {
+		name, session, secret string
+		same                  bool // the same id as PublicID(session, secret)
+	}{
+		{"itself", session, secret, true},
+		{"another session", "3f2a1b9c-0000-4000-8000-000000000002", secret, false},
+		{"another secret", session, "0d6e4079-e2f3-4b3b-9a3c-3c1c1d5f7a11", false},
+		{"the boundary between the two moved", session + "\x000d6e", "4079-e2f3-4b3b-9a3c-3c1c1d5f7a10", false},
+	}
+	for _, tt := range tests {
+		got := PublicID(tt.session, tt.secret)
+		if len(got) != PublicIDLength || strings.Trim(got, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+			t.Errorf("%s: PublicID() = %q, want %d base64url characters", tt.name, got, PublicIDLength)
+		}
+		if (got == want) != tt.same {
+			t.Errorf("%s: PublicID() = %q; the id of (session, secret) is %q, same = %v", tt.name, got, want, tt.same)
+		}
+		if strings.Contains(got, tt.secret) || strings.Contains(tt.secret, got) {
+			t.Errorf("%s: PublicID() = %q shows the secret %q", tt.name, got, tt.secret)
+		}
 	}
 }
