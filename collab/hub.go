@@ -35,6 +35,7 @@ type Limits struct {
 	WriteTimeout         time.Duration // longest a single write may take (10 s)
 	SnapshotEvery        int           // accepted updates between stored snapshots (500)
 	TailSize             int           // accepted updates kept in memory per session (10,000)
+	TailBytes            int           // bytes those updates may hold in memory (8 MiB); older ones are read from the store
 }
 
 func (l Limits) withDefaults() Limits {
@@ -55,6 +56,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxRunBytes, 1<<20)
 	def(&l.SnapshotEvery, 500)
 	def(&l.TailSize, ot.DefaultTailSize)
+	def(&l.TailBytes, ot.DefaultTailBytes)
 	if l.RatePerSecond <= 0 {
 		l.RatePerSecond = 100
 	}

@@ -62,7 +62,8 @@ func (r *room) load(ctx context.Context) {
 		var doc history.Loaded
 		if doc, err = history.Load(ctx, r.hub.store, s, r.hub.limits.TailSize); err == nil {
 			r.doc = ot.NewDocument(doc.State, ot.Limits{
-				MaxLength: r.hub.limits.MaxDocLength, MaxParts: r.hub.limits.MaxParts, TailSize: r.hub.limits.TailSize,
+				MaxLength: r.hub.limits.MaxDocLength, MaxParts: r.hub.limits.MaxParts,
+				TailSize: r.hub.limits.TailSize, TailBytes: r.hub.limits.TailBytes,
 			})
 			r.lang, r.snapshotAt = s.Language, doc.Snapshot
 			return
