@@ -143,7 +143,9 @@ func (h *Hub) writeLoop(conn *websocket.Conn, c *client, readerDone <-chan struc
 	for {
 		select {
 		case msg := <-c.send:
-			if err := h.write(conn, msg); err != nil {
+			err := h.write(conn, msg)
+			c.sent(msg)
+			if err != nil {
 				conn.CloseNow()
 				return
 			}

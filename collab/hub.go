@@ -26,16 +26,22 @@ type Limits struct {
 	// from (4 × MaxParticipants): people are counted by who they say they are, and
 	// anyone can say they are someone new each time.
 	MaxConnections       int
-	MaxPersonConnections int           // connections (tabs) one person may hold in one session (8)
-	SendQueue            int           // messages queued for one client before it is cut off (256)
-	MaxRunText           int           // bytes of one run output message relayed (64 KiB)
-	MaxRunBytes          int           // bytes of output relayed per run (1 MiB)
-	IdleTTL              time.Duration // how long a session with nobody left stays in memory (2 min)
-	PingInterval         time.Duration // keepalive pings; a dead peer is noticed within two (15 s)
-	WriteTimeout         time.Duration // longest a single write may take (10 s)
-	SnapshotEvery        int           // accepted updates between stored snapshots (500)
-	TailSize             int           // accepted updates kept in memory per session (10,000)
-	TailBytes            int           // bytes those updates may hold in memory (8 MiB); older ones are read from the store
+	MaxPersonConnections int // connections (tabs) one person may hold in one session (8)
+	SendQueue            int // messages queued for one client before it is cut off (256)
+	// SendQueueBytes bounds those messages in bytes (16 MiB). It is raised to
+	// MinSendQueueBytes when lower, so that any single message fits.
+	SendQueueBytes int
+	// PullBytes bounds the updates of one answer to a pull (1 MiB, one update at
+	// least): a client far behind pulls again for the rest.
+	PullBytes     int
+	MaxRunText    int           // bytes of one run output message relayed (64 KiB)
+	MaxRunBytes   int           // bytes of output relayed per run (1 MiB)
+	IdleTTL       time.Duration // how long a session with nobody left stays in memory (2 min)
+	PingInterval  time.Duration // keepalive pings; a dead peer is noticed within two (15 s)
+	WriteTimeout  time.Duration // longest a single write may take (10 s)
+	SnapshotEvery int           // accepted updates between stored snapshots (500)
+	TailSize      int           // accepted updates kept in memory per session (10,000)
+	TailBytes     int           // bytes those updates may hold in memory (8 MiB); older ones are read from the store
 }
 
 func (l Limits) withDefaults() Limits {
@@ -52,6 +58,9 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxConnections, 4*l.MaxParticipants)
 	def(&l.MaxPersonConnections, 8)
 	def(&l.SendQueue, 256)
+	def(&l.PullBytes, 1<<20)
+	def(&l.SendQueueBytes, 16<<20)
+	l.SendQueueBytes = max(l.SendQueueBytes, l.MinSendQueueBytes())
 	def(&l.MaxRunText, 64<<10)
 	def(&l.MaxRunBytes, 1<<20)
 	def(&l.SnapshotEvery, 500)
@@ -70,6 +79,23 @@ func (l Limits) withDefaults() Limits {
 		l.WriteTimeout = 10 * time.Second
 	}
 	return l
+}
+
+// maxEscape is the most bytes the server's JSON spends on one UTF-16 unit (or one
+// byte a client sent): \u003c for "<", \udxxx for a lone surrogate.
+const maxEscape = 6
+
+// MaxServerMessage is the largest message the server can send within these limits:
+// a sync of a document at its largest, or the update made of a frame at its largest,
+// every unit escaped, with room for the participants list.
+func (l Limits) MaxServerMessage() int {
+	return maxEscape*max(l.MaxDocLength, l.MaxMessageBytes) + 64<<10
+}
+
+// MinSendQueueBytes is the least SendQueueBytes may be: the largest message, after
+// an answer to a pull at its largest.
+func (l Limits) MinSendQueueBytes() int {
+	return l.MaxServerMessage() + l.PullBytes
 }
 
 // HubConfig holds the hub's dependencies and tunables.

@@ -248,6 +248,44 @@ func TestSlowConsumer(t *testing.T) {
 	}
 }
 
+// TestSendQueueBytes: a client that stops reading is cut off once what is queued for
+// it passes its byte budget, long before its count of messages would: large
+// messages cannot make the server hold more than the budget for one client.
+func TestSendQueueBytes(t *testing.T) {
+	t.Parallel()
+	lim := collab.Limits{SendQueue: 100_000, SendQueueBytes: 1 << 20, PullBytes: 64 << 10, RateBurst: 1000,
+		MaxDocLength: 100_000, MaxMessageBytes: 128 << 10, WriteTimeout: 2 * time.Second}
+	if min := lim.MinSendQueueBytes(); min > lim.SendQueueBytes || min < 6*lim.MaxDocLength {
+		t.Fatalf("MinSendQueueBytes() = %d, want at least a sync of the largest document (%d) and at most %d",
+			min, 6*lim.MaxDocLength, lim.SendQueueBytes)
+	}
+	srv := newHubServer(t, lim)
+	id := srv.mustSession(t)
+	slow := dial(t, srv, id, url.Values{})
+	slow.readType("sync")
+	fast := dial(t, srv, id, url.Values{})
+	fast.readType("sync")
+
+	big := strings.Repeat("x", 50_000)
+	const rounds = 200 // 10 MB of insertions: more than the budget and the sockets' buffers
+	for i := range rounds {
+		fast.send(fmt.Sprintf(`{"type":"edit","version":%d,"updates":[{"clientID":"fast","changes":%s}]}`, 2*i, insertAt(0, big)))
+		fast.readType("update")
+		fast.send(fmt.Sprintf(`{"type":"edit","version":%d,"updates":[{"clientID":"fast","changes":[[50000]]}]}`, 2*i+1))
+		fast.readType("update")
+	}
+	if got := srv.hub.Stats().RefusedByCode["too_slow"]; got != 1 {
+		t.Errorf("clients cut off as too slow = %d, want 1 (after %d messages, far below the count of %d)", got, 2*rounds, lim.SendQueue)
+	}
+	status, got := slow.closeStatus()
+	if status != -1 && status != websocket.StatusPolicyViolation {
+		t.Errorf("slow client closed with %v, want %v or a cut connection", status, websocket.StatusPolicyViolation)
+	}
+	if len(got) >= 2*rounds {
+		t.Errorf("slow client received all %d messages; it should have been cut off", len(got))
+	}
+}
+
 func insertAt(pos int, s string) string {
 	if pos == 0 {
 		return fmt.Sprintf(`[[0,%q]]`, s)
