@@ -118,7 +118,7 @@ func TestTextAtEveryVersion(t *testing.T) {
 			const total = 180
 
 			ctx := t.Context()
-			log, err := st.Updates(ctx, id, 0, total)
+			log, err := st.Updates(ctx, id, 0, total, 0)
 			if err != nil {
 				t.Fatalf("Updates(0, %d) error = %v", total, err)
 			}

@@ -143,7 +143,7 @@ func TestConvergence(t *testing.T) {
 		t.Errorf("server version = %d, want at least %d (every edit accepted)", final.Version, clients*edits)
 	}
 	want := string(final.Text.AppendJSON(nil))
-	log, err := srv.store.Updates(ctx, id, 0, final.Version)
+	log, err := srv.store.Updates(ctx, id, 0, final.Version, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,6 +283,60 @@ func TestSendQueueBytes(t *testing.T) {
 	}
 	if len(got) >= 2*rounds {
 		t.Errorf("slow client received all %d messages; it should have been cut off", len(got))
+	}
+}
+
+// TestPullMore: an answer to a pull holds about PullBytes of updates, from memory or
+// from the store; its last message says "more" until the client has everything,
+// and pulling again from where it got to gets the rest, in order.
+func TestPullMore(t *testing.T) {
+	t.Parallel()
+	const budget, n = 4000, 120
+	for _, tt := range []struct {
+		name string
+		lim  collab.Limits
+	}{
+		{"from memory", collab.Limits{PullBytes: budget}},
+		{"from the store", collab.Limits{PullBytes: budget, TailSize: 10}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newHubServer(t, tt.lim)
+			id := srv.mustSession(t)
+			c := dial(t, srv, id, url.Values{})
+			c.readType("sync")
+			line := strings.Repeat("y", 90)
+			for v := range n {
+				c.send(fmt.Sprintf(`{"type":"edit","version":%d,"updates":[{"clientID":"c","changes":%s}]}`, v, insertAt(v*len(line), line)))
+				c.readType("update")
+			}
+			got, pulls := 0, 0
+			for got < n {
+				pulls++
+				c.send(fmt.Sprintf(`{"type":"pull","version":%d}`, got))
+				size := 0
+				for {
+					m := c.readType("update")
+					size += len(m.raw)
+					if m.Version != got || len(m.Updates) == 0 {
+						t.Fatalf("pull %d: update at %d with %d updates, want updates from %d", pulls, m.Version, len(m.Updates), got)
+					}
+					got += len(m.Updates)
+					if m.More || got == n {
+						if m.More == (got == n) {
+							t.Fatalf("pull %d: more = %v at %d of %d", pulls, m.More, got, n)
+						}
+						break
+					}
+				}
+				if size > budget+300 {
+					t.Errorf("pull %d: answered with %d bytes, want about %d", pulls, size, budget)
+				}
+			}
+			if got != n || pulls < n*100/budget {
+				t.Errorf("pulled %d updates in %d pulls, want %d in at least %d", got, pulls, n, n*100/budget)
+			}
+		})
 	}
 }
 

@@ -60,7 +60,7 @@ func (r *room) load(ctx context.Context) {
 	s, err := history.Session(ctx, r.hub.store, r.id)
 	if err == nil {
 		var doc history.Loaded
-		if doc, err = history.Load(ctx, r.hub.store, s, r.hub.limits.TailSize); err == nil {
+		if doc, err = history.Load(ctx, r.hub.store, s, r.hub.limits.TailSize, r.hub.limits.TailBytes); err == nil {
 			r.doc = ot.NewDocument(doc.State, ot.Limits{
 				MaxLength: r.hub.limits.MaxDocLength, MaxParts: r.hub.limits.MaxParts,
 				TailSize: r.hub.limits.TailSize, TailBytes: r.hub.limits.TailBytes,

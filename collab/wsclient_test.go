@@ -99,6 +99,7 @@ type msg struct {
 	Text      string            `json:"text"`
 	Status    string            `json:"status"`
 	Truncated bool              `json:"truncated"`
+	More      bool              `json:"more"`
 	raw       []byte
 }
 

@@ -132,14 +132,15 @@ func (m *Memory) AppendUpdates(ctx context.Context, id string, from int, updates
 	})
 }
 
-// Updates returns the log entries [from, to).
-func (m *Memory) Updates(ctx context.Context, id string, from, to int) ([]Update, error) {
+// Updates returns the log entries [from, to), or fewer past maxBytes.
+func (m *Memory) Updates(ctx context.Context, id string, from, to, maxBytes int) ([]Update, error) {
 	var out []Update
 	err := m.with(ctx, id, func(s *memSession) error {
 		if from < 0 || from > to || to > len(s.log) {
 			return fmt.Errorf("updates [%d, %d) of %s (log has %d): %w", from, to, id, len(s.log), ErrNotFound)
 		}
-		out = slices.Clone(s.log[from:to]) // Changes are never modified in place, so sharing them is safe
+		end := from + UpTo(s.log[from:to], maxBytes)
+		out = slices.Clone(s.log[from:end]) // Changes are never modified in place, so sharing them is safe
 		return nil
 	})
 	return out, err

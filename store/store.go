@@ -40,6 +40,16 @@ type Update struct {
 	Time     time.Time
 }
 
+// rowBytes is what a stored row costs beside the bytes it was given: keys,
+// versions, times and the back end's own overhead, about.
+const rowBytes = 32
+
+// Bytes is what the update costs in a store: its changes and ids, and the rest of
+// its row. Stores count it towards a session's quota and bound reads of the log by it.
+func (u Update) Bytes() int {
+	return rowBytes + len(u.ClientID) + len(u.UserID) + len(u.Changes)
+}
+
 // Snapshot is a session's document text at a version, so that loading it replays only
 // the updates after Version.
 type Snapshot struct {
@@ -102,8 +112,10 @@ type Store interface {
 	// if that is later.
 	AppendUpdates(ctx context.Context, id string, from int, updates []Update) error
 	// Updates returns the log entries [from, to), or ErrNotFound when the range is
-	// not within the log.
-	Updates(ctx context.Context, id string, from, to int) ([]Update, error)
+	// not within the log. With maxBytes > 0 it stops early, after the entry that
+	// brings their Bytes to maxBytes or more, so that a caller reading a long log
+	// holds a chunk of it at a time; it returns one entry at least when from < to.
+	Updates(ctx context.Context, id string, from, to, maxBytes int) ([]Update, error)
 	// SaveSnapshot keeps the document text at a version no later than the log's end
 	// (else ErrConflict). Every snapshot is kept, so replay can start near any
 	// version; saving one at a version already saved keeps the first.
@@ -132,4 +144,31 @@ type Store interface {
 	// Close waits for writes in progress and releases the store; later calls
 	// return ErrClosed.
 	Close() error
+}
+
+// UpTo returns how many of the updates a read bounded by maxBytes returns (see
+// Store.Updates): all with maxBytes <= 0, else up to the one that brings their Bytes
+// to maxBytes or more.
+func UpTo(updates []Update, maxBytes int) int {
+	if maxBytes <= 0 {
+		return len(updates)
+	}
+	n := 0
+	for i, u := range updates {
+		if n >= maxBytes {
+			return i
+		}
+		n += u.Bytes()
+	}
+	return len(updates)
+}
+
+// Full reports whether updates, as a read bounded by maxBytes returned them, reached
+// the bound: a read that returns fewer than asked must have.
+func Full(updates []Update, maxBytes int) bool {
+	n := 0
+	for _, u := range updates {
+		n += u.Bytes()
+	}
+	return maxBytes > 0 && n >= maxBytes
 }

@@ -29,11 +29,16 @@ export interface SyncMessage {
   users: Person[];
 }
 
-/** Updates accepted from version on; none: the answer to a pull or to a resend. */
+/**
+ * Updates accepted from version on; none: the answer to a pull or to a resend. more:
+ * the answer to a pull stops short of the server's version (it is sent a budget of
+ * bytes at a time); pull again for the rest.
+ */
 export interface UpdateMessage {
   type: "update";
   version: number;
   updates: WireUpdate[];
+  more?: boolean;
 }
 
 export interface PresenceMessage {

@@ -8,7 +8,8 @@
 //    transforms as the server's sequential rebase; an update with our client id
 //    confirms ours;
 //  - pull: a gap before a received update, a sync ahead of a peer, or a push the server
-//    can no longer rebase asks for what is missing;
+//    can no longer rebase asks for what is missing; an answer marked "more" (the server
+//    answers a long pull a budget of bytes at a time) asks for the rest;
 //  - resync: a state the server refuses, or a document that no longer matches the
 //    authority's, starts over from the server's document on a new socket;
 //  - verify: once things are quiet, the editor's document is compared with the
@@ -163,7 +164,7 @@ export class Sync {
       if (r.own && this.inFlight?.peer === peer) this.inFlight = null;
       if (r.own && isMain) ownMain = true;
     }
-    if (gap && this.pullFrom === null) this.requestPull();
+    if ((gap || m.more) && this.pullFrom === null) this.requestPull();
     this.afterReceive(ownMain);
   }
 

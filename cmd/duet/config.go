@@ -80,6 +80,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	sessionConns := fs.String("max-session-connections", env("MAX_SESSION_CONNECTIONS", "0"), "connections to one session, whoever they are from; 0: 4 × max-participants (env MAX_SESSION_CONNECTIONS)")
 	personConns := fs.String("max-person-connections", env("MAX_PERSON_CONNECTIONS", "8"), "connections (tabs) one person may hold to one session (env MAX_PERSON_CONNECTIONS)")
 	queue := fs.String("send-queue", env("SEND_QUEUE", "256"), "messages queued for a client before it is cut off as too slow (env SEND_QUEUE)")
+	queueBytes := fs.String("send-queue-bytes", env("SEND_QUEUE_BYTES", "16777216"), "bytes queued for a client before it is cut off as too slow; at least the largest message duet can send (env SEND_QUEUE_BYTES)")
+	pullBytes := fs.String("pull-bytes", env("PULL_BYTES", "1048576"), "bytes of updates in one answer to a pull; the client pulls again for the rest (env PULL_BYTES)")
+	tailBytes := fs.String("tail-bytes", env("TAIL_BYTES", "8388608"), "bytes of recent updates one session keeps in memory; older ones are read from the store (env TAIL_BYTES)")
 	storeKind := fs.String("store", env("STORE", "sqlite"), "where sessions live: sqlite (a file in -data-dir, kept across restarts), postgres (the database at -database-url) or memory (lost at exit) (env STORE)")
 	databaseURL := fs.String("database-url", env("DATABASE_URL", ""), "with -store postgres: the database, as postgres://user:password@host:5432/dbname?sslmode=verify-full or key=value pairs (env DATABASE_URL)")
 	databasePool := fs.String("database-pool", env("DATABASE_POOL", "0"), "with -store postgres: connections to the database at most; 0 takes pool_max_conns from the URL, else 10 (env DATABASE_POOL)")
@@ -170,6 +173,12 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		MaxConnections:       positive("max-session-connections", *sessionConns, 0),
 		MaxPersonConnections: positive("max-person-connections", *personConns, 1),
 		SendQueue:            positive("send-queue", *queue, 8),
+		SendQueueBytes:       positive("send-queue-bytes", *queueBytes, 1),
+		PullBytes:            positive("pull-bytes", *pullBytes, 1),
+		TailBytes:            positive("tail-bytes", *tailBytes, 1),
+	}
+	if least := cfg.limits.MinSendQueueBytes(); cfg.limits.SendQueueBytes < least {
+		bad("send-queue-bytes %q: want at least %d, the largest message duet can send (6 bytes per unit of the larger of max-doc-units and max-message-bytes, plus 64 KiB) and an answer to a pull (pull-bytes)", *queueBytes, least)
 	}
 	cfg.addressLimits = handlers.AddressLimits{
 		SessionsPerMinute:    positive("sessions-per-minute", *sessionsPerMinute, 0),

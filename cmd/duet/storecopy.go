@@ -180,7 +180,7 @@ func readHistory(ctx context.Context, st store.Store, id string) (history, error
 	if h.session, err = st.Session(ctx, id); err != nil {
 		return h, err
 	}
-	if h.log, err = st.Updates(ctx, id, 0, h.session.Version); err != nil {
+	if h.log, err = st.Updates(ctx, id, 0, h.session.Version, 0); err != nil {
 		return h, err
 	}
 	if h.snapshots, err = allSnapshots(ctx, st, id, h.session.Version); err != nil {

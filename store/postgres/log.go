@@ -11,16 +11,30 @@ import (
 	"duet/store"
 )
 
-// Updates returns the log entries [from, to).
-func (s *Store) Updates(ctx context.Context, id string, from, to int) ([]store.Update, error) {
+// updatesSQL reads log entries [$2, $3) of session $1, stopping after the one that
+// brings their bytes (store.Update.Bytes, 32 for the rest of the row) to $4 or more
+// when $4 > 0: only what the caller takes is sent. A session with none of them in
+// the range gives one row of NULLs.
+const updatesSQL = `SELECT s.version, u.version, u.client_id, u.user_id, u.changes, u.time
+	FROM sessions s LEFT JOIN LATERAL (
+		SELECT * FROM (
+			SELECT version, client_id, user_id, changes, time,
+				sum(32 + octet_length(client_id) + octet_length(user_id) + octet_length(changes))
+					OVER (ORDER BY version ROWS UNBOUNDED PRECEDING)
+				- (32 + octet_length(client_id) + octet_length(user_id) + octet_length(changes)) AS before
+			FROM updates WHERE session = s.pk AND version >= $2 AND version < $3
+		) w WHERE $4 <= 0 OR w.before < $4
+	) u ON true
+	WHERE s.id = $1 ORDER BY u.version`
+
+// Updates returns the log entries [from, to), or fewer past maxBytes.
+func (s *Store) Updates(ctx context.Context, id string, from, to, maxBytes int) ([]store.Update, error) {
 	var out []store.Update
 	what := fmt.Sprintf("updates [%d, %d) of %s", from, to, id)
 	err := s.do(ctx, what, func(ctx context.Context) error {
 		out = nil
 		version := 0
-		err := s.sessionRows(ctx, `SELECT s.version, u.version, u.client_id, u.user_id, u.changes, u.time
-			FROM sessions s LEFT JOIN updates u ON u.session = s.pk AND u.version >= $2 AND u.version < $3
-			WHERE s.id = $1 ORDER BY u.version`, id, func(rows pgx.Rows) error {
+		err := s.sessionRows(ctx, updatesSQL, id, func(rows pgx.Rows) error {
 			var v *int
 			var client, user, changes []byte
 			var at *int64
@@ -31,13 +45,13 @@ func (s *Store) Updates(ctx context.Context, id string, from, to int) ([]store.U
 				out = append(out, store.Update{ClientID: string(client), UserID: string(user), Changes: changes, Time: decTime(at)})
 			}
 			return nil
-		}, max(from, -1), min(to, math.MaxInt32)) // versions are int4: past them is past the log
+		}, max(from, -1), min(to, math.MaxInt32), max(maxBytes, 0)) // versions are int4: past them is past the log
 		switch {
 		case err != nil:
 			return err
 		case from < 0 || from > to || to > version:
 			return fmt.Errorf("%s (log has %d): %w", what, version, store.ErrNotFound)
-		case len(out) != to-from:
+		case len(out) != to-from && !store.Full(out, maxBytes): // fewer than asked, and not for the bytes
 			return fmt.Errorf("the log has %d of these %d updates: the database is damaged", len(out), to-from)
 		}
 		return nil

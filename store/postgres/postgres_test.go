@@ -180,7 +180,7 @@ func TestTwoStores(t *testing.T) {
 		if err != nil || got.Version != 2*writers*appends {
 			t.Fatalf("Session(%s) = version %d, %v; want %d", id, got.Version, err, 2*writers*appends)
 		}
-		log, err := stores[1].Updates(ctx, id, 0, got.Version)
+		log, err := stores[1].Updates(ctx, id, 0, got.Version, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -227,7 +227,7 @@ func TestAppendAgain(t *testing.T) {
 			t.Errorf("%s: AppendUpdates() error = %v, want %v", tt.name, err, tt.wantErr)
 		}
 	}
-	log, err := s.Updates(ctx, "s", 0, 2)
+	log, err := s.Updates(ctx, "s", 0, 2, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +295,7 @@ func TestMigrations(t *testing.T) {
 			if err != nil || got.Version != 1 || got.Language != "python" || !got.LastActive.Equal(time.Unix(0, 2)) || !bytes.Equal(got.OwnerTokenHash, []byte{7, 7}) {
 				t.Errorf("Session(old) = %+v, %v", got, err)
 			}
-			if log, err := s.Updates(ctx, "old", 0, 1); err != nil || string(log[0].Changes) != `[[0,"a"]]` || !log[0].Time.Equal(time.Unix(0, 3)) {
+			if log, err := s.Updates(ctx, "old", 0, 1, 0); err != nil || string(log[0].Changes) != `[[0,"a"]]` || !log[0].Time.Equal(time.Unix(0, 3)) {
 				t.Errorf("Updates(old) = %v, %v", log, err)
 			}
 			if err := s.AppendRun(ctx, "old", store.Run{ID: "r", Output: []store.RunOutput{{Stream: "stdout", Text: "hi"}}}); err != nil {

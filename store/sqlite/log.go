@@ -46,8 +46,8 @@ func (s *Store) AppendUpdates(ctx context.Context, id string, from int, updates 
 	})
 }
 
-// Updates returns the log entries [from, to).
-func (s *Store) Updates(ctx context.Context, id string, from, to int) ([]store.Update, error) {
+// Updates returns the log entries [from, to), or fewer past maxBytes.
+func (s *Store) Updates(ctx context.Context, id string, from, to, maxBytes int) ([]store.Update, error) {
 	var out []store.Update
 	err := s.read(ctx, fmt.Sprintf("updates [%d, %d) of %s", from, to, id), func(tx *sql.Tx) error {
 		pk, version, err := sessionVersion(ctx, tx, id)
@@ -63,8 +63,9 @@ func (s *Store) Updates(ctx context.Context, id string, from, to int) ([]store.U
 			return err
 		}
 		defer rows.Close()
-		out = make([]store.Update, 0, to-from)
-		for rows.Next() {
+		out = make([]store.Update, 0, min(to-from, 1024))
+		read := 0 // bytes of the updates read: rows past maxBytes are left unread
+		for (maxBytes <= 0 || read < maxBytes) && rows.Next() {
 			var u store.Update
 			var at sql.NullInt64
 			if err := rows.Scan(&u.ClientID, &u.UserID, &u.Changes, &at); err != nil {
@@ -72,11 +73,12 @@ func (s *Store) Updates(ctx context.Context, id string, from, to int) ([]store.U
 			}
 			u.Time = decTime(at)
 			out = append(out, u)
+			read += u.Bytes()
 		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if len(out) != to-from {
+		if len(out) != to-from && !store.Full(out, maxBytes) { // fewer than asked, and not for the bytes
 			return fmt.Errorf("the log has %d of these %d updates: the database is damaged", len(out), to-from)
 		}
 		return nil

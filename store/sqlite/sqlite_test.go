@@ -121,7 +121,7 @@ func TestBytesOnDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	log, err := s.Updates(ctx, sess.ID, 0, len(values))
+	log, err := s.Updates(ctx, sess.ID, 0, len(values), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestMigrations(t *testing.T) {
 		if err != nil || got.Version != 1 || got.Language != "python" || !got.LastActive.Equal(time.Unix(0, 2)) {
 			t.Errorf("Session(old) = %+v, %v", got, err)
 		}
-		if log, err := s.Updates(ctx, "old", 0, 1); err != nil || string(log[0].Changes) != `[[0,"a"]]` {
+		if log, err := s.Updates(ctx, "old", 0, 1, 0); err != nil || string(log[0].Changes) != `[[0,"a"]]` {
 			t.Errorf("Updates(old) = %v, %v", log, err)
 		}
 		if err := s.AppendRun(ctx, "old", store.Run{ID: "r", Output: []store.RunOutput{{Stream: "stdout", Text: "hi"}}}); err != nil {
@@ -350,7 +350,7 @@ func TestGroupCommitUnderLoad(t *testing.T) {
 		t.Errorf("%d appends in %d transactions (at most %d in one): want fewer transactions than appends", writes, commits, st.MaxHeld)
 	}
 	for i := range sessions {
-		log, err := s.Updates(ctx, fmt.Sprint(i), 0, appends)
+		log, err := s.Updates(ctx, fmt.Sprint(i), 0, appends, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

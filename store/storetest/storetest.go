@@ -189,7 +189,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		if !got.CreatedAt.Equal(at) || !got.LastActive.Equal(at) || got.CreatedAt.Location() != time.UTC || got.LastActive.Location() != time.UTC {
 			t.Errorf("Session() times = %v, %v, want %v twice", got.CreatedAt, got.LastActive, at.UTC())
 		}
-		log, err := s.Updates(ctx, sess.ID, 0, 1)
+		log, err := s.Updates(ctx, sess.ID, 0, 1, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -411,7 +411,7 @@ func runLog(t *testing.T, open func(t *testing.T) store.Store, sess store.Sessio
 			if got.Version != tt.wantVersion {
 				t.Errorf("Version = %d, want %d", got.Version, tt.wantVersion)
 			}
-			log, err := s.Updates(ctx, sess.ID, 0, tt.wantVersion)
+			log, err := s.Updates(ctx, sess.ID, 0, tt.wantVersion, 0)
 			if err != nil {
 				t.Fatalf("Updates(0, %d) error = %v", tt.wantVersion, err)
 			}
@@ -421,7 +421,7 @@ func runLog(t *testing.T, open func(t *testing.T) store.Store, sess store.Sessio
 					t.Errorf("Updates()[%d] = %+v, want %+v", i, u, want)
 				}
 			}
-			if _, err := s.Updates(ctx, sess.ID, 0, tt.wantVersion+1); err == nil {
+			if _, err := s.Updates(ctx, sess.ID, 0, tt.wantVersion+1, 0); err == nil {
 				t.Errorf("Updates past the log: error = nil, want one")
 			}
 			snap, err := s.LatestSnapshot(ctx, sess.ID)
@@ -433,6 +433,52 @@ func runLog(t *testing.T, open func(t *testing.T) store.Store, sess store.Sessio
 			}
 		})
 	}
+
+	t.Run("reads bounded in bytes", func(t *testing.T) {
+		ctx := t.Context()
+		s := open(t)
+		t.Cleanup(func() { s.Close() })
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+		log := make([]store.Update, 10)
+		for i := range log {
+			log[i] = upd(i)
+			log[i].Changes = fmt.Appendf(nil, `[%d,[0,"%s"]]`, i, bytes.Repeat([]byte("x"), i*100))
+		}
+		if err := s.AppendUpdates(ctx, sess.ID, 0, log); err != nil {
+			t.Fatal(err)
+		}
+		first3 := log[0].Bytes() + log[1].Bytes() + log[2].Bytes()
+		tests := []struct {
+			from, to, maxBytes int
+			want               int // updates returned, from from on
+		}{
+			{0, 10, 0, 10},
+			{0, 10, first3, 3},
+			{0, 10, first3 - 1, 3},
+			{0, 10, first3 + 1, 4},
+			{0, 10, 1, 1},
+			{4, 6, 1 << 20, 2},
+			{9, 10, 1, 1},
+			{5, 5, 1, 0},
+		}
+		for _, tt := range tests {
+			got, err := s.Updates(ctx, sess.ID, tt.from, tt.to, tt.maxBytes)
+			if err != nil || len(got) != tt.want {
+				t.Errorf("Updates(%d, %d, maxBytes %d) = %d updates, %v; want %d", tt.from, tt.to, tt.maxBytes, len(got), err, tt.want)
+				continue
+			}
+			for i, u := range got {
+				if !bytes.Equal(u.Changes, log[tt.from+i].Changes) {
+					t.Errorf("Updates(%d, %d, maxBytes %d)[%d] = %s, want %s", tt.from, tt.to, tt.maxBytes, i, u.Changes, log[tt.from+i].Changes)
+				}
+			}
+		}
+		if _, err := s.Updates(ctx, sess.ID, 8, 11, 1); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Updates(8, 11) past the log, bounded: error = %v, want ErrNotFound", err)
+		}
+	})
 
 	t.Run("delete drops the log", func(t *testing.T) {
 		ctx := t.Context()
@@ -453,7 +499,7 @@ func runLog(t *testing.T, open func(t *testing.T) store.Store, sess store.Sessio
 		if err := s.DeleteSession(ctx, sess.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Updates(ctx, sess.ID, 0, 0); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.Updates(ctx, sess.ID, 0, 0, 0); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("Updates after delete error = %v, want ErrNotFound", err)
 		}
 		if _, err := s.LatestSnapshot(ctx, sess.ID); !errors.Is(err, store.ErrNotFound) {
@@ -750,7 +796,7 @@ func runBytes(t *testing.T, open func(t *testing.T) store.Store, sess store.Sess
 	if err := s.AppendUpdates(ctx, sess.ID, 0, log); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Updates(ctx, sess.ID, 0, len(log))
+	got, err := s.Updates(ctx, sess.ID, 0, len(log), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -863,7 +909,7 @@ func runConcurrentAppends(t *testing.T, open func(t *testing.T) store.Store, ses
 		if want := writers * appends; got.Version != want || won[id] != want {
 			t.Errorf("session %s: version %d after %d successful appends, want %d", id, got.Version, won[id], want)
 		}
-		log, err := s.Updates(ctx, id, 0, got.Version)
+		log, err := s.Updates(ctx, id, 0, got.Version, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
