@@ -58,6 +58,11 @@ func (r *room) edit(ctx context.Context, c *client, m *clientMessage) *protocolE
 		return nil
 	}
 	if err := r.hub.store.AppendUpdates(ctx, r.id, p.From, history.Encode(p.Accepted)); err != nil {
+		if errors.Is(err, store.ErrQuota) {
+			// Nothing was stored, so nothing changes, and the client may go on
+			// reading; another edit will be refused as well.
+			return refuse(CodeQuotaExceeded, "this session has stored all it may: the edit was not saved")
+		}
 		r.storeFailed(c, err)
 		return nil
 	}

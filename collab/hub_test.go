@@ -17,6 +17,7 @@ import (
 
 	"duet/collab"
 	"duet/collab/people"
+	"duet/store"
 )
 
 // runEditor drives one editor over a connection: a reader that applies what comes
@@ -337,6 +338,75 @@ func TestPullMore(t *testing.T) {
 				t.Errorf("pulled %d updates in %d pulls, want %d in at least %d", got, pulls, n, n*100/budget)
 			}
 		})
+	}
+}
+
+// TestQuotaExceeded: an edit that would take the session past what its store may
+// keep is refused with quota_exceeded; the connection stays open, nothing changes
+// for anyone, and edits that fit still go through. A run past the quota is relayed
+// whole, and stored without the output that does not fit.
+func TestQuotaExceeded(t *testing.T) {
+	t.Parallel()
+	const quota = 4000
+	st := store.NewMemoryWithLimits(store.Limits{SessionBytes: quota})
+	srv := newReplayServer(t, st, collab.Limits{})
+	id := srv.mustSession(t)
+	a := dial(t, srv, id, url.Values{})
+	a.readType("sync")
+	b := dial(t, srv, id, url.Values{})
+	b.readType("sync")
+
+	a.send(`{"type":"edit","version":0,"updates":[{"clientID":"a","changes":[[0,"hello"]]}]}`)
+	a.readType("update")
+	b.readType("update")
+	a.send(fmt.Sprintf(`{"type":"edit","version":1,"updates":[{"clientID":"a","changes":%s}]}`, insertAt(5, strings.Repeat("x", quota))))
+	if m := a.readType("error"); m.Code != "quota_exceeded" || m.Message == "" {
+		t.Errorf("an edit past the quota: %s, want error quota_exceeded", m.raw)
+	}
+	a.send(`{"type":"edit","version":1,"updates":[{"clientID":"a","changes":[5,[0," world"]]}]}`)
+	if m := a.readType("update"); m.Version != 1 || len(m.Updates) != 1 {
+		t.Errorf("an edit that fits after a refused one: %s, want it accepted at version 1", m.raw)
+	}
+	if m := b.readType("update"); m.Version != 1 {
+		t.Errorf("the other client's next update = %s, want the one at version 1 (it never saw the refused one)", m.raw)
+	}
+	info, _ := srv.hub.Session(t.Context(), id)
+	if got := info.Text.String(); got != "hello world" || info.Version != 2 {
+		t.Errorf("document = %q at %d, want %q at 2", got, info.Version, "hello world")
+	}
+
+	out := strings.Repeat("o", 3000)
+	a.send(`{"type":"run","runId":"r1","event":"start","text":"main.py"}`)
+	a.send(`{"type":"run","runId":"r1","event":"output","stream":"stdout","text":"` + out + `"}`)
+	a.send(`{"type":"run","runId":"r1","event":"output","stream":"stdout","text":"` + out + `"}`)
+	a.send(`{"type":"run","runId":"r1","event":"end","status":"ok"}`)
+	relayed := 0
+	for m := b.readType("run"); m.Event != "end"; m = b.readType("run") {
+		relayed += len(m.Text)
+	}
+	if relayed != len("main.py")+2*len(out) {
+		t.Errorf("relayed %d bytes of the run, want all of it", relayed)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		runs, err := st.Runs(t.Context(), id)
+		if err == nil && len(runs) == 1 {
+			stored := 0
+			for _, o := range runs[0].Output {
+				stored += len(o.Text)
+			}
+			if !runs[0].Truncated || stored == 0 || stored >= 2*len(out) {
+				t.Errorf("stored run: truncated %v, %d bytes of output; want it truncated to what fits", runs[0].Truncated, stored)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Runs() = %v, %v; want the run stored", runs, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s, _ := st.Session(t.Context(), id); s.Bytes > quota {
+		t.Errorf("the session stores %d bytes, more than its quota of %d", s.Bytes, quota)
 	}
 }
 

@@ -29,6 +29,9 @@ const (
 	CodeSessionFull    = "session_full"
 	CodeSessionDeleted = "session_deleted"
 	CodeTooSlow        = "too_slow"
+	// CodeQuotaExceeded refuses an edit that the store refused because the
+	// session has stored all it may (store.ErrQuota).
+	CodeQuotaExceeded = "quota_exceeded"
 	// CodeTooManyConnections refuses a connection of someone who has
 	// Limits.MaxPersonConnections open to the session already.
 	CodeTooManyConnections = "too_many_connections"

@@ -57,7 +57,12 @@ func (r *room) recordRun(run *store.Run) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := r.hub.store.AppendRun(ctx, r.id, *run)
-	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrExists) && !errors.Is(err, store.ErrClosed) {
+	switch {
+	case errors.Is(err, store.ErrQuota):
+		// The session has stored all it may: the run was relayed, and the replay
+		// will not show it.
+		r.hub.logger.Debug("run not stored: session quota reached", "session", r.id, "run", run.ID)
+	case err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrExists) && !errors.Is(err, store.ErrClosed):
 		r.hub.logger.Warn("store run failed", "session", r.id, "run", run.ID, "err", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 // Memory is a Store that keeps everything in process memory: the default of tests and
 // of --store=memory. Nothing survives a restart.
 type Memory struct {
+	limits   Limits
 	mu       sync.Mutex
 	sessions map[string]*memSession // guarded by mu
 	closed   bool                   // guarded by mu
@@ -29,9 +30,14 @@ var _ Store = (*Memory)(nil)
 // emptyText is the JSON of the empty document.
 var emptyText = []byte(`""`)
 
-// NewMemory returns an empty in-memory store.
+// NewMemory returns an empty in-memory store with the default limits.
 func NewMemory() *Memory {
-	return &Memory{sessions: make(map[string]*memSession)}
+	return NewMemoryWithLimits(Limits{})
+}
+
+// NewMemoryWithLimits returns an empty in-memory store with the given limits.
+func NewMemoryWithLimits(l Limits) *Memory {
+	return &Memory{limits: l.WithDefaults(), sessions: make(map[string]*memSession)}
 }
 
 // CreateSession stores s, or returns ErrExists when its id is taken.
@@ -49,7 +55,7 @@ func (m *Memory) CreateSession(ctx context.Context, s Session) error {
 	}
 	s.OwnerTokenHash = slices.Clone(s.OwnerTokenHash) // the caller may reuse its slice
 	s.CreatedAt, s.LastActive = s.CreatedAt.UTC(), s.LastActive.UTC()
-	s.Version = 0
+	s.Version, s.Bytes = 0, 0
 	m.sessions[s.ID] = &memSession{Session: s, snaps: []Snapshot{{Text: emptyText}}}
 	return nil
 }
@@ -121,6 +127,14 @@ func (m *Memory) AppendUpdates(ctx context.Context, id string, from int, updates
 		if from != len(s.log) {
 			return fmt.Errorf("append to %s at %d (log has %d): %w", id, from, len(s.log), ErrConflict)
 		}
+		n := int64(0)
+		for _, u := range updates {
+			n += int64(u.Bytes())
+		}
+		if !m.limits.Fits(s.Bytes, n) {
+			return fmt.Errorf("append %d bytes to %s (stores %d): %w", n, id, s.Bytes, ErrQuota)
+		}
+		s.Bytes += n
 		for _, u := range updates {
 			u.Changes = slices.Clone(u.Changes)
 			u.Time = u.Time.UTC()
@@ -192,6 +206,11 @@ func (m *Memory) AppendRun(ctx context.Context, id string, r Run) error {
 				return fmt.Errorf("run %s of %s: %w", r.ID, id, ErrExists)
 			}
 		}
+		r, ok := m.limits.FitRun(r, s.Bytes)
+		if !ok {
+			return fmt.Errorf("run %s of %s (stores %d): %w", r.ID, id, s.Bytes, ErrQuota)
+		}
+		s.Bytes += int64(r.Bytes())
 		r.Started, r.Ended = r.Started.UTC(), r.Ended.UTC()
 		r.Output = slices.Clone(r.Output)
 		i := len(s.runs)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"time"
+	"unicode/utf8"
 )
 
 // Sentinel errors every back end returns, so callers never see a driver's own errors
@@ -18,7 +19,36 @@ var (
 	ErrConflict = errors.New("log does not end at that version")
 	// ErrClosed is returned by a store that has been closed.
 	ErrClosed = errors.New("store closed")
+	// ErrQuota means that storing what was asked would take the session past
+	// Limits.SessionBytes: nothing was stored.
+	ErrQuota = errors.New("session storage quota reached")
 )
+
+// Limits bound what one session may keep in a store, whatever its clients send. The
+// zero value of a field takes its default.
+type Limits struct {
+	// SessionBytes is how many bytes of log and run output one session may store,
+	// counted as Update.Bytes and Run.Bytes (64 MiB, hours of typing and hundreds of
+	// runs). An append past it is refused with ErrQuota; a run is stored without the
+	// output that does not fit, marked truncated. Negative: no limit (to copy stores).
+	SessionBytes int64
+}
+
+// DefaultSessionBytes is Limits.SessionBytes when it is zero.
+const DefaultSessionBytes = 64 << 20
+
+// WithDefaults returns l with its zero fields set to their defaults.
+func (l Limits) WithDefaults() Limits {
+	if l.SessionBytes == 0 {
+		l.SessionBytes = DefaultSessionBytes
+	}
+	return l
+}
+
+// Fits tells whether a session that stores have bytes may store n more.
+func (l Limits) Fits(have, n int64) bool {
+	return l.SessionBytes < 0 || have+n <= l.SessionBytes
+}
 
 // Session is what is kept of a session apart from its document.
 type Session struct {
@@ -28,6 +58,7 @@ type Session struct {
 	LastActive     time.Time
 	OwnerTokenHash []byte // SHA-256 of the owner token; the token itself is never stored
 	Version        int    // length of the update log
+	Bytes          int64  // what the session stores, against Limits.SessionBytes: its log and runs
 }
 
 // Update is one accepted update of a session's document, as stored. The log of a
@@ -73,11 +104,65 @@ type Run struct {
 	Output    []RunOutput
 }
 
+// Bytes is what the run costs in a store: its fields, its output, and the rest of
+// its rows.
+func (r Run) Bytes() int {
+	n := r.headBytes()
+	for _, o := range r.Output {
+		n += o.bytes()
+	}
+	return n
+}
+
+func (r Run) headBytes() int {
+	return rowBytes + len(r.ID) + len(r.UserID) + len(r.UserName) + len(r.Language) + len(r.Title) + len(r.Status)
+}
+
+// FitRun returns the run as a store keeps it for a session that stores have bytes:
+// whole if it fits within SessionBytes, else with the output that fits (chunks in
+// order, the first that does not fit cut at a character boundary, the rest dropped)
+// and marked truncated. It returns false when not even the run without output fits.
+func (l Limits) FitRun(r Run, have int64) (Run, bool) {
+	if l.SessionBytes < 0 {
+		return r, true
+	}
+	left := l.SessionBytes - have - int64(r.headBytes())
+	if left < 0 {
+		return Run{}, false
+	}
+	for i, o := range r.Output {
+		n := int64(o.bytes())
+		if n <= left {
+			left -= n
+			continue
+		}
+		out := r.Output[:i:i]
+		if keep := left - int64(o.bytes()-len(o.Text)); keep > 0 {
+			if o.Text = cutUTF8(o.Text, int(keep)); o.Text != "" {
+				out = append(out, o)
+			}
+		}
+		r.Output, r.Truncated = out, true
+		break
+	}
+	return r, true
+}
+
+// cutUTF8 cuts s to at most n bytes, not in the middle of a character.
+func cutUTF8(s string, n int) string {
+	for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
 // RunOutput is one chunk of a run's output. The caller caps the total.
 type RunOutput struct {
 	Stream string // stdout, stderr, stdin or system
 	Text   string // kept byte for byte, whatever the bytes are
 }
+
+func (o RunOutput) bytes() int { return rowBytes + len(o.Stream) + len(o.Text) }
 
 // Participant is someone who joined a session, so that its replay can name the
 // authors of the updates long after they left.
@@ -109,7 +194,8 @@ type Store interface {
 	// AppendUpdates adds updates to a session's log, which must end at version from
 	// (else ErrConflict, and nothing is added); it returns only once they are stored
 	// for good. It counts as activity: LastActive moves to the newest update's Time
-	// if that is later.
+	// if that is later. Updates that would take the session past its quota are
+	// refused whole with ErrQuota.
 	AppendUpdates(ctx context.Context, id string, from int, updates []Update) error
 	// Updates returns the log entries [from, to), or ErrNotFound when the range is
 	// not within the log. With maxBytes > 0 it stops early, after the entry that
@@ -128,7 +214,8 @@ type Store interface {
 	SnapshotAt(ctx context.Context, id string, version int) (Snapshot, error)
 
 	// AppendRun records a finished (or abandoned) run; a run id already recorded in
-	// the session is ErrExists.
+	// the session is ErrExists. Past the session's quota it keeps what FitRun keeps,
+	// or refuses the run with ErrQuota when not even its head fits.
 	AppendRun(ctx context.Context, id string, r Run) error
 	// Runs returns a session's runs in the order they started (ties in the order
 	// they were recorded).

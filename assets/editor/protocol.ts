@@ -98,6 +98,7 @@ export const Code = {
   versionAhead: "version_ahead",
   versionTooOld: "version_too_old",
   docTooLarge: "doc_too_large",
+  quotaExceeded: "quota_exceeded",
   sessionFull: "session_full",
   tooManyConnections: "too_many_connections",
   sessionDeleted: "session_deleted",

@@ -23,6 +23,12 @@ import { Divergence, type Peer } from "./peer";
 import { Code, type ErrorMessage, type SyncMessage, type UpdateMessage, type WireUpdate } from "./protocol";
 
 const pushSpacing = 50; // ms between pushes while typing
+
+/** What the status line says when the server refuses a push for good. */
+const refusedText = {
+  [Code.docTooLarge]: "Your last changes were undone: the document would pass its size limit.",
+  [Code.quotaExceeded]: "Your last changes were undone: this session has stored all it may, so nothing more can be saved.",
+};
 const verifyDelay = 1_500; // ms of quiet before the document is compared with the server's
 
 /** The collab clients this tab speaks for (offline.ts keeps them). */
@@ -180,11 +186,13 @@ export class Sync {
         this.resync();
         return;
       case Code.docTooLarge:
+      case Code.quotaExceeded:
         if (this.inFlight) {
-          // The push can never be accepted: undo what was not confirmed.
+          // The push can never be accepted: undo what was not confirmed, so that it
+          // is not pushed again and again.
           const peer = this.inFlight.peer;
           this.inFlight = null;
-          this.ev.refused("Your last changes were undone: the document would pass its size limit.");
+          this.ev.refused(refusedText[m.code]);
           if (peer === this.peers.main) this.peers.resetMain(peer.version, peer.synced.toString());
           else this.peers.drop(peer);
         }

@@ -153,9 +153,9 @@ func openStore(ctx context.Context, cfg config, logger *slog.Logger) (store.Stor
 	switch cfg.store {
 	case "memory":
 		logger.Info("store opened: sessions are lost when duet stops", "store", "memory")
-		return store.NewMemory(), nil
+		return store.NewMemoryWithLimits(cfg.storeLimits), nil
 	case "postgres":
-		st, err := postgres.Open(ctx, cfg.databaseURL, postgres.Options{MaxConns: cfg.databasePool})
+		st, err := postgres.Open(ctx, cfg.databaseURL, postgres.Options{MaxConns: cfg.databasePool, Limits: cfg.storeLimits})
 		if err != nil {
 			return nil, fmt.Errorf("open the store: %w", err)
 		}
@@ -163,7 +163,7 @@ func openStore(ctx context.Context, cfg config, logger *slog.Logger) (store.Stor
 		return st, nil
 	}
 	path := filepath.Join(cfg.dataDir, "duet.db")
-	st, err := sqlite.Open(ctx, path, sqlite.Options{Sync: cfg.sync})
+	st, err := sqlite.Open(ctx, path, sqlite.Options{Sync: cfg.sync, Limits: cfg.storeLimits})
 	if err != nil {
 		return nil, fmt.Errorf("open the store: %w", err)
 	}

@@ -42,6 +42,7 @@ type Options struct {
 	// broke while it committed) keeps asking the database whether it was stored
 	// (10 s). See AppendUpdates.
 	ResolveTimeout time.Duration
+	Limits         store.Limits // what one session may store
 }
 
 // DefaultMaxConns is the pool size when neither Options nor the URL set one.
@@ -91,6 +92,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.ResolveTimeout <= 0 {
 		opts.ResolveTimeout = 10 * time.Second
 	}
+	opts.Limits = opts.Limits.WithDefaults()
 	params := cfg.ConnConfig.RuntimeParams
 	if params["application_name"] == "" {
 		params["application_name"] = "duet"
@@ -184,7 +186,7 @@ func (s *Store) do(ctx context.Context, what string, f func(ctx context.Context)
 // isDomain tells the errors a method returns as they are, already with context.
 func isDomain(err error) bool {
 	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExists) ||
-		errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrClosed) ||
+		errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrClosed) || errors.Is(err, store.ErrQuota) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 

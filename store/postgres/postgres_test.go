@@ -44,7 +44,9 @@ func newStore(t testing.TB, db string) *postgres.Store {
 func TestContract(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewDatabase(t)
-	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t, db) })
+	storetest.Run(t, func(t *testing.T, l store.Limits) store.Store {
+		return mustOpen(t, pgtest.NewSchema(t, db), postgres.Options{Limits: l})
+	})
 }
 
 // rawConn connects to url with pgx alone, to look at what is really stored.
@@ -193,6 +195,69 @@ func TestTwoStores(t *testing.T) {
 	}
 }
 
+// TestQuotaAcrossStores races writers through two stores, in batches, on sessions
+// until their quota is full: the quota is decided with the compare-and-set, so no
+// session ever stores more than it, and what Session.Bytes says is what its log holds.
+func TestQuotaAcrossStores(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	const quota, sessions, writers = 20_000, 6, 4
+	url := pgtest.NewSchema(t, pgtest.NewDatabase(t))
+	lim := postgres.Options{Limits: store.Limits{SessionBytes: quota}}
+	stores := []*postgres.Store{mustOpen(t, url, lim), mustOpen(t, url, lim)}
+	for i := range sessions {
+		if err := stores[0].CreateSession(ctx, newSession(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range sessions {
+		id := fmt.Sprint(i)
+		for w := range writers {
+			st := stores[w%2]
+			wg.Go(func() {
+				for {
+					cur, err := st.Session(ctx, id)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					u := store.Update{ClientID: fmt.Sprintf("w%d", w), Changes: []byte(fmt.Sprintf(`[%d,[0,"%s"]]`, cur.Version, strings.Repeat("x", 300))), Time: time.Unix(1, 0)}
+					switch err := st.AppendUpdates(ctx, id, cur.Version, []store.Update{u}); {
+					case errors.Is(err, store.ErrQuota):
+						return
+					case err != nil && !errors.Is(err, store.ErrConflict):
+						t.Errorf("AppendUpdates() error = %v", err)
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	for i := range sessions {
+		id := fmt.Sprint(i)
+		got, err := stores[1].Session(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log, err := stores[1].Updates(ctx, id, 0, got.Version, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held := int64(0)
+		for _, u := range log {
+			held += int64(u.Bytes())
+		}
+		if got.Bytes != held || held > quota || quota-held >= int64(log[0].Bytes()) {
+			t.Errorf("session %s: Session().Bytes = %d, the log holds %d; want them equal, full to within one update of %d", id, got.Bytes, held, quota)
+		}
+	}
+	if st := stores[0].Stats(); st.MaxBatch < 2 {
+		t.Logf("no append was batched with another (stats %+v): the batch statement's quota was not exercised this time", st)
+	}
+}
+
 // TestAppendAgain checks that appending exactly what the log holds at a version is
 // not a conflict (the retry of an append whose outcome was lost) and stores
 // nothing, while anything else there is.
@@ -292,8 +357,11 @@ func TestMigrations(t *testing.T) {
 				t.Errorf("after: schema_migrations = %v, want %v", got, all)
 			}
 			got, err := s.Session(ctx, "old")
-			if err != nil || got.Version != 1 || got.Language != "python" || !got.LastActive.Equal(time.Unix(0, 2)) || !bytes.Equal(got.OwnerTokenHash, []byte{7, 7}) {
-				t.Errorf("Session(old) = %+v, %v", got, err)
+			// What the session stores is counted when the column is added, as appends count it.
+			wantBytes := int64(store.Update{ClientID: "c", UserID: "u", Changes: []byte(`[[0,"a"]]`)}.Bytes())
+			if err != nil || got.Version != 1 || got.Language != "python" || !got.LastActive.Equal(time.Unix(0, 2)) ||
+				!bytes.Equal(got.OwnerTokenHash, []byte{7, 7}) || got.Bytes != wantBytes {
+				t.Errorf("Session(old) = %+v, %v; want version 1, %d bytes", got, err, wantBytes)
 			}
 			if log, err := s.Updates(ctx, "old", 0, 1, 0); err != nil || string(log[0].Changes) != `[[0,"a"]]` || !log[0].Time.Equal(time.Unix(0, 3)) {
 				t.Errorf("Updates(old) = %v, %v", log, err)

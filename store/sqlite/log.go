@@ -16,9 +16,9 @@ func (s *Store) AppendUpdates(ctx context.Context, id string, from int, updates 
 	// The caller waits until the job has run or was withdrawn (see write), so its
 	// slices need no copy.
 	return s.write(ctx, fmt.Sprintf("append to %s at %d", id, from), func(ctx context.Context, tx *sql.Tx) error {
-		var pk int64
+		var pk, have int64
 		var version int
-		err := tx.StmtContext(ctx, s.sessionRow).QueryRowContext(ctx, id).Scan(&pk, &version)
+		err := tx.StmtContext(ctx, s.sessionRow).QueryRowContext(ctx, id).Scan(&pk, &version, &have)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("session %s: %w", id, store.ErrNotFound)
 		}
@@ -31,6 +31,13 @@ func (s *Store) AppendUpdates(ctx context.Context, id string, from int, updates 
 		if len(updates) == 0 {
 			return nil
 		}
+		n := int64(0)
+		for _, u := range updates {
+			n += int64(u.Bytes())
+		}
+		if !s.opts.Limits.Fits(have, n) {
+			return fmt.Errorf("append %d bytes to %s (stores %d): %w", n, id, have, store.ErrQuota)
+		}
 		insert := tx.StmtContext(ctx, s.insertUpdate)
 		latest := updates[0].Time
 		for i, u := range updates {
@@ -41,7 +48,7 @@ func (s *Store) AppendUpdates(ctx context.Context, id string, from int, updates 
 				latest = u.Time
 			}
 		}
-		_, err = tx.StmtContext(ctx, s.setVersion).ExecContext(ctx, encTime(latest), pk, from+len(updates))
+		_, err = tx.StmtContext(ctx, s.setVersion).ExecContext(ctx, encTime(latest), pk, from+len(updates), n)
 		return err
 	})
 }

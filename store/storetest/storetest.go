@@ -8,17 +8,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"duet/store"
 )
 
 // Run checks the behaviour every back end must share. open returns a fresh, empty
-// store; Run closes it.
-func Run(t *testing.T, open func(t *testing.T) store.Store) {
+// store with the given limits; Run closes it.
+func Run(t *testing.T, openLimited func(t *testing.T, l store.Limits) store.Store) {
 	t.Helper()
+	open := func(t *testing.T) store.Store { return openLimited(t, store.Limits{}) }
 	created := time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC)
 	base := store.Session{
 		ID:             "3f2a1b9c-0000-4000-8000-000000000001",
@@ -168,6 +171,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("bytes", func(t *testing.T) { runBytes(t, open, base) })
 	t.Run("purge", func(t *testing.T) { runPurge(t, open, base) })
 	t.Run("concurrent appends", func(t *testing.T) { runConcurrentAppends(t, open, base) })
+	t.Run("quota", func(t *testing.T) { runQuota(t, openLimited, base) })
 
 	t.Run("times come back in UTC to the nanosecond", func(t *testing.T) {
 		ctx := t.Context()
@@ -920,4 +924,109 @@ func runConcurrentAppends(t *testing.T, open func(t *testing.T) store.Store, ses
 			}
 		}
 	}
+}
+
+// runQuota checks that a session stores no more than Limits.SessionBytes of log and
+// run output, counted as Update.Bytes and Run.Bytes: an append past it is refused
+// whole, a run keeps the output that fits, and Session.Bytes says what is stored.
+func runQuota(t *testing.T, open func(t *testing.T, l store.Limits) store.Store, sess store.Session) {
+	const quota = 3000
+	at := sess.CreatedAt
+	upd := func(v, n int) store.Update { // an update of exactly n bytes, inserting at v
+		u := store.Update{ClientID: "c", UserID: "u", Time: at}
+		u.Changes = fmt.Appendf(nil, `[%d,[0,"`, v)
+		u.Changes = append(u.Changes, bytes.Repeat([]byte("x"), n-u.Bytes()-len(`"]]`))...)
+		u.Changes = append(u.Changes, `"]]`...)
+		if u.Bytes() != n {
+			t.Fatalf("an update of %d bytes has %d", n, u.Bytes())
+		}
+		return u
+	}
+	wantStored := func(ctx context.Context, s store.Store, id string, version int, bytes int64) {
+		t.Helper()
+		got, err := s.Session(ctx, id)
+		if err != nil || got.Version != version || got.Bytes != bytes {
+			t.Errorf("Session() = version %d, %d bytes, %v; want version %d, %d bytes", got.Version, got.Bytes, err, version, bytes)
+		}
+	}
+
+	t.Run("appends", func(t *testing.T) {
+		ctx := t.Context()
+		s := open(t, store.Limits{SessionBytes: quota})
+		t.Cleanup(func() { s.Close() })
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+		wantStored(ctx, s, sess.ID, 0, 0)
+		if err := s.AppendUpdates(ctx, sess.ID, 0, []store.Update{upd(0, 1000), upd(1, 1000)}); err != nil {
+			t.Fatalf("AppendUpdates(2000 bytes of %d) error = %v", quota, err)
+		}
+		wantStored(ctx, s, sess.ID, 2, 2000)
+		if err := s.AppendUpdates(ctx, sess.ID, 2, []store.Update{upd(2, 600), upd(3, 401)}); !errors.Is(err, store.ErrQuota) {
+			t.Errorf("AppendUpdates(1001 more bytes) error = %v, want ErrQuota", err)
+		}
+		wantStored(ctx, s, sess.ID, 2, 2000)
+		if log, err := s.Updates(ctx, sess.ID, 0, 2, 0); err != nil || len(log) != 2 {
+			t.Errorf("Updates() after a refused append = %d updates, %v; want the 2 stored", len(log), err)
+		}
+		if err := s.AppendUpdates(ctx, sess.ID, 2, []store.Update{upd(2, 600), upd(3, 400)}); err != nil {
+			t.Errorf("AppendUpdates(exactly the bytes left) error = %v", err)
+		}
+		wantStored(ctx, s, sess.ID, 4, quota)
+		if err := s.AppendRun(ctx, sess.ID, store.Run{ID: "r", Started: at}); !errors.Is(err, store.ErrQuota) {
+			t.Errorf("AppendRun() with no room left error = %v, want ErrQuota", err)
+		}
+		if runs, err := s.Runs(ctx, sess.ID); err != nil || len(runs) != 0 {
+			t.Errorf("Runs() = %v, %v; want none", runs, err)
+		}
+		wantStored(ctx, s, sess.ID, 4, quota)
+	})
+
+	t.Run("a run keeps the output that fits", func(t *testing.T) {
+		ctx := t.Context()
+		s := open(t, store.Limits{SessionBytes: quota})
+		t.Cleanup(func() { s.Close() })
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AppendUpdates(ctx, sess.ID, 0, []store.Update{upd(0, 1000)}); err != nil {
+			t.Fatal(err)
+		}
+		run := store.Run{ID: "run-1", UserID: "u", UserName: "Ada", Language: "python", Title: "main.py", Started: at, Status: "ok",
+			Output: []store.RunOutput{
+				{Stream: "stdout", Text: strings.Repeat("a", 900)},
+				{Stream: "stderr", Text: strings.Repeat("é", 600)}, // 1,200 bytes: cut between two characters
+				{Stream: "stdout", Text: "dropped"},
+			}}
+		if err := s.AppendRun(ctx, sess.ID, run); err != nil {
+			t.Fatalf("AppendRun() error = %v", err)
+		}
+		runs, err := s.Runs(ctx, sess.ID)
+		if err != nil || len(runs) != 1 {
+			t.Fatalf("Runs() = %v, %v; want the run", runs, err)
+		}
+		got := runs[0]
+		if !got.Truncated || len(got.Output) != 2 || got.Output[0] != run.Output[0] || !utf8.ValidString(got.Output[1].Text) ||
+			!strings.HasPrefix(run.Output[1].Text, got.Output[1].Text) || len(got.Output[1].Text) == 0 {
+			t.Errorf("stored run = truncated %v, %d chunks; want truncated, the first chunk whole and the second cut where a character starts", got.Truncated, len(got.Output))
+		}
+		have := int64(1000 + got.Bytes())
+		if have > quota || have < quota-64 {
+			t.Errorf("the session stores %d bytes after the run, want the quota of %d, give or take a character", have, quota)
+		}
+		wantStored(ctx, s, sess.ID, 1, have)
+	})
+
+	t.Run("no limit", func(t *testing.T) {
+		ctx := t.Context()
+		s := open(t, store.Limits{SessionBytes: -1})
+		t.Cleanup(func() { s.Close() })
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AppendUpdates(ctx, sess.ID, 0, []store.Update{upd(0, 2*quota), upd(1, 2*quota)}); err != nil {
+			t.Errorf("AppendUpdates(%d bytes) with no limit: error = %v", 4*quota, err)
+		}
+		wantStored(ctx, s, sess.ID, 2, 4*quota)
+	})
 }
