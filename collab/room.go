@@ -173,10 +173,15 @@ func (r *room) saveSnapshotLocked(ctx context.Context) {
 		return
 	}
 	err := r.hub.store.SaveSnapshot(ctx, r.id, history.EncodeSnapshot(st.Version, st.Text))
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			r.hub.logger.Warn("store snapshot failed", "session", r.id, "version", st.Version, "err", err)
-		}
+	switch {
+	case errors.Is(err, store.ErrQuota):
+		// The session has stored all it may; loading it replays a little more.
+		r.hub.logger.Debug("snapshot not stored: session quota reached", "session", r.id, "version", st.Version)
+		return
+	case errors.Is(err, store.ErrNotFound):
+		return
+	case err != nil:
+		r.hub.logger.Warn("store snapshot failed", "session", r.id, "version", st.Version, "err", err)
 		return
 	}
 	r.snapshotAt = st.Version

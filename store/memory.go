@@ -160,16 +160,36 @@ func (m *Memory) Updates(ctx context.Context, id string, from, to, maxBytes int)
 	return out, err
 }
 
-// SaveSnapshot keeps snap, unless one at its version is kept already.
+// SaveSnapshot keeps snap, unless one at its version is kept already, and thins the
+// older ones.
 func (m *Memory) SaveSnapshot(ctx context.Context, id string, snap Snapshot) error {
 	return m.with(ctx, id, func(s *memSession) error {
 		if snap.Version < 0 || snap.Version > len(s.log) {
 			return fmt.Errorf("snapshot of %s at %d (log has %d): %w", id, snap.Version, len(s.log), ErrConflict)
 		}
 		i, found := slices.BinarySearchFunc(s.snaps, snap.Version, func(a Snapshot, v int) int { return a.Version - v })
-		if !found {
-			s.snaps = slices.Insert(s.snaps, i, Snapshot{Version: snap.Version, Text: slices.Clone(snap.Text)})
+		if found {
+			return nil
 		}
+		if !m.limits.Fits(s.Bytes, int64(snap.Bytes())) {
+			return fmt.Errorf("snapshot of %s at %d (stores %d): %w", id, snap.Version, s.Bytes, ErrQuota)
+		}
+		s.snaps = slices.Insert(s.snaps, i, Snapshot{Version: snap.Version, Text: slices.Clone(snap.Text)})
+		s.Bytes += int64(snap.Bytes())
+		// snaps[0] is the empty document at 0, which is not stored.
+		versions := make([]int, len(s.snaps)-1)
+		for i, sn := range s.snaps[1:] {
+			versions[i] = sn.Version
+		}
+		drop := ThinSnapshots(versions, m.limits.Snapshots)
+		kept := slices.DeleteFunc(s.snaps[1:], func(sn Snapshot) bool {
+			if !slices.Contains(drop, sn.Version) {
+				return false
+			}
+			s.Bytes -= int64(sn.Bytes())
+			return true
+		})
+		s.snaps = s.snaps[:1+len(kept)]
 		return nil
 	})
 }

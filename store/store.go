@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"time"
-	"unicode/utf8"
 )
 
 // Sentinel errors every back end returns, so callers never see a driver's own errors
@@ -23,32 +22,6 @@ var (
 	// Limits.SessionBytes: nothing was stored.
 	ErrQuota = errors.New("session storage quota reached")
 )
-
-// Limits bound what one session may keep in a store, whatever its clients send. The
-// zero value of a field takes its default.
-type Limits struct {
-	// SessionBytes is how many bytes of log and run output one session may store,
-	// counted as Update.Bytes and Run.Bytes (64 MiB, hours of typing and hundreds of
-	// runs). An append past it is refused with ErrQuota; a run is stored without the
-	// output that does not fit, marked truncated. Negative: no limit (to copy stores).
-	SessionBytes int64
-}
-
-// DefaultSessionBytes is Limits.SessionBytes when it is zero.
-const DefaultSessionBytes = 64 << 20
-
-// WithDefaults returns l with its zero fields set to their defaults.
-func (l Limits) WithDefaults() Limits {
-	if l.SessionBytes == 0 {
-		l.SessionBytes = DefaultSessionBytes
-	}
-	return l
-}
-
-// Fits tells whether a session that stores have bytes may store n more.
-func (l Limits) Fits(have, n int64) bool {
-	return l.SessionBytes < 0 || have+n <= l.SessionBytes
-}
 
 // Session is what is kept of a session apart from its document.
 type Session struct {
@@ -69,16 +42,6 @@ type Update struct {
 	UserID   string
 	Changes  []byte // the change set's JSON exactly as collab wrote it (lone surrogates escaped)
 	Time     time.Time
-}
-
-// rowBytes is what a stored row costs beside the bytes it was given: keys,
-// versions, times and the back end's own overhead, about.
-const rowBytes = 32
-
-// Bytes is what the update costs in a store: its changes and ids, and the rest of
-// its row. Stores count it towards a session's quota and bound reads of the log by it.
-func (u Update) Bytes() int {
-	return rowBytes + len(u.ClientID) + len(u.UserID) + len(u.Changes)
 }
 
 // Snapshot is a session's document text at a version, so that loading it replays only
@@ -104,65 +67,11 @@ type Run struct {
 	Output    []RunOutput
 }
 
-// Bytes is what the run costs in a store: its fields, its output, and the rest of
-// its rows.
-func (r Run) Bytes() int {
-	n := r.headBytes()
-	for _, o := range r.Output {
-		n += o.bytes()
-	}
-	return n
-}
-
-func (r Run) headBytes() int {
-	return rowBytes + len(r.ID) + len(r.UserID) + len(r.UserName) + len(r.Language) + len(r.Title) + len(r.Status)
-}
-
-// FitRun returns the run as a store keeps it for a session that stores have bytes:
-// whole if it fits within SessionBytes, else with the output that fits (chunks in
-// order, the first that does not fit cut at a character boundary, the rest dropped)
-// and marked truncated. It returns false when not even the run without output fits.
-func (l Limits) FitRun(r Run, have int64) (Run, bool) {
-	if l.SessionBytes < 0 {
-		return r, true
-	}
-	left := l.SessionBytes - have - int64(r.headBytes())
-	if left < 0 {
-		return Run{}, false
-	}
-	for i, o := range r.Output {
-		n := int64(o.bytes())
-		if n <= left {
-			left -= n
-			continue
-		}
-		out := r.Output[:i:i]
-		if keep := left - int64(o.bytes()-len(o.Text)); keep > 0 {
-			if o.Text = cutUTF8(o.Text, int(keep)); o.Text != "" {
-				out = append(out, o)
-			}
-		}
-		r.Output, r.Truncated = out, true
-		break
-	}
-	return r, true
-}
-
-// cutUTF8 cuts s to at most n bytes, not in the middle of a character.
-func cutUTF8(s string, n int) string {
-	for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
 // RunOutput is one chunk of a run's output. The caller caps the total.
 type RunOutput struct {
 	Stream string // stdout, stderr, stdin or system
 	Text   string // kept byte for byte, whatever the bytes are
 }
-
-func (o RunOutput) bytes() int { return rowBytes + len(o.Stream) + len(o.Text) }
 
 // Participant is someone who joined a session, so that its replay can name the
 // authors of the updates long after they left.
@@ -203,8 +112,10 @@ type Store interface {
 	// holds a chunk of it at a time; it returns one entry at least when from < to.
 	Updates(ctx context.Context, id string, from, to, maxBytes int) ([]Update, error)
 	// SaveSnapshot keeps the document text at a version no later than the log's end
-	// (else ErrConflict). Every snapshot is kept, so replay can start near any
-	// version; saving one at a version already saved keeps the first.
+	// (else ErrConflict), then thins the older snapshots to Limits.Snapshots
+	// (ThinSnapshots), so replay can start near any version while an old history
+	// costs a bounded number of snapshots; saving one at a version already saved
+	// keeps the first. A snapshot past the session's quota is ErrQuota.
 	SaveSnapshot(ctx context.Context, id string, snap Snapshot) error
 	// LatestSnapshot returns the newest snapshot, or the empty document at version 0
 	// when there is none.
@@ -231,31 +142,4 @@ type Store interface {
 	// Close waits for writes in progress and releases the store; later calls
 	// return ErrClosed.
 	Close() error
-}
-
-// UpTo returns how many of the updates a read bounded by maxBytes returns (see
-// Store.Updates): all with maxBytes <= 0, else up to the one that brings their Bytes
-// to maxBytes or more.
-func UpTo(updates []Update, maxBytes int) int {
-	if maxBytes <= 0 {
-		return len(updates)
-	}
-	n := 0
-	for i, u := range updates {
-		if n >= maxBytes {
-			return i
-		}
-		n += u.Bytes()
-	}
-	return len(updates)
-}
-
-// Full reports whether updates, as a read bounded by maxBytes returned them, reached
-// the bound: a read that returns fewer than asked must have.
-func Full(updates []Update, maxBytes int) bool {
-	n := 0
-	for _, u := range updates {
-		n += u.Bytes()
-	}
-	return maxBytes > 0 && n >= maxBytes
 }

@@ -89,7 +89,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	databaseURL := fs.String("database-url", env("DATABASE_URL", ""), "with -store postgres: the database, as postgres://user:password@host:5432/dbname?sslmode=verify-full or key=value pairs (env DATABASE_URL)")
 	databasePool := fs.String("database-pool", env("DATABASE_POOL", "0"), "with -store postgres: connections to the database at most; 0 takes pool_max_conns from the URL, else 10 (env DATABASE_POOL)")
 	syncMode := fs.String("sync", env("SYNC", string(sqlite.SyncFull)), "SQLite commits: full (an edit is fsynced before anyone sees it: survives crashes and power loss) or normal (not fsynced: survives a killed process, but an OS crash or power cut can lose the last edits) (env SYNC)")
-	quota := fs.String("session-quota", env("SESSION_QUOTA", "67108864"), "bytes of update log and run output one session may store; edits past it are refused (quota_exceeded); 0: no limit (env SESSION_QUOTA)")
+	quota := fs.String("session-quota", env("SESSION_QUOTA", "67108864"), "bytes of update log, run output and snapshots one session may store; edits past it are refused (quota_exceeded); 0: no limit (env SESSION_QUOTA)")
+	snapshots := fs.String("snapshots-kept", env("SNAPSHOTS_KEPT", "32"), "snapshots of the text one session keeps for loading and replay; older ones are thinned (env SNAPSHOTS_KEPT)")
 	ttl := fs.String("session-ttl", env("SESSION_TTL", "30d"), "delete sessions idle for longer than this, with their history, such as 30d or 12h; 0 keeps them forever (env SESSION_TTL)")
 	healthcheck := fs.Bool("healthcheck", false, "ask the duet listening on -addr whether it is healthy, and exit 0 or 1 (for container health checks)")
 	fs.Usage = func() {
@@ -235,6 +236,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	} else {
 		cfg.storeLimits.SessionBytes = n
 	}
+	cfg.storeLimits.Snapshots = positive("snapshots-kept", *snapshots, 4)
 	if d, err := parseDays(*ttl); err != nil || d < 0 {
 		bad("session-ttl %q: want a duration such as 30d or 12h, or 0 to keep sessions forever", *ttl)
 	} else {

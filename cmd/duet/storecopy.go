@@ -93,8 +93,8 @@ func openLocation(ctx context.Context, loc string, source bool) (sourceStore, er
 }
 
 // copyLimits are the stores' limits while copying: none, so that a session is copied
-// whole whatever the quota of the duet that uses the store.
-var copyLimits = store.Limits{SessionBytes: -1}
+// whole (every snapshot included) whatever the limits of the duet that uses the store.
+var copyLimits = store.Limits{SessionBytes: -1, Snapshots: -1}
 
 // sqliteSource lists the sessions of a SQLite store. sqlite.Store has no such
 // method (the hub never needs one), so the ids are read from its sessions table,

@@ -65,29 +65,81 @@ func (s *Store) Updates(ctx context.Context, id string, from, to, maxBytes int) 
 	return out, nil
 }
 
-// SaveSnapshot keeps the text at a version, unless one is kept there already.
+// SaveSnapshot keeps the text at a version, unless one is kept there already, and
+// thins the older ones, in one transaction that locks the session's row (so that
+// what it stores is counted right against appends and other snapshots).
 func (s *Store) SaveSnapshot(ctx context.Context, id string, snap store.Snapshot) error {
 	what := fmt.Sprintf("snapshot of %s at %d", id, snap.Version)
 	return s.do(ctx, what, func(ctx context.Context) error {
-		var version int
-		err := s.pool.QueryRow(ctx, `WITH s AS (
-				SELECT pk, version FROM sessions WHERE id = $1
-			), ins AS (
-				INSERT INTO snapshots (session, version, text)
-				SELECT pk, $2, $3 FROM s WHERE $2 >= 0 AND s.version >= $2
-				ON CONFLICT DO NOTHING
-			)
-			SELECT version FROM s`, id, snap.Version, blob(snap.Text)).Scan(&version)
-		switch {
-		case errors.Is(err, errNoRows):
-			return noSession(id)
-		case err != nil:
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			var pk, have int64
+			var version int
+			err := tx.QueryRow(ctx, `SELECT pk, version, bytes FROM sessions WHERE id = $1 FOR UPDATE`, id).Scan(&pk, &version, &have)
+			switch {
+			case errors.Is(err, errNoRows):
+				return noSession(id)
+			case err != nil:
+				return err
+			case snap.Version < 0 || snap.Version > version:
+				return fmt.Errorf("%s (log has %d): %w", what, version, store.ErrConflict)
+			}
+			n := int64(snap.Bytes())
+			if !s.opts.Limits.Fits(have, n) {
+				var kept bool
+				if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM snapshots WHERE session = $1 AND version = $2)`, pk, snap.Version).Scan(&kept); err != nil || kept {
+					return err
+				}
+				return fmt.Errorf("%s (stores %d): %w", what, have, store.ErrQuota)
+			}
+			tag, err := tx.Exec(ctx, `INSERT INTO snapshots (session, version, text) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+				pk, snap.Version, blob(snap.Text))
+			if err != nil || tag.RowsAffected() == 0 {
+				return err
+			}
+			freed, err := s.thinSnapshots(ctx, tx, pk)
+			if err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `UPDATE sessions SET bytes = bytes + $1 WHERE pk = $2`, n-freed, pk)
 			return err
-		case snap.Version < 0 || snap.Version > version:
-			return fmt.Errorf("%s (log has %d): %w", what, version, store.ErrConflict)
-		}
-		return nil
+		})
 	})
+}
+
+// thinSnapshots deletes the snapshots of session pk that store.ThinSnapshots drops,
+// and returns the bytes they held.
+func (s *Store) thinSnapshots(ctx context.Context, tx pgx.Tx, pk int64) (int64, error) {
+	rows, err := tx.Query(ctx, `SELECT version, octet_length(text) FROM snapshots WHERE session = $1`, pk)
+	if err != nil {
+		return 0, err
+	}
+	size := map[int]int64{}
+	var versions []int
+	for rows.Next() {
+		var v int
+		var n int64
+		if err := rows.Scan(&v, &n); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		versions, size[v] = append(versions, v), store.RowBytes+n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	drop := store.ThinSnapshots(versions, s.opts.Limits.Snapshots)
+	if len(drop) == 0 {
+		return 0, nil
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM snapshots WHERE session = $1 AND version = ANY($2)`, pk, drop); err != nil {
+		return 0, err
+	}
+	freed := int64(0)
+	for _, v := range drop {
+		freed += size[v]
+	}
+	return freed, nil
 }
 
 // LatestSnapshot returns the newest snapshot (the empty document at 0 if none).

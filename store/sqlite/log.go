@@ -96,20 +96,72 @@ func (s *Store) Updates(ctx context.Context, id string, from, to, maxBytes int) 
 	return out, nil
 }
 
-// SaveSnapshot keeps the text at a version, unless one is kept there already.
+// SaveSnapshot keeps the text at a version, unless one is kept there already, and
+// thins the older ones, in one transaction.
 func (s *Store) SaveSnapshot(ctx context.Context, id string, snap store.Snapshot) error {
 	return s.write(ctx, fmt.Sprintf("snapshot of %s at %d", id, snap.Version), func(ctx context.Context, tx *sql.Tx) error {
-		pk, version, err := sessionVersion(ctx, tx, id)
+		var pk, have int64
+		var version int
+		err := tx.QueryRowContext(ctx, `SELECT pk, version, bytes FROM sessions WHERE id = ?`, id).Scan(&pk, &version, &have)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("session %s: %w", id, store.ErrNotFound)
+		}
 		if err != nil {
 			return err
 		}
 		if snap.Version < 0 || snap.Version > version {
 			return fmt.Errorf("snapshot of %s at %d (log has %d): %w", id, snap.Version, version, store.ErrConflict)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO snapshots (session, version, text) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-			pk, snap.Version, blob(snap.Text))
+		var kept bool
+		err = tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM snapshots WHERE session = ? AND version = ?)`, pk, snap.Version).Scan(&kept)
+		if err != nil || kept {
+			return err
+		}
+		n := int64(snap.Bytes())
+		if !s.opts.Limits.Fits(have, n) {
+			return fmt.Errorf("snapshot of %s at %d (stores %d): %w", id, snap.Version, have, store.ErrQuota)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO snapshots (session, version, text) VALUES (?, ?, ?)`, pk, snap.Version, blob(snap.Text)); err != nil {
+			return err
+		}
+		freed, err := s.thinSnapshots(ctx, tx, pk)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE sessions SET bytes = bytes + ? WHERE pk = ?`, n-freed, pk)
 		return err
 	})
+}
+
+// thinSnapshots deletes the snapshots of session pk that store.ThinSnapshots drops,
+// and returns the bytes they held.
+func (s *Store) thinSnapshots(ctx context.Context, tx *sql.Tx, pk int64) (int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT version, length(text) FROM snapshots WHERE session = ?`, pk)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	size := map[int]int64{}
+	var versions []int
+	for rows.Next() {
+		var v int
+		var n int64
+		if err := rows.Scan(&v, &n); err != nil {
+			return 0, err
+		}
+		versions, size[v] = append(versions, v), store.RowBytes+n
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	freed := int64(0)
+	for _, v := range store.ThinSnapshots(versions, s.opts.Limits.Snapshots) {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM snapshots WHERE session = ? AND version = ?`, pk, v); err != nil {
+			return 0, err
+		}
+		freed += size[v]
+	}
+	return freed, nil
 }
 
 // LatestSnapshot returns the newest snapshot (the empty document at 0 if none).

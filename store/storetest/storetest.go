@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -172,6 +173,7 @@ func Run(t *testing.T, openLimited func(t *testing.T, l store.Limits) store.Stor
 	t.Run("purge", func(t *testing.T) { runPurge(t, open, base) })
 	t.Run("concurrent appends", func(t *testing.T) { runConcurrentAppends(t, open, base) })
 	t.Run("quota", func(t *testing.T) { runQuota(t, openLimited, base) })
+	t.Run("snapshots thinned", func(t *testing.T) { runThinning(t, openLimited, base) })
 
 	t.Run("times come back in UTC to the nanosecond", func(t *testing.T) {
 		ctx := t.Context()
@@ -1029,4 +1031,82 @@ func runQuota(t *testing.T, open func(t *testing.T, l store.Limits) store.Store,
 		}
 		wantStored(ctx, s, sess.ID, 2, 4*quota)
 	})
+}
+
+// runThinning saves a snapshot every 5 updates of a log of 100 with room for 8: the
+// store keeps the ones store.ThinSnapshots keeps, counts the bytes of those only,
+// and refuses a snapshot past the quota.
+func runThinning(t *testing.T, open func(t *testing.T, l store.Limits) store.Store, sess store.Session) {
+	ctx := t.Context()
+	const n, every, keep = 100, 5, 8
+	s := open(t, store.Limits{Snapshots: keep})
+	t.Cleanup(func() { s.Close() })
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	log := make([]store.Update, n)
+	logBytes := int64(0)
+	for i := range log {
+		log[i] = store.Update{ClientID: "c", Changes: []byte(fmt.Sprintf(`[%d,[0,"x"]]`, i)), Time: sess.CreatedAt}
+		logBytes += int64(log[i].Bytes())
+	}
+	if err := s.AppendUpdates(ctx, sess.ID, 0, log); err != nil {
+		t.Fatal(err)
+	}
+	snap := func(v int) store.Snapshot {
+		return store.Snapshot{Version: v, Text: fmt.Appendf(nil, `"%s"`, bytes.Repeat([]byte("x"), v))}
+	}
+	var want []int // what the store must keep: ThinSnapshots after each save
+	for v := every; v <= n; v += every {
+		if err := s.SaveSnapshot(ctx, sess.ID, snap(v)); err != nil {
+			t.Fatalf("SaveSnapshot(%d) error = %v", v, err)
+		}
+		want = append(want, v)
+		drop := store.ThinSnapshots(want, keep)
+		want = slices.DeleteFunc(want, func(v int) bool { return slices.Contains(drop, v) })
+	}
+	var got []int
+	for v := 0; v <= n; v++ {
+		sn, err := s.SnapshotAt(ctx, sess.ID, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sn.Version > 0 && !slices.Contains(got, sn.Version) {
+			got = append(got, sn.Version)
+			if !bytes.Equal(sn.Text, snap(sn.Version).Text) {
+				t.Errorf("SnapshotAt(%d) = {%d %.20s…}, want the text saved at %d", v, sn.Version, sn.Text, sn.Version)
+			}
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("snapshots kept at %v, want %v", got, want)
+	}
+	held := logBytes
+	for _, v := range want {
+		held += int64(snap(v).Bytes())
+	}
+	if got, err := s.Session(ctx, sess.ID); err != nil || got.Bytes != held {
+		t.Errorf("Session().Bytes = %d, %v; want %d (the log and the snapshots kept)", got.Bytes, err, held)
+	}
+
+	q := open(t, store.Limits{SessionBytes: logBytes + int64(snap(10).Bytes())})
+	t.Cleanup(func() { q.Close() })
+	if err := q.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.AppendUpdates(ctx, sess.ID, 0, log); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.SaveSnapshot(ctx, sess.ID, snap(10)); err != nil {
+		t.Errorf("SaveSnapshot(exactly the bytes left) error = %v", err)
+	}
+	if err := q.SaveSnapshot(ctx, sess.ID, snap(10)); err != nil {
+		t.Errorf("SaveSnapshot(the same version again) error = %v, want nil (the first is kept)", err)
+	}
+	if err := q.SaveSnapshot(ctx, sess.ID, snap(20)); !errors.Is(err, store.ErrQuota) {
+		t.Errorf("SaveSnapshot(past the quota) error = %v, want ErrQuota", err)
+	}
+	if sn, err := q.LatestSnapshot(ctx, sess.ID); err != nil || sn.Version != 10 {
+		t.Errorf("LatestSnapshot() = %d, %v; want the one at 10", sn.Version, err)
+	}
 }
