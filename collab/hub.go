@@ -35,6 +35,9 @@ type Limits struct {
 	// least): a client far behind pulls again for the rest.
 	PullBytes     int
 	MaxRunText    int           // bytes of one run output message relayed (64 KiB)
+	MaxRunTitle   int           // bytes of a run's title, what its start names (256)
+	RunsPerSecond float64       // runs one connection may start a second (2)
+	RunBurst      int           // burst of those (10)
 	MaxRunBytes   int           // bytes of output relayed per run (1 MiB)
 	IdleTTL       time.Duration // how long a session with nobody left stays in memory (2 min)
 	PingInterval  time.Duration // keepalive pings; a dead peer is noticed within two (15 s)
@@ -62,6 +65,11 @@ func (l Limits) withDefaults() Limits {
 	def(&l.SendQueueBytes, 16<<20)
 	l.SendQueueBytes = max(l.SendQueueBytes, l.MinSendQueueBytes())
 	def(&l.MaxRunText, 64<<10)
+	def(&l.MaxRunTitle, 256)
+	def(&l.RunBurst, 10)
+	if l.RunsPerSecond <= 0 {
+		l.RunsPerSecond = 2
+	}
 	def(&l.MaxRunBytes, 1<<20)
 	def(&l.SnapshotEvery, 500)
 	def(&l.TailSize, ot.DefaultTailSize)

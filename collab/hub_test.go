@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -407,6 +408,57 @@ func TestQuotaExceeded(t *testing.T) {
 	}
 	if s, _ := st.Session(t.Context(), id); s.Bytes > quota {
 		t.Errorf("the session stores %d bytes, more than its quota of %d", s.Bytes, quota)
+	}
+}
+
+// TestRunFlood: a connection starting runs faster than its rate gets too_many_runs
+// for each run over it, and those runs are neither relayed (start, output or end)
+// nor stored, nor answered with more errors; titles are cut to their limit.
+func TestRunFlood(t *testing.T) {
+	t.Parallel()
+	st := store.NewMemory()
+	srv := newReplayServer(t, st, collab.Limits{RunsPerSecond: 0.01, RunBurst: 3, MaxRunTitle: 10})
+	id := srv.mustSession(t)
+	a := dial(t, srv, id, url.Values{})
+	a.readType("sync")
+	b := dial(t, srv, id, url.Values{})
+	b.readType("sync")
+	a.readType("user_joined")
+
+	const runs = 8
+	for i := range runs {
+		a.send(fmt.Sprintf(`{"type":"run","runId":"r%d","event":"start","text":"%s"}`, i, strings.Repeat("t", 5000)))
+		a.send(fmt.Sprintf(`{"type":"run","runId":"r%d","event":"output","stream":"stdout","text":"out %d"}`, i, i))
+		a.send(fmt.Sprintf(`{"type":"run","runId":"r%d","event":"end","status":"ok"}`, i))
+	}
+	a.send(`{"type":"pull","version":0}`) // its answer comes after every answer to the runs
+	var refused []string
+	for m := a.read(); m.Type != "update"; m = a.read() {
+		if m.Type == "error" {
+			refused = append(refused, m.Code)
+		}
+	}
+	if len(refused) != runs-3 || slices.ContainsFunc(refused, func(c string) bool { return c != "too_many_runs" }) {
+		t.Errorf("errors = %v, want too_many_runs for each of the %d runs over the burst of 3", refused, runs-3)
+	}
+	a.send(`{"type":"language","language":"javascript"}`) // comes after every relayed run message
+	var relayed []string
+	for m := b.read(); m.Type != "language"; m = b.read() {
+		if m.Type == "run" {
+			relayed = append(relayed, m.RunID+" "+m.Event+" "+m.Text)
+		}
+	}
+	want := []string{"r0 start tttttttttt", "r0 output out 0", "r0 end ", "r1 start tttttttttt", "r1 output out 1", "r1 end ",
+		"r2 start tttttttttt", "r2 output out 2", "r2 end "}
+	if !slices.Equal(relayed, want) {
+		t.Errorf("relayed %q, want %q", relayed, want)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for stored, _ := st.Runs(t.Context(), id); len(stored) != 3; stored, _ = st.Runs(t.Context(), id) {
+		if len(stored) > 3 || time.Now().After(deadline) {
+			t.Fatalf("stored %d runs, want the 3 shared", len(stored))
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

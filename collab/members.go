@@ -95,8 +95,7 @@ func (r *room) leave(c *client) {
 	if c.runs.current != "" { // a run cannot outlive its connection
 		r.runningLocked(c.person.ID, c.runs.current, false)
 	}
-	if run := r.runLog[c]; run != nil { // stored without an end
-		delete(r.runLog, c)
+	if run := r.takeRunLocked(c); run != nil { // stored without an end
 		go r.recordRun(run)
 	}
 	if p := r.people[c.person.ID]; p != nil {

@@ -32,6 +32,9 @@ const (
 	// CodeQuotaExceeded refuses an edit that the store refused because the
 	// session has stored all it may (store.ErrQuota).
 	CodeQuotaExceeded = "quota_exceeded"
+	// CodeTooManyRuns refuses a run start over the connection's rate of runs
+	// (Limits.RunsPerSecond): the run is neither relayed nor stored.
+	CodeTooManyRuns = "too_many_runs"
 	// CodeTooManyConnections refuses a connection of someone who has
 	// Limits.MaxPersonConnections open to the session already.
 	CodeTooManyConnections = "too_many_connections"

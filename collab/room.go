@@ -41,6 +41,7 @@ type room struct {
 	lastEdit    map[string]time.Time       // user id → last accepted edit, for "typing"
 	running     map[string]map[string]bool // user id → run ids in progress
 	runLog      map[*client]*store.Run     // each connection's run in progress, stored when it ends
+	runHeld     int                        // bytes of output those runs hold
 	typingTimer *time.Timer                // tells watchers when typing stops
 }
 

@@ -78,6 +78,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	maxDoc := fs.String("max-doc-units", env("MAX_DOC_UNITS", "1048576"), "largest document, in UTF-16 code units (env MAX_DOC_UNITS)")
 	rate := fs.String("rate-limit", env("RATE_LIMIT", "100"), "messages per second per connection (env RATE_LIMIT)")
 	burst := fs.String("rate-burst", env("RATE_BURST", "200"), "burst of messages per connection above the rate (env RATE_BURST)")
+	runRate := fs.String("run-rate", env("RUN_RATE", "2"), "runs one connection may start a second (env RUN_RATE)")
+	runBurst := fs.String("run-burst", env("RUN_BURST", "10"), "burst of runs one connection may start above the rate (env RUN_BURST)")
 	participants := fs.String("max-participants", env("MAX_PARTICIPANTS", "50"), "people in one session (env MAX_PARTICIPANTS)")
 	sessionConns := fs.String("max-session-connections", env("MAX_SESSION_CONNECTIONS", "0"), "connections to one session, whoever they are from; 0: 4 × max-participants (env MAX_SESSION_CONNECTIONS)")
 	personConns := fs.String("max-person-connections", env("MAX_PERSON_CONNECTIONS", "8"), "connections (tabs) one person may hold to one session (env MAX_PERSON_CONNECTIONS)")
@@ -180,6 +182,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		SendQueueBytes:       positive("send-queue-bytes", *queueBytes, 1),
 		PullBytes:            positive("pull-bytes", *pullBytes, 1),
 		TailBytes:            positive("tail-bytes", *tailBytes, 1),
+		RunsPerSecond:        float64(positive("run-rate", *runRate, 1)),
+		RunBurst:             positive("run-burst", *runBurst, 1),
 	}
 	if least := cfg.limits.MinSendQueueBytes(); cfg.limits.SendQueueBytes < least {
 		bad("send-queue-bytes %q: want at least %d, the largest message duet can send (6 bytes per unit of the larger of max-doc-units and max-message-bytes, plus 64 KiB) and an answer to a pull (pull-bytes)", *queueBytes, least)
