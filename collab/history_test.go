@@ -29,7 +29,13 @@ import (
 // newReplayServer is newHubServer over any store.
 func newReplayServer(t *testing.T, st store.Store, lim collab.Limits) *hubServer {
 	t.Helper()
-	hub := collab.NewHub(collab.HubConfig{Store: st, Limits: lim})
+	return newHubServerWith(t, collab.HubConfig{Store: st, Limits: lim})
+}
+
+// newHubServerWith is newHubServer with the hub's whole configuration.
+func newHubServerWith(t *testing.T, cfg collab.HubConfig) *hubServer {
+	t.Helper()
+	hub := collab.NewHub(cfg)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, err := websocket.Accept(w, r, nil)
 		if err != nil {

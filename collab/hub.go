@@ -27,7 +27,11 @@ type Limits struct {
 	// anyone can say they are someone new each time.
 	MaxConnections       int
 	MaxPersonConnections int // connections (tabs) one person may hold in one session (8)
-	SendQueue            int // messages queued for one client before it is cut off (256)
+	// JoinsPerMinute is how many arrivals and renames one session takes, as a burst
+	// and then per minute (2 × MaxParticipants): each is told to every client.
+	JoinsPerMinute    int
+	MaxRecordedPeople int // people of one session recorded for the replay's names (500)
+	SendQueue         int // messages queued for one client before it is cut off (256)
 	// SendQueueBytes bounds those messages in bytes (16 MiB). It is raised to
 	// MinSendQueueBytes when lower, so that any single message fits.
 	SendQueueBytes int
@@ -60,6 +64,8 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxParticipants, 50)
 	def(&l.MaxConnections, 4*l.MaxParticipants)
 	def(&l.MaxPersonConnections, 8)
+	def(&l.JoinsPerMinute, 2*l.MaxParticipants)
+	def(&l.MaxRecordedPeople, 500)
 	def(&l.SendQueue, 256)
 	def(&l.PullBytes, 1<<20)
 	def(&l.SendQueueBytes, 16<<20)

@@ -256,7 +256,7 @@ func TestSlowConsumer(t *testing.T) {
 func TestSendQueueBytes(t *testing.T) {
 	t.Parallel()
 	lim := collab.Limits{SendQueue: 100_000, SendQueueBytes: 1 << 20, PullBytes: 64 << 10, RateBurst: 1000,
-		MaxDocLength: 100_000, MaxMessageBytes: 128 << 10, WriteTimeout: 2 * time.Second}
+		MaxDocLength: 100_000, MaxMessageBytes: 128 << 10, WriteTimeout: 30 * time.Second}
 	if min := lim.MinSendQueueBytes(); min > lim.SendQueueBytes || min < 6*lim.MaxDocLength {
 		t.Fatalf("MinSendQueueBytes() = %d, want at least a sync of the largest document (%d) and at most %d",
 			min, 6*lim.MaxDocLength, lim.SendQueueBytes)
@@ -637,6 +637,75 @@ func TestSessionFull(t *testing.T) {
 	status, got := third.closeStatus()
 	if status != websocket.StatusPolicyViolation || len(got) != 1 || got[0].Code != "session_full" {
 		t.Errorf("third person: %v %v, want session_full and 1008", status, got)
+	}
+}
+
+// TestJoinChurn: throwaway identities that join and leave a session over and over
+// make every bystander hear of each: the session takes a budget of arrivals a
+// minute and refuses the rest with too_many_joins, and records at most
+// MaxRecordedPeople of them for the replay's names.
+func TestJoinChurn(t *testing.T) {
+	t.Parallel()
+	st := store.NewMemory()
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC) // the clock stands still: nothing refills
+	lim := collab.Limits{MaxParticipants: 10, JoinsPerMinute: 12, MaxRecordedPeople: 5, RateBurst: 1000}
+	srv := newHubServerWith(t, collab.HubConfig{Store: st, Limits: lim, Now: func() time.Time { return now }})
+	id := srv.mustSession(t)
+	by := url.Values{"userId": {uuid.NewString()}, "userName": {"Bystander"}}
+	bystander := dial(t, srv, id, by)
+	bystander.readType("sync")
+
+	const tries = 40
+	joined, refused := 0, 0
+	for i := range tries {
+		c := dial(t, srv, id, url.Values{"userId": {uuid.NewString()}, "userName": {fmt.Sprintf("throwaway %d", i)}})
+		m := c.read()
+		switch {
+		case m.Type == "sync":
+			joined++
+			c.conn.Close(websocket.StatusNormalClosure, "")
+		case m.Type == "error" && m.Code == "too_many_joins":
+			refused++
+			if status, _ := c.closeStatus(); status != websocket.StatusPolicyViolation {
+				t.Errorf("a refused join closed with %v, want %v", status, websocket.StatusPolicyViolation)
+			}
+		default:
+			t.Fatalf("join %d: %s, want a sync or too_many_joins", i, m.raw)
+		}
+	}
+	if joined != lim.JoinsPerMinute-1 || refused != tries-joined {
+		t.Errorf("%d joined and %d were refused, want %d joined (the bystander took one of %d) and the rest refused",
+			joined, refused, lim.JoinsPerMinute-1, lim.JoinsPerMinute)
+	}
+	// The bystander heard of each arrival that was let in, and of its leaving: no more.
+	deadline := time.Now().Add(5 * time.Second)
+	for info, _ := srv.hub.Session(t.Context(), id); len(info.Users) != 1; info, _ = srv.hub.Session(t.Context(), id) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Session().Users = %v, want the bystander alone once the others left", info.Users)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	bystander.send(`{"type":"pull","version":0}`)
+	heard := 0
+	for m := bystander.read(); m.Type != "update"; m = bystander.read() {
+		if m.Type == "user_joined" || m.Type == "user_left" {
+			heard++
+		}
+	}
+	if heard != 2*joined {
+		t.Errorf("the bystander heard of %d arrivals and leavings, want %d", heard, 2*joined)
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for ps, _ := st.Participants(t.Context(), id); len(ps) != lim.MaxRecordedPeople; ps, _ = st.Participants(t.Context(), id) {
+		if len(ps) > lim.MaxRecordedPeople || time.Now().After(deadline) {
+			t.Fatalf("%d participants recorded, want %d", len(ps), lim.MaxRecordedPeople)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Someone present still gets a second tab in: it tells nobody of anything.
+	tab := dial(t, srv, id, by)
+	if m := tab.read(); m.Type != "sync" {
+		t.Errorf("a second tab of the bystander: %s, want a sync", m.raw)
 	}
 }
 

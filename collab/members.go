@@ -54,17 +54,21 @@ func (r *room) join(id, userName string) (*client, *protocolError) {
 		return nil, refuse(CodeSessionFull, "this session already has %d connections", lim.MaxConnections)
 	}
 	name := people.SanitizeName(userName)
+	if name == "" && existing != nil {
+		name = existing.Name
+	}
+	// Everyone is told of an arrival or a rename: their number is what throwaway
+	// identities would make grow, so the session has a budget of them.
+	announce := existing == nil || existing.Name != name
+	if announce && !r.joins.allow(r.hub.now()) {
+		return nil, refuse(CodeTooManyJoins, "more than %d people joined this session in the last minute: try again in a moment", lim.JoinsPerMinute)
+	}
 	if name == "" {
-		if existing != nil {
-			name = existing.Name
-		} else {
-			r.guests++
-			name = "Guest " + strconv.Itoa(r.guests)
-		}
+		r.guests++
+		name = "Guest " + strconv.Itoa(r.guests)
 	}
 	person := Person{ID: id, Name: name, Color: r.colorLocked(id)}
 	c := newClient(r, person)
-	announce := existing == nil || existing.Name != name
 	if existing == nil {
 		r.arrivals++
 		r.people[id] = &presence{Person: person, conns: 1, seq: r.arrivals}
@@ -79,7 +83,11 @@ func (r *room) join(id, userName string) (*client, *protocolError) {
 	if announce { // clients treat user_joined of someone present as a rename
 		r.broadcastLocked(presenceMessage("user_joined", person), c)
 		r.notifyLocked()
-		go r.recordParticipant(person) // for the replay's names
+		// For the replay's names; past the table's bound, the replay calls them Guest.
+		if r.recorded[id] || len(r.recorded) < lim.MaxRecordedPeople {
+			r.recorded[id] = true
+			go r.recordParticipant(person)
+		}
 	}
 	return c, nil
 }
@@ -111,10 +119,18 @@ func (r *room) leave(c *client) {
 }
 
 // colorLocked returns the color of a person: the one they had in this room, or the
-// first one nobody connected has.
+// first one nobody connected has. The room remembers the colors of at most
+// MaxRecordedPeople people: past that, those who left are forgotten.
 func (r *room) colorLocked(userID string) string {
 	if c, ok := r.colors[userID]; ok {
 		return c
+	}
+	if len(r.colors) >= r.hub.limits.MaxRecordedPeople {
+		for id := range r.colors {
+			if r.people[id] == nil {
+				delete(r.colors, id)
+			}
+		}
 	}
 	used := map[string]int{}
 	for _, p := range r.people {

@@ -35,6 +35,9 @@ const (
 	// CodeTooManyRuns refuses a run start over the connection's rate of runs
 	// (Limits.RunsPerSecond): the run is neither relayed nor stored.
 	CodeTooManyRuns = "too_many_runs"
+	// CodeTooManyJoins refuses a connection that would tell everyone of an
+	// arrival or a rename past the session's budget of them (Limits.JoinsPerMinute).
+	CodeTooManyJoins = "too_many_joins"
 	// CodeTooManyConnections refuses a connection of someone who has
 	// Limits.MaxPersonConnections open to the session already.
 	CodeTooManyConnections = "too_many_connections"

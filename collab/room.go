@@ -28,7 +28,9 @@ type room struct {
 	lang       string       // the session's language
 	clients    map[*client]struct{}
 	people     map[string]*presence // connected people by user id
-	colors     map[string]string    // user id → color, kept while the room lives
+	colors     map[string]string    // user id → color, kept while the room lives (and people come back)
+	recorded   map[string]bool      // user ids in the store's participants, at most Limits.MaxRecordedPeople more
+	joins      *tokenBucket         // arrivals and renames, which every client is told of
 	guests     int                  // "Guest N" names handed out
 	arrivals   int                  // people who came, for ordering the list
 	gone       bool                 // evicted, deleted or shut down: no more joins
@@ -50,7 +52,8 @@ func newRoom(h *Hub, id string) *room {
 		hub: h, id: id, loaded: make(chan struct{}), ended: make(chan struct{}),
 		clients: map[*client]struct{}{}, people: map[string]*presence{}, colors: map[string]string{},
 		watchers: map[chan Presence]struct{}{}, lastEdit: map[string]time.Time{}, running: map[string]map[string]bool{},
-		runLog: map[*client]*store.Run{},
+		runLog: map[*client]*store.Run{}, recorded: map[string]bool{},
+		joins: newTokenBucket(float64(h.limits.JoinsPerMinute)/60, h.limits.JoinsPerMinute, h.now()),
 	}
 }
 
@@ -67,7 +70,13 @@ func (r *room) load(ctx context.Context) {
 				TailSize: r.hub.limits.TailSize, TailBytes: r.hub.limits.TailBytes,
 			})
 			r.lang, r.snapshotAt = s.Language, doc.Snapshot
-			return
+			var ps []store.Participant
+			if ps, err = history.Participants(ctx, r.hub.store, r.id); err == nil {
+				for _, p := range ps {
+					r.recorded[p.UserID] = true
+				}
+				return
+			}
 		}
 	}
 	r.loadErr = err

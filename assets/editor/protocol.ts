@@ -101,14 +101,15 @@ export const Code = {
   quotaExceeded: "quota_exceeded",
   sessionFull: "session_full",
   tooManyConnections: "too_many_connections",
+  tooManyJoins: "too_many_joins",
   sessionDeleted: "session_deleted",
 } as const;
 
 /** The codes of a connection refused for now: the island says so and tries again later. */
-export type Refusal = typeof Code.sessionFull | typeof Code.tooManyConnections;
+export type Refusal = typeof Code.sessionFull | typeof Code.tooManyConnections | typeof Code.tooManyJoins;
 
 export function isRefusal(code: string): code is Refusal {
-  return code === Code.sessionFull || code === Code.tooManyConnections;
+  return code === Code.sessionFull || code === Code.tooManyConnections || code === Code.tooManyJoins;
 }
 
 /** The server's default document limit in UTF-16 units (1 MiB). */

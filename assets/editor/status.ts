@@ -26,6 +26,7 @@ export interface StatusFacts {
 const refusalText: Record<Refusal, string> = {
   session_full: "This session is full",
   too_many_connections: "This session is open in too many of your tabs: close one",
+  too_many_joins: "Too many people are joining this session right now",
 };
 
 /** How long a count-only change waits, so a screen reader is not told every keystroke. */

@@ -78,6 +78,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	maxDoc := fs.String("max-doc-units", env("MAX_DOC_UNITS", "1048576"), "largest document, in UTF-16 code units (env MAX_DOC_UNITS)")
 	rate := fs.String("rate-limit", env("RATE_LIMIT", "100"), "messages per second per connection (env RATE_LIMIT)")
 	burst := fs.String("rate-burst", env("RATE_BURST", "200"), "burst of messages per connection above the rate (env RATE_BURST)")
+	joins := fs.String("joins-per-minute", env("JOINS_PER_MINUTE", "0"), "arrivals and renames one session takes, as a burst and then per minute; 0: 2 × max-participants (env JOINS_PER_MINUTE)")
+	recorded := fs.String("max-recorded-people", env("MAX_RECORDED_PEOPLE", "500"), "people of one session whose names are kept for the replay; past them the replay says Guest (env MAX_RECORDED_PEOPLE)")
 	runRate := fs.String("run-rate", env("RUN_RATE", "2"), "runs one connection may start a second (env RUN_RATE)")
 	runBurst := fs.String("run-burst", env("RUN_BURST", "10"), "burst of runs one connection may start above the rate (env RUN_BURST)")
 	participants := fs.String("max-participants", env("MAX_PARTICIPANTS", "50"), "people in one session (env MAX_PARTICIPANTS)")
@@ -184,6 +186,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		TailBytes:            positive("tail-bytes", *tailBytes, 1),
 		RunsPerSecond:        float64(positive("run-rate", *runRate, 1)),
 		RunBurst:             positive("run-burst", *runBurst, 1),
+		JoinsPerMinute:       positive("joins-per-minute", *joins, 0),
+		MaxRecordedPeople:    positive("max-recorded-people", *recorded, 1),
 	}
 	if least := cfg.limits.MinSendQueueBytes(); cfg.limits.SendQueueBytes < least {
 		bad("send-queue-bytes %q: want at least %d, the largest message duet can send (6 bytes per unit of the larger of max-doc-units and max-message-bytes, plus 64 KiB) and an answer to a pull (pull-bytes)", *queueBytes, least)
