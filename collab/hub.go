@@ -16,39 +16,41 @@ import (
 // Limits bound what one client or one session may cost. Zero fields take the defaults
 // in parentheses, which docs/protocol.md lists too.
 type Limits struct {
+	// What one client may send.
 	MaxMessageBytes int     // largest frame a client may send (2 MiB)
-	MaxDocLength    int     // largest document, UTF-16 units (1 MiB)
 	MaxParts        int     // most parts in one change set
 	RatePerSecond   float64 // messages per second per connection (100)
 	RateBurst       int     // burst of the rate (200)
-	MaxParticipants int     // distinct people in one session (50)
-	// MaxConnections is how many connections one session holds, whoever they are
-	// from (4 × MaxParticipants): people are counted by who they say they are, and
-	// anyone can say they are someone new each time.
-	MaxConnections       int
+
+	// Who may be in a session. People are counted by who they say they are, and
+	// anyone can say they are someone new each time: connections and arrivals are
+	// counted as well.
+	MaxParticipants      int // distinct people in one session (50)
+	MaxConnections       int // connections to one session, whoever they are from (4 × MaxParticipants)
 	MaxPersonConnections int // connections (tabs) one person may hold in one session (8)
-	// JoinsPerMinute is how many arrivals and renames one session takes, as a burst
-	// and then per minute (2 × MaxParticipants): each is told to every client.
-	JoinsPerMinute    int
-	MaxRecordedPeople int // people of one session recorded for the replay's names (500)
-	SendQueue         int // messages queued for one client before it is cut off (256)
-	// SendQueueBytes bounds those messages in bytes (16 MiB). It is raised to
-	// MinSendQueueBytes when lower, so that any single message fits.
-	SendQueueBytes int
-	// PullBytes bounds the updates of one answer to a pull (1 MiB, one update at
-	// least): a client far behind pulls again for the rest.
-	PullBytes     int
-	MaxRunText    int           // bytes of one run output message relayed (64 KiB)
-	MaxRunTitle   int           // bytes of a run's title, what its start names (256)
-	RunsPerSecond float64       // runs one connection may start a second (2)
-	RunBurst      int           // burst of those (10)
-	MaxRunBytes   int           // bytes of output relayed per run (1 MiB)
+	JoinsPerMinute       int // arrivals and renames, each told to everyone, as a burst and then per minute (2 × MaxParticipants)
+	MaxRecordedPeople    int // people of one session recorded for the replay's names (500)
+
+	// What the server holds for a session and its clients, in bytes as well as in
+	// counts, whatever the clients send.
+	MaxDocLength   int // largest document, UTF-16 units (1 MiB)
+	TailSize       int // accepted updates kept in memory per session (10,000)
+	TailBytes      int // bytes those updates may hold in memory (8 MiB); older ones are read from the store
+	SendQueue      int // messages queued for one client before it is cut off (256)
+	SendQueueBytes int // bytes of those (16 MiB; raised to MinSendQueueBytes, so that any message fits)
+	PullBytes      int // bytes of updates in one answer to a pull (1 MiB; one update at least, then "more")
+
+	// Runs, relayed to the others and stored for the replay.
+	MaxRunText    int     // bytes of one run output message relayed (64 KiB)
+	MaxRunBytes   int     // bytes of output relayed per run (1 MiB)
+	MaxRunTitle   int     // bytes of a run's title, what its start names (256)
+	RunsPerSecond float64 // runs one connection may start a second (2)
+	RunBurst      int     // burst of those (10)
+
 	IdleTTL       time.Duration // how long a session with nobody left stays in memory (2 min)
 	PingInterval  time.Duration // keepalive pings; a dead peer is noticed within two (15 s)
 	WriteTimeout  time.Duration // longest a single write may take (10 s)
 	SnapshotEvery int           // accepted updates between stored snapshots (500)
-	TailSize      int           // accepted updates kept in memory per session (10,000)
-	TailBytes     int           // bytes those updates may hold in memory (8 MiB); older ones are read from the store
 }
 
 func (l Limits) withDefaults() Limits {
