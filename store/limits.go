@@ -1,6 +1,7 @@
 package store
 
 import (
+	"maps"
 	"slices"
 	"unicode/utf8"
 )
@@ -169,4 +170,15 @@ func ThinSnapshots(versions []int, keep int) []int {
 			return drop
 		}
 	}
+}
+
+// Thin is ThinSnapshots for a store: given the text length of every snapshot a
+// session keeps, by version, it returns the versions to delete under l.Snapshots and
+// the bytes (Snapshot.Bytes) that frees.
+func (l Limits) Thin(textLen map[int]int64) (drop []int, freed int64) {
+	drop = ThinSnapshots(slices.Collect(maps.Keys(textLen)), l.Snapshots)
+	for _, v := range drop {
+		freed += RowBytes + textLen[v]
+	}
+	return drop, freed
 }

@@ -109,35 +109,23 @@ func (s *Store) SaveSnapshot(ctx context.Context, id string, snap store.Snapshot
 // thinSnapshots deletes the snapshots of session pk that store.ThinSnapshots drops,
 // and returns the bytes they held.
 func (s *Store) thinSnapshots(ctx context.Context, tx pgx.Tx, pk int64) (int64, error) {
-	rows, err := tx.Query(ctx, `SELECT version, octet_length(text) FROM snapshots WHERE session = $1`, pk)
+	var versions []int
+	var lengths []int64
+	err := tx.QueryRow(ctx, `SELECT COALESCE(array_agg(version), '{}'), COALESCE(array_agg(octet_length(text)::int8), '{}')
+		FROM snapshots WHERE session = $1`, pk).Scan(&versions, &lengths)
 	if err != nil {
 		return 0, err
 	}
-	size := map[int]int64{}
-	var versions []int
-	for rows.Next() {
-		var v int
-		var n int64
-		if err := rows.Scan(&v, &n); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		versions, size[v] = append(versions, v), store.RowBytes+n
+	textLen := make(map[int]int64, len(versions))
+	for i, v := range versions {
+		textLen[v] = lengths[i]
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	drop := store.ThinSnapshots(versions, s.opts.Limits.Snapshots)
+	drop, freed := s.opts.Limits.Thin(textLen)
 	if len(drop) == 0 {
 		return 0, nil
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM snapshots WHERE session = $1 AND version = ANY($2)`, pk, drop); err != nil {
 		return 0, err
-	}
-	freed := int64(0)
-	for _, v := range drop {
-		freed += size[v]
 	}
 	return freed, nil
 }

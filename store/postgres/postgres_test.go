@@ -119,6 +119,32 @@ func TestBytesStored(t *testing.T) {
 	}
 }
 
+// twoStores opens two stores on one new schema, as two duet processes would share a
+// database, with sessions "0", "1"… created.
+func twoStores(t *testing.T, opts postgres.Options, sessions int) []*postgres.Store {
+	t.Helper()
+	url := pgtest.NewSchema(t, pgtest.NewDatabase(t))
+	stores := []*postgres.Store{mustOpen(t, url, opts), mustOpen(t, url, opts)}
+	for i := range sessions {
+		if err := stores[0].CreateSession(t.Context(), newSession(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return stores
+}
+
+// race runs fn at once for every writer w of every session of twoStores, through
+// stores[w%2], and waits for them all.
+func race(stores []*postgres.Store, sessions, writers int, fn func(id string, w int, st *postgres.Store)) {
+	var wg sync.WaitGroup
+	for i := range sessions {
+		for w := range writers {
+			wg.Go(func() { fn(fmt.Sprint(i), w, stores[w%2]) })
+		}
+	}
+	wg.Wait()
+}
+
 // TestTwoStores races writers through two stores (two pools and two sets of
 // batchers, as two duet processes would have) on the same sessions: exactly one
 // append wins each version, the others see ErrConflict, and every log comes out
@@ -126,52 +152,38 @@ func TestBytesStored(t *testing.T) {
 func TestTwoStores(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	url := pgtest.NewSchema(t, pgtest.NewDatabase(t))
-	stores := []*postgres.Store{mustOpen(t, url, postgres.Options{}), mustOpen(t, url, postgres.Options{})}
 	const sessions, writers, appends = 3, 4, 20
-	for i := range sessions {
-		if err := stores[0].CreateSession(ctx, newSession(fmt.Sprint(i))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	stores := twoStores(t, postgres.Options{}, sessions)
 	var mu sync.Mutex
 	wins := map[string]string{} // session/version → writer that stored it
 	conflicts := 0
-	var wg sync.WaitGroup
-	for i := range sessions {
-		id := fmt.Sprint(i)
-		for w := range writers {
-			st := stores[w%2]
-			wg.Go(func() {
-				for n := 0; n < appends; {
-					cur, err := st.Session(ctx, id)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					u := store.Update{ClientID: fmt.Sprintf("w%d", w), Changes: []byte(fmt.Sprintf(`[%d,[0,"x"]]`, cur.Version)), Time: time.Unix(1, 0)}
-					err = st.AppendUpdates(ctx, id, cur.Version, []store.Update{u, u})
-					mu.Lock()
-					switch key := fmt.Sprintf("%s/%d", id, cur.Version); {
-					case errors.Is(err, store.ErrConflict):
-						conflicts++
-					case err != nil:
-						t.Errorf("AppendUpdates() error = %v", err)
-						mu.Unlock()
-						return
-					default:
-						if other, ok := wins[key]; ok {
-							t.Errorf("session %s, version %d stored by %s and by w%d", id, cur.Version, other, w)
-						}
-						wins[key] = u.ClientID
-						n++
-					}
-					mu.Unlock()
+	race(stores, sessions, writers, func(id string, w int, st *postgres.Store) {
+		for n := 0; n < appends; {
+			cur, err := st.Session(ctx, id)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			u := store.Update{ClientID: fmt.Sprintf("w%d", w), Changes: []byte(fmt.Sprintf(`[%d,[0,"x"]]`, cur.Version)), Time: time.Unix(1, 0)}
+			err = st.AppendUpdates(ctx, id, cur.Version, []store.Update{u, u})
+			mu.Lock()
+			switch key := fmt.Sprintf("%s/%d", id, cur.Version); {
+			case errors.Is(err, store.ErrConflict):
+				conflicts++
+			case err != nil:
+				t.Errorf("AppendUpdates() error = %v", err)
+				mu.Unlock()
+				return
+			default:
+				if other, ok := wins[key]; ok {
+					t.Errorf("session %s, version %d stored by %s and by w%d", id, cur.Version, other, w)
 				}
-			})
+				wins[key] = u.ClientID
+				n++
+			}
+			mu.Unlock()
 		}
-	}
-	wg.Wait()
+	})
 	t.Logf("%d appends stored, %d conflicts; stats %+v and %+v", len(wins), conflicts, stores[0].Stats(), stores[1].Stats())
 	if conflicts == 0 {
 		t.Errorf("no conflict among %d writers per session: the race did not happen", writers)
@@ -202,39 +214,24 @@ func TestQuotaAcrossStores(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	const quota, sessions, writers = 20_000, 6, 4
-	url := pgtest.NewSchema(t, pgtest.NewDatabase(t))
-	lim := postgres.Options{Limits: store.Limits{SessionBytes: quota}}
-	stores := []*postgres.Store{mustOpen(t, url, lim), mustOpen(t, url, lim)}
-	for i := range sessions {
-		if err := stores[0].CreateSession(ctx, newSession(fmt.Sprint(i))); err != nil {
-			t.Fatal(err)
+	stores := twoStores(t, postgres.Options{Limits: store.Limits{SessionBytes: quota}}, sessions)
+	race(stores, sessions, writers, func(id string, w int, st *postgres.Store) {
+		for {
+			cur, err := st.Session(ctx, id)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			u := store.Update{ClientID: fmt.Sprintf("w%d", w), Changes: []byte(fmt.Sprintf(`[%d,[0,"%s"]]`, cur.Version, strings.Repeat("x", 300))), Time: time.Unix(1, 0)}
+			switch err := st.AppendUpdates(ctx, id, cur.Version, []store.Update{u}); {
+			case errors.Is(err, store.ErrQuota):
+				return
+			case err != nil && !errors.Is(err, store.ErrConflict):
+				t.Errorf("AppendUpdates() error = %v", err)
+				return
+			}
 		}
-	}
-	var wg sync.WaitGroup
-	for i := range sessions {
-		id := fmt.Sprint(i)
-		for w := range writers {
-			st := stores[w%2]
-			wg.Go(func() {
-				for {
-					cur, err := st.Session(ctx, id)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					u := store.Update{ClientID: fmt.Sprintf("w%d", w), Changes: []byte(fmt.Sprintf(`[%d,[0,"%s"]]`, cur.Version, strings.Repeat("x", 300))), Time: time.Unix(1, 0)}
-					switch err := st.AppendUpdates(ctx, id, cur.Version, []store.Update{u}); {
-					case errors.Is(err, store.ErrQuota):
-						return
-					case err != nil && !errors.Is(err, store.ErrConflict):
-						t.Errorf("AppendUpdates() error = %v", err)
-						return
-					}
-				}
-			})
-		}
-	}
-	wg.Wait()
+	})
 	for i := range sessions {
 		id := fmt.Sprint(i)
 		got, err := stores[1].Session(ctx, id)

@@ -141,25 +141,23 @@ func (s *Store) thinSnapshots(ctx context.Context, tx *sql.Tx, pk int64) (int64,
 		return 0, err
 	}
 	defer rows.Close()
-	size := map[int]int64{}
-	var versions []int
+	textLen := map[int]int64{}
 	for rows.Next() {
 		var v int
 		var n int64
 		if err := rows.Scan(&v, &n); err != nil {
 			return 0, err
 		}
-		versions, size[v] = append(versions, v), store.RowBytes+n
+		textLen[v] = n
 	}
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
-	freed := int64(0)
-	for _, v := range store.ThinSnapshots(versions, s.opts.Limits.Snapshots) {
+	drop, freed := s.opts.Limits.Thin(textLen)
+	for _, v := range drop {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM snapshots WHERE session = ? AND version = ?`, pk, v); err != nil {
 			return 0, err
 		}
-		freed += size[v]
 	}
 	return freed, nil
 }

@@ -442,11 +442,7 @@ func runLog(t *testing.T, open func(t *testing.T) store.Store, sess store.Sessio
 
 	t.Run("reads bounded in bytes", func(t *testing.T) {
 		ctx := t.Context()
-		s := open(t)
-		t.Cleanup(func() { s.Close() })
-		if err := s.CreateSession(ctx, sess); err != nil {
-			t.Fatal(err)
-		}
+		s := withSession(t, open(t), sess)
 		log := make([]store.Update, 10)
 		for i := range log {
 			log[i] = upd(i)
@@ -954,11 +950,7 @@ func runQuota(t *testing.T, open func(t *testing.T, l store.Limits) store.Store,
 
 	t.Run("appends", func(t *testing.T) {
 		ctx := t.Context()
-		s := open(t, store.Limits{SessionBytes: quota})
-		t.Cleanup(func() { s.Close() })
-		if err := s.CreateSession(ctx, sess); err != nil {
-			t.Fatal(err)
-		}
+		s := withSession(t, open(t, store.Limits{SessionBytes: quota}), sess)
 		wantStored(ctx, s, sess.ID, 0, 0)
 		if err := s.AppendUpdates(ctx, sess.ID, 0, []store.Update{upd(0, 1000), upd(1, 1000)}); err != nil {
 			t.Fatalf("AppendUpdates(2000 bytes of %d) error = %v", quota, err)
@@ -986,11 +978,7 @@ func runQuota(t *testing.T, open func(t *testing.T, l store.Limits) store.Store,
 
 	t.Run("a run keeps the output that fits", func(t *testing.T) {
 		ctx := t.Context()
-		s := open(t, store.Limits{SessionBytes: quota})
-		t.Cleanup(func() { s.Close() })
-		if err := s.CreateSession(ctx, sess); err != nil {
-			t.Fatal(err)
-		}
+		s := withSession(t, open(t, store.Limits{SessionBytes: quota}), sess)
 		if err := s.AppendUpdates(ctx, sess.ID, 0, []store.Update{upd(0, 1000)}); err != nil {
 			t.Fatal(err)
 		}
@@ -1021,11 +1009,7 @@ func runQuota(t *testing.T, open func(t *testing.T, l store.Limits) store.Store,
 
 	t.Run("no limit", func(t *testing.T) {
 		ctx := t.Context()
-		s := open(t, store.Limits{SessionBytes: -1})
-		t.Cleanup(func() { s.Close() })
-		if err := s.CreateSession(ctx, sess); err != nil {
-			t.Fatal(err)
-		}
+		s := withSession(t, open(t, store.Limits{SessionBytes: -1}), sess)
 		if err := s.AppendUpdates(ctx, sess.ID, 0, []store.Update{upd(0, 2*quota), upd(1, 2*quota)}); err != nil {
 			t.Errorf("AppendUpdates(%d bytes) with no limit: error = %v", 4*quota, err)
 		}
@@ -1039,11 +1023,7 @@ func runQuota(t *testing.T, open func(t *testing.T, l store.Limits) store.Store,
 func runThinning(t *testing.T, open func(t *testing.T, l store.Limits) store.Store, sess store.Session) {
 	ctx := t.Context()
 	const n, every, keep = 100, 5, 8
-	s := open(t, store.Limits{Snapshots: keep})
-	t.Cleanup(func() { s.Close() })
-	if err := s.CreateSession(ctx, sess); err != nil {
-		t.Fatal(err)
-	}
+	s := withSession(t, open(t, store.Limits{Snapshots: keep}), sess)
 	log := make([]store.Update, n)
 	logBytes := int64(0)
 	for i := range log {
@@ -1089,11 +1069,7 @@ func runThinning(t *testing.T, open func(t *testing.T, l store.Limits) store.Sto
 		t.Errorf("Session().Bytes = %d, %v; want %d (the log and the snapshots kept)", got.Bytes, err, held)
 	}
 
-	q := open(t, store.Limits{SessionBytes: logBytes + int64(snap(10).Bytes())})
-	t.Cleanup(func() { q.Close() })
-	if err := q.CreateSession(ctx, sess); err != nil {
-		t.Fatal(err)
-	}
+	q := withSession(t, open(t, store.Limits{SessionBytes: logBytes + int64(snap(10).Bytes())}), sess)
 	if err := q.AppendUpdates(ctx, sess.ID, 0, log); err != nil {
 		t.Fatal(err)
 	}
@@ -1109,4 +1085,14 @@ func runThinning(t *testing.T, open func(t *testing.T, l store.Limits) store.Sto
 	if sn, err := q.LatestSnapshot(ctx, sess.ID); err != nil || sn.Version != 10 {
 		t.Errorf("LatestSnapshot() = %d, %v; want the one at 10", sn.Version, err)
 	}
+}
+
+// withSession creates sess in s, and closes s when the test ends.
+func withSession(t *testing.T, s store.Store, sess store.Session) store.Store {
+	t.Helper()
+	t.Cleanup(func() { s.Close() })
+	if err := s.CreateSession(t.Context(), sess); err != nil {
+		t.Fatalf("CreateSession() error = %v", err)
+	}
+	return s
 }
