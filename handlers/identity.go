@@ -42,12 +42,26 @@ func identity(c echo.Context) (key, name string) {
 	if _, err := c.Cookie(oldIDCookie); err == nil {
 		setCookie(c, oldIDCookie, "", "/", -time.Second)
 	}
+	return key, browserName(c)
+}
+
+// browserName is the display name this browser gave ("" if it never gave one).
+func browserName(c echo.Context) string {
 	if ck, err := c.Cookie(userNameCookie); err == nil {
 		if v, err := url.QueryUnescape(ck.Value); err == nil {
-			name = people.SanitizeName(v)
+			return people.SanitizeName(v)
 		}
 	}
-	return key, name
+	return ""
+}
+
+// socketName is the display name a WebSocket joins under: the userName of its query
+// (a program's, or the editor's after a rename), else the browser's name cookie.
+func socketName(c echo.Context) string {
+	if name := c.QueryParam("userName"); name != "" {
+		return name
+	}
+	return browserName(c)
 }
 
 // browserKey returns the secret key of the browser's identity cookie, or "" when it

@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
 
+	"duet/collab/people"
 	"duet/collab/replay"
 )
 
@@ -255,4 +256,45 @@ func firstEvents(t *testing.T, srv *testServer, id string, header http.Header) s
 	}
 	t.Fatalf("the event stream did not mark the viewer; got %s", b.String())
 	return ""
+}
+
+// TestSocketIdentityFromCookies: a browser's socket is who its cookies say, the
+// identity key before any userId of the query and the name cookie when the query has
+// none; a userId that is not a UUID is a participant of that connection alone; and
+// the id older versions showed to everyone is deleted, never taken as a key.
+func TestSocketIdentityFromCookies(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t)
+	id, _ := srv.mustCreate(t, "python")
+	key := strings.Repeat("A", 43)
+	cookies := http.Header{"Cookie": {"duet_key=" + key + "; duet_name=" + url.QueryEscape("Ada Lovelace")}}
+
+	browser := joinAs(t, srv, id, cookies, url.Values{"userId": {uuid.NewString()}})
+	if want := people.PublicID(id, key); browser.you.ID != want || browser.you.Name != "Ada Lovelace" {
+		t.Errorf("a browser's socket joined as %+v, want %q named by its cookie", browser.you, want)
+	}
+	prog := uuid.NewString()
+	if p := joinAs(t, srv, id, nil, url.Values{"userId": {prog}}); p.you.ID != people.PublicID(id, prog) {
+		t.Errorf("a program's socket joined as %q, want the public id of its userId", p.you.ID)
+	}
+	a := joinAs(t, srv, id, nil, url.Values{"userId": {"not-a-uuid"}})
+	b := joinAs(t, srv, id, nil, url.Values{"userId": {"not-a-uuid"}})
+	if a.you.ID == b.you.ID || a.you.ID == people.PublicID(id, "not-a-uuid") {
+		t.Errorf("two sockets with a userId that is not a UUID joined as %q and %q, want two participants of their own", a.you.ID, b.you.ID)
+	}
+
+	old := uuid.NewString()
+	res := srv.do(t, "GET", "/s/"+id, http.Header{"Cookie": {"duet_uid=" + old + "; duet_name=Ada"}}, "")
+	var deleted, made bool
+	for _, ck := range (&http.Response{Header: res.header}).Cookies() {
+		switch {
+		case ck.Name == "duet_uid" && ck.MaxAge < 0:
+			deleted = true
+		case ck.Name == "duet_key" && ck.Value != old && ck.HttpOnly:
+			made = true
+		}
+	}
+	if !deleted || !made {
+		t.Errorf("a page for a browser with only the old id: Set-Cookie %v, want duet_uid deleted and a new HttpOnly duet_key", res.header["Set-Cookie"])
+	}
 }

@@ -29,6 +29,6 @@ func (h *Handler) socket(c echo.Context) error {
 	if err != nil {
 		return nil // Accept has answered (426 for a non-upgrade)
 	}
-	h.sockets.Serve(conn, id, collab.JoinParams{Secret: socketSecret(c), UserName: c.QueryParam("userName")})
+	h.sockets.Serve(conn, id, collab.JoinParams{Secret: socketSecret(c), UserName: socketName(c)})
 	return nil
 }
