@@ -20,7 +20,7 @@ type Memory struct {
 type memSession struct {
 	Session
 	log    []Update
-	snaps  []Snapshot    // by version, the first being the empty document at 0
+	snaps  []Snapshot    // by version; none: the empty document at 0
 	runs   []Run         // by Started, then as recorded
 	people []Participant // in the order they first joined
 }
@@ -56,7 +56,7 @@ func (m *Memory) CreateSession(ctx context.Context, s Session) error {
 	s.OwnerTokenHash = slices.Clone(s.OwnerTokenHash) // the caller may reuse its slice
 	s.CreatedAt, s.LastActive = s.CreatedAt.UTC(), s.LastActive.UTC()
 	s.Version, s.Bytes = 0, 0
-	m.sessions[s.ID] = &memSession{Session: s, snaps: []Snapshot{{Text: emptyText}}}
+	m.sessions[s.ID] = &memSession{Session: s}
 	return nil
 }
 
@@ -176,29 +176,24 @@ func (m *Memory) SaveSnapshot(ctx context.Context, id string, snap Snapshot) err
 		}
 		s.snaps = slices.Insert(s.snaps, i, Snapshot{Version: snap.Version, Text: slices.Clone(snap.Text)})
 		s.Bytes += int64(snap.Bytes())
-		// snaps[0] is the empty document at 0, which is not stored.
-		versions := make([]int, len(s.snaps)-1)
-		for i, sn := range s.snaps[1:] {
-			versions[i] = sn.Version
+		textLen := make(map[int]int64, len(s.snaps))
+		for _, sn := range s.snaps {
+			textLen[sn.Version] = int64(len(sn.Text))
 		}
-		drop := ThinSnapshots(versions, m.limits.Snapshots)
-		kept := slices.DeleteFunc(s.snaps[1:], func(sn Snapshot) bool {
-			if !slices.Contains(drop, sn.Version) {
-				return false
-			}
-			s.Bytes -= int64(sn.Bytes())
-			return true
-		})
-		s.snaps = s.snaps[:1+len(kept)]
+		drop, freed := m.limits.Thin(textLen)
+		s.snaps = slices.DeleteFunc(s.snaps, func(sn Snapshot) bool { return slices.Contains(drop, sn.Version) })
+		s.Bytes -= freed
 		return nil
 	})
 }
 
 // LatestSnapshot returns the newest snapshot (the empty document at 0 if none).
 func (m *Memory) LatestSnapshot(ctx context.Context, id string) (Snapshot, error) {
-	var out Snapshot
+	out := Snapshot{Text: emptyText}
 	err := m.with(ctx, id, func(s *memSession) error {
-		out = s.snaps[len(s.snaps)-1]
+		if len(s.snaps) > 0 {
+			out = s.snaps[len(s.snaps)-1]
+		}
 		return nil
 	})
 	return out, err
@@ -206,13 +201,15 @@ func (m *Memory) LatestSnapshot(ctx context.Context, id string) (Snapshot, error
 
 // SnapshotAt returns the newest snapshot at or before version.
 func (m *Memory) SnapshotAt(ctx context.Context, id string, version int) (Snapshot, error) {
-	var out Snapshot
+	out := Snapshot{Text: emptyText}
 	err := m.with(ctx, id, func(s *memSession) error {
 		i, found := slices.BinarySearchFunc(s.snaps, version, func(a Snapshot, v int) int { return a.Version - v })
 		if !found {
 			i--
 		}
-		out = s.snaps[max(i, 0)]
+		if i >= 0 {
+			out = s.snaps[i]
+		}
 		return nil
 	})
 	return out, err
