@@ -2,6 +2,7 @@ package collab
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,7 +29,8 @@ type client struct {
 	room   *room
 	person Person
 
-	send chan *outgoing // bounded: a client that falls behind is cut off
+	send   chan *outgoing // bounded: a client that falls behind is cut off
+	queued atomic.Int64   // bytes of the messages queued and being written, within Limits.SendQueueBytes
 
 	kickOnce sync.Once
 	kicked   chan struct{} // closed when the client must go
@@ -41,20 +43,46 @@ func newClient(r *room, p Person) *client {
 	return &client{room: r, person: p, send: make(chan *outgoing, r.hub.limits.SendQueue), kicked: make(chan struct{})}
 }
 
-// queue hands msg to the writer, or cuts the client off when its queue is full: a
-// slow client must never slow the others.
+// queue hands msg to the writer, or cuts the client off when its queue is full, in
+// messages or in bytes: a slow client must never slow the others, nor make the
+// server hold more for it than its budget.
 func (c *client) queue(msg []byte) { c.queueOut(newOutgoing(msg)) }
 
+// queueOut is queue for a message that may be shared by a broadcast.
 func (c *client) queueOut(o *outgoing) {
 	select {
 	case <-c.kicked:
 		o.done(c.room.hub.observer)
+		return
+	default:
+	}
+	n := int64(len(o.msg))
+	if c.queued.Add(n) > int64(c.room.hub.limits.SendQueueBytes) {
+		c.queued.Add(-n)
+		o.done(c.room.hub.observer)
+		c.tooSlow()
+		return
+	}
+	select {
+	case <-c.kicked:
+		c.queued.Add(-n)
+		o.done(c.room.hub.observer)
 	case c.send <- o:
 	default:
+		c.queued.Add(-n)
 		o.done(c.room.hub.observer)
-		c.room.hub.countRefused(CodeTooSlow)
-		c.kick(closeReason{status: statusPolicyViolation, code: CodeTooSlow, message: "you fell too far behind; reconnect to catch up"})
+		c.tooSlow()
 	}
+}
+
+// sent gives back the bytes of a message the writer is done with.
+func (c *client) sent(msg []byte) {
+	c.queued.Add(-int64(len(msg)))
+}
+
+func (c *client) tooSlow() {
+	c.room.hub.countRefused(CodeTooSlow)
+	c.kick(closeReason{status: statusPolicyViolation, code: CodeTooSlow, message: "you fell too far behind; reconnect to catch up"})
 }
 
 // kick makes the connection end with why; the first reason wins.

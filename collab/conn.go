@@ -2,13 +2,15 @@ package collab
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"io"
 	"log/slog"
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/google/uuid"
+
+	"duet/collab/people"
 )
 
 // Serve runs one accepted WebSocket connection to a session until it ends: one loop
@@ -23,10 +25,12 @@ func (h *Hub) Serve(conn *websocket.Conn, sessionID string, p JoinParams) {
 	defer h.conns.Done()
 	h.stats.connsOpened.Add(1)
 	defer h.stats.connsClosed.Add(1)
-	if u, err := uuid.Parse(p.UserID); err != nil || u.String() != p.UserID {
-		p.UserID = uuid.NewString() // missing or not a UUID: the server makes one (docs/protocol.md)
+	if p.Secret == "" {
+		p.Secret = rand.Text() // a participant of this connection only (docs/protocol.md)
 	}
-	log := h.logger.With("session", sessionID, "user", p.UserID)
+	// From here on only the public id is used: the secret is never logged or sent.
+	userID := people.PublicID(sessionID, p.Secret)
+	log := h.logger.With("session", sessionID, "user", userID)
 
 	r, err := h.room(h.ctx, sessionID)
 	if err != nil {
@@ -42,7 +46,7 @@ func (h *Hub) Serve(conn *websocket.Conn, sessionID string, p JoinParams) {
 		h.closeWith(conn, why)
 		return
 	}
-	c, perr := r.join(p)
+	c, perr := r.join(userID, p.UserName)
 	if perr != nil {
 		status := statusPolicyViolation
 		if perr.code == CodeSessionDeleted {
@@ -152,6 +156,7 @@ func (h *Hub) writeLoop(conn *websocket.Conn, c *client, readerDone <-chan struc
 		select {
 		case o := <-c.send:
 			err := h.write(conn, o.msg)
+			c.sent(o.msg)
 			o.done(h.observer)
 			if err != nil {
 				conn.CloseNow()

@@ -54,16 +54,21 @@ func (r *room) edit(ctx context.Context, c *client, m *clientMessage) *protocolE
 	if len(p.Accepted) == 0 {
 		// Everything was accepted before (a resend): tell the sender where the
 		// document is, so it pulls what it lacks.
-		c.queue(updateMessage(p.From, nil))
+		c.queue(updateMessage(p.From, nil, false))
 		return nil
 	}
 	if err := r.hub.store.AppendUpdates(ctx, r.id, p.From, history.Encode(p.Accepted)); err != nil {
+		if errors.Is(err, store.ErrQuota) {
+			// Nothing was stored, so nothing changes, and the client may go on
+			// reading; another edit will be refused as well.
+			return refuse(CodeQuotaExceeded, "this session has stored all it may: the edit was not saved")
+		}
 		r.storeFailed(c, err)
 		return nil
 	}
 	r.doc.Commit(p)
 	r.hub.stats.accepted.Add(int64(len(p.Accepted)))
-	out := newOutgoing(updateMessage(p.From, p.Accepted))
+	out := newOutgoing(updateMessage(p.From, p.Accepted, false))
 	out.fan = &fanOut{accepted: time.Now()}
 	r.broadcastOutLocked(out, nil)
 	r.editedLocked(c.person.ID) // (appending to the log counts as activity in the store)
@@ -146,7 +151,10 @@ func (r *room) storeFailed(c *client, err error) {
 const pullBatch = 1000
 
 // pull sends a client the updates after its version: from memory, or from the
-// store when memory no longer has them.
+// store when memory no longer has them. One answer holds about PullBytes of them
+// (one at least), so that a client far behind never makes the server read or queue
+// a whole history at once: its last message says "more", and the client pulls again
+// from where it got to.
 func (r *room) pull(ctx context.Context, c *client, m *clientMessage) *protocolError {
 	if m.Version == nil {
 		return refuse(CodeBadMessage, `field "version" is missing`)
@@ -157,7 +165,7 @@ func (r *room) pull(ctx context.Context, c *client, m *clientMessage) *protocolE
 	updates, err := r.doc.Since(v)
 	if errors.Is(err, ot.ErrResync) {
 		// Older than memory: the store has the whole log.
-		updates, err = history.Read(ctx, r.hub.store, r.id, v, r.doc.Version())
+		updates, err = history.Read(ctx, r.hub.store, r.id, v, r.doc.Version(), r.hub.limits.PullBytes)
 	}
 	switch {
 	case errors.Is(err, ot.ErrVersionAhead):
@@ -170,11 +178,37 @@ func (r *room) pull(ctx context.Context, c *client, m *clientMessage) *protocolE
 		return nil
 	}
 	if len(updates) == 0 {
-		c.queue(updateMessage(v, nil))
+		c.queue(updateMessage(v, nil, false))
 	}
-	for start := 0; start < len(updates); start += pullBatch {
-		end := min(start+pullBatch, len(updates))
-		c.queue(updateMessage(v+start, updates[start:end]))
+	for _, msg := range pullAnswer(v, updates, r.doc.Version(), r.hub.limits.PullBytes) {
+		c.queue(msg)
 	}
 	return nil
+}
+
+// pullAnswer is the answer to a pull from version from: updates (which follow
+// from) in messages of at most pullBatch, until the messages hold budget bytes or
+// more. When they stop short of latest, the last one says "more".
+func pullAnswer(from int, updates []ot.Update, latest, budget int) [][]byte {
+	var msgs [][]byte
+	start, size := from, 0 // version of the message being built; bytes of those built
+	list := []byte{'['}
+	for i, u := range updates {
+		if v := from + i; v > start {
+			list = append(list, ',')
+		}
+		list = appendUpdateJSON(list, u)
+		end := from + i + 1
+		full := size+len(list) >= budget
+		if full || end-start == pullBatch || i == len(updates)-1 {
+			msg := updateList(start, append(list, ']'), (full || i == len(updates)-1) && end < latest)
+			msgs = append(msgs, msg)
+			size += len(msg)
+			start, list = end, []byte{'['}
+		}
+		if full {
+			break
+		}
+	}
+	return msgs
 }

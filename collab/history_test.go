@@ -20,6 +20,7 @@ import (
 	"duet/collab/history"
 	"duet/collab/ot"
 	"duet/collab/ot/ottest"
+	"duet/collab/people"
 	"duet/collab/replay"
 	"duet/store"
 	"duet/store/sqlite"
@@ -28,14 +29,20 @@ import (
 // newReplayServer is newHubServer over any store.
 func newReplayServer(t *testing.T, st store.Store, lim collab.Limits) *hubServer {
 	t.Helper()
-	hub := collab.NewHub(collab.HubConfig{Store: st, Limits: lim})
+	return newHubServerWith(t, collab.HubConfig{Store: st, Limits: lim})
+}
+
+// newHubServerWith is newHubServer with the hub's whole configuration.
+func newHubServerWith(t *testing.T, cfg collab.HubConfig) *hubServer {
+	t.Helper()
+	hub := collab.NewHub(cfg)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, err := websocket.Accept(w, r, nil)
 		if err != nil {
 			return
 		}
 		q := r.URL.Query()
-		hub.Serve(conn, strings.TrimPrefix(r.URL.Path, "/ws/"), collab.JoinParams{UserID: q.Get("userId"), UserName: q.Get("userName")})
+		hub.Serve(conn, strings.TrimPrefix(r.URL.Path, "/ws/"), collab.JoinParams{Secret: q.Get("userId"), UserName: q.Get("userName")})
 	}))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -117,7 +124,7 @@ func TestTextAtEveryVersion(t *testing.T) {
 			const total = 180
 
 			ctx := t.Context()
-			log, err := st.Updates(ctx, id, 0, total)
+			log, err := st.Updates(ctx, id, 0, total, 0)
 			if err != nil {
 				t.Fatalf("Updates(0, %d) error = %v", total, err)
 			}
@@ -194,8 +201,10 @@ func TestTextAtEveryVersion(t *testing.T) {
 			for _, a := range tl.Authors {
 				got = append(got, fmt.Sprintf("%s %s %d", a.UserID, a.Name, a.Updates))
 			}
-			if want := []string{ada + " Ada 120", bob + " Bob 60"}; strings.Join(got, ",") != strings.Join(want, ",") {
-				t.Errorf("Timeline().Authors = %v, want %v", got, want)
+			// The store holds public ids only: what the replay shows is no credential.
+			wantAuthors := []string{people.PublicID(id, ada) + " Ada 120", people.PublicID(id, bob) + " Bob 60"}
+			if strings.Join(got, ",") != strings.Join(wantAuthors, ",") {
+				t.Errorf("Timeline().Authors = %v, want %v", got, wantAuthors)
 			}
 			if len(tl.Authors) == 2 && tl.Authors[0].Color == tl.Authors[1].Color {
 				t.Errorf("Ada and Bob share the color %s", tl.Authors[0].Color)

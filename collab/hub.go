@@ -16,20 +16,41 @@ import (
 // Limits bound what one client or one session may cost. Zero fields take the defaults
 // in parentheses, which docs/protocol.md lists too.
 type Limits struct {
-	MaxMessageBytes int           // largest frame a client may send (2 MiB)
-	MaxDocLength    int           // largest document, UTF-16 units (1 MiB)
-	MaxParts        int           // most parts in one change set
-	RatePerSecond   float64       // messages per second per connection (100)
-	RateBurst       int           // burst of the rate (200)
-	MaxParticipants int           // distinct people in one session (50)
-	SendQueue       int           // messages queued for one client before it is cut off (256)
-	MaxRunText      int           // bytes of one run output message relayed (64 KiB)
-	MaxRunBytes     int           // bytes of output relayed per run (1 MiB)
-	IdleTTL         time.Duration // how long a session with nobody left stays in memory (2 min)
-	PingInterval    time.Duration // keepalive pings; a dead peer is noticed within two (15 s)
-	WriteTimeout    time.Duration // longest a single write may take (10 s)
-	SnapshotEvery   int           // accepted updates between stored snapshots (500)
-	TailSize        int           // accepted updates kept in memory per session (10,000)
+	// What one client may send.
+	MaxMessageBytes int     // largest frame a client may send (2 MiB)
+	MaxParts        int     // most parts in one change set
+	RatePerSecond   float64 // messages per second per connection (100)
+	RateBurst       int     // burst of the rate (200)
+
+	// Who may be in a session. People are counted by who they say they are, and
+	// anyone can say they are someone new each time: connections and arrivals are
+	// counted as well.
+	MaxParticipants      int // distinct people in one session (50)
+	MaxConnections       int // connections to one session, whoever they are from (4 × MaxParticipants)
+	MaxPersonConnections int // connections (tabs) one person may hold in one session (8)
+	JoinsPerMinute       int // arrivals and renames, each told to everyone, as a burst and then per minute (2 × MaxParticipants)
+	MaxRecordedPeople    int // people of one session recorded for the replay's names (500)
+
+	// What the server holds for a session and its clients, in bytes as well as in
+	// counts, whatever the clients send.
+	MaxDocLength   int // largest document, UTF-16 units (1 MiB)
+	TailSize       int // accepted updates kept in memory per session (10,000)
+	TailBytes      int // bytes those updates may hold in memory (8 MiB); older ones are read from the store
+	SendQueue      int // messages queued for one client before it is cut off (256)
+	SendQueueBytes int // bytes of those (16 MiB; raised to MinSendQueueBytes, so that any message fits)
+	PullBytes      int // bytes of updates in one answer to a pull (1 MiB; one update at least, then "more")
+
+	// Runs, relayed to the others and stored for the replay.
+	MaxRunText    int     // bytes of one run output message relayed (64 KiB)
+	MaxRunBytes   int     // bytes of output relayed per run (1 MiB)
+	MaxRunTitle   int     // bytes of a run's title, what its start names (256)
+	RunsPerSecond float64 // runs one connection may start a second (2)
+	RunBurst      int     // burst of those (10)
+
+	IdleTTL       time.Duration // how long a session with nobody left stays in memory (2 min)
+	PingInterval  time.Duration // keepalive pings; a dead peer is noticed within two (15 s)
+	WriteTimeout  time.Duration // longest a single write may take (10 s)
+	SnapshotEvery int           // accepted updates between stored snapshots (500)
 }
 
 func (l Limits) withDefaults() Limits {
@@ -43,11 +64,24 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxParts, ot.DefaultMaxParts)
 	def(&l.RateBurst, 200)
 	def(&l.MaxParticipants, 50)
+	def(&l.MaxConnections, 4*l.MaxParticipants)
+	def(&l.MaxPersonConnections, 8)
+	def(&l.JoinsPerMinute, 2*l.MaxParticipants)
+	def(&l.MaxRecordedPeople, 500)
 	def(&l.SendQueue, 256)
+	def(&l.PullBytes, 1<<20)
+	def(&l.SendQueueBytes, 16<<20)
+	l.SendQueueBytes = max(l.SendQueueBytes, l.MinSendQueueBytes())
 	def(&l.MaxRunText, 64<<10)
+	def(&l.MaxRunTitle, 256)
+	def(&l.RunBurst, 10)
+	if l.RunsPerSecond <= 0 {
+		l.RunsPerSecond = 2
+	}
 	def(&l.MaxRunBytes, 1<<20)
 	def(&l.SnapshotEvery, 500)
 	def(&l.TailSize, ot.DefaultTailSize)
+	def(&l.TailBytes, ot.DefaultTailBytes)
 	if l.RatePerSecond <= 0 {
 		l.RatePerSecond = 100
 	}
@@ -61,6 +95,23 @@ func (l Limits) withDefaults() Limits {
 		l.WriteTimeout = 10 * time.Second
 	}
 	return l
+}
+
+// maxEscape is the most bytes the server's JSON spends on one UTF-16 unit (or one
+// byte a client sent): \u003c for "<", \udxxx for a lone surrogate.
+const maxEscape = 6
+
+// MaxServerMessage is the largest message the server can send within these limits:
+// a sync of a document at its largest, or the update made of a frame at its largest,
+// every unit escaped, with room for the participants list.
+func (l Limits) MaxServerMessage() int {
+	return maxEscape*max(l.MaxDocLength, l.MaxMessageBytes) + 64<<10
+}
+
+// MinSendQueueBytes is the least SendQueueBytes may be: the largest message, after
+// an answer to a pull at its largest.
+func (l Limits) MinSendQueueBytes() int {
+	return l.MaxServerMessage() + l.PullBytes
 }
 
 // HubConfig holds the hub's dependencies and tunables.

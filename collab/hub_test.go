@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,8 @@ import (
 	"github.com/google/uuid"
 
 	"duet/collab"
+	"duet/collab/people"
+	"duet/store"
 )
 
 // runEditor drives one editor over a connection: a reader that applies what comes
@@ -142,7 +145,7 @@ func TestConvergence(t *testing.T) {
 		t.Errorf("server version = %d, want at least %d (every edit accepted)", final.Version, clients*edits)
 	}
 	want := string(final.Text.AppendJSON(nil))
-	log, err := srv.store.Updates(ctx, id, 0, final.Version)
+	log, err := srv.store.Updates(ctx, id, 0, final.Version, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,6 +249,218 @@ func TestSlowConsumer(t *testing.T) {
 	}
 	if len(got) >= 200 {
 		t.Errorf("slow client received all %d messages; it should have been cut off", len(got))
+	}
+}
+
+// TestSendQueueBytes: a client that stops reading is cut off once what is queued for
+// it passes its byte budget, long before its count of messages would: large
+// messages cannot make the server hold more than the budget for one client.
+func TestSendQueueBytes(t *testing.T) {
+	t.Parallel()
+	lim := collab.Limits{SendQueue: 100_000, SendQueueBytes: 1 << 20, PullBytes: 64 << 10, RateBurst: 1000,
+		MaxDocLength: 100_000, MaxMessageBytes: 128 << 10, WriteTimeout: 30 * time.Second}
+	if min := lim.MinSendQueueBytes(); min > lim.SendQueueBytes || min < 6*lim.MaxDocLength {
+		t.Fatalf("MinSendQueueBytes() = %d, want at least a sync of the largest document (%d) and at most %d",
+			min, 6*lim.MaxDocLength, lim.SendQueueBytes)
+	}
+	srv := newHubServer(t, lim)
+	id := srv.mustSession(t)
+	slow := dial(t, srv, id, url.Values{})
+	slow.readType("sync")
+	fast := dial(t, srv, id, url.Values{})
+	fast.readType("sync")
+
+	big := strings.Repeat("x", 50_000)
+	const rounds = 200 // 10 MB of insertions: more than the budget and the sockets' buffers
+	for i := range rounds {
+		fast.send(fmt.Sprintf(`{"type":"edit","version":%d,"updates":[{"clientID":"fast","changes":%s}]}`, 2*i, insertAt(0, big)))
+		fast.readType("update")
+		fast.send(fmt.Sprintf(`{"type":"edit","version":%d,"updates":[{"clientID":"fast","changes":[[50000]]}]}`, 2*i+1))
+		fast.readType("update")
+	}
+	if got := srv.hub.Stats().RefusedByCode["too_slow"]; got != 1 {
+		t.Errorf("clients cut off as too slow = %d, want 1 (after %d messages, far below the count of %d)", got, 2*rounds, lim.SendQueue)
+	}
+	status, got := slow.closeStatus()
+	if status != -1 && status != websocket.StatusPolicyViolation {
+		t.Errorf("slow client closed with %v, want %v or a cut connection", status, websocket.StatusPolicyViolation)
+	}
+	if len(got) >= 2*rounds {
+		t.Errorf("slow client received all %d messages; it should have been cut off", len(got))
+	}
+}
+
+// TestPullMore: an answer to a pull holds about PullBytes of updates, from memory or
+// from the store; its last message says "more" until the client has everything,
+// and pulling again from where it got to gets the rest, in order.
+func TestPullMore(t *testing.T) {
+	t.Parallel()
+	const budget, n = 4000, 120
+	for _, tt := range []struct {
+		name string
+		lim  collab.Limits
+	}{
+		{"from memory", collab.Limits{PullBytes: budget}},
+		{"from the store", collab.Limits{PullBytes: budget, TailSize: 10}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newHubServer(t, tt.lim)
+			id := srv.mustSession(t)
+			c := dial(t, srv, id, url.Values{})
+			c.readType("sync")
+			line := strings.Repeat("y", 90)
+			for v := range n {
+				c.send(fmt.Sprintf(`{"type":"edit","version":%d,"updates":[{"clientID":"c","changes":%s}]}`, v, insertAt(v*len(line), line)))
+				c.readType("update")
+			}
+			got, pulls := 0, 0
+			for got < n {
+				pulls++
+				c.send(fmt.Sprintf(`{"type":"pull","version":%d}`, got))
+				size := 0
+				for {
+					m := c.readType("update")
+					size += len(m.raw)
+					if m.Version != got || len(m.Updates) == 0 {
+						t.Fatalf("pull %d: update at %d with %d updates, want updates from %d", pulls, m.Version, len(m.Updates), got)
+					}
+					got += len(m.Updates)
+					if m.More || got == n {
+						if m.More == (got == n) {
+							t.Fatalf("pull %d: more = %v at %d of %d", pulls, m.More, got, n)
+						}
+						break
+					}
+				}
+				if size > budget+300 {
+					t.Errorf("pull %d: answered with %d bytes, want about %d", pulls, size, budget)
+				}
+			}
+			if got != n || pulls < n*100/budget {
+				t.Errorf("pulled %d updates in %d pulls, want %d in at least %d", got, pulls, n, n*100/budget)
+			}
+		})
+	}
+}
+
+// TestQuotaExceeded: an edit that would take the session past what its store may
+// keep is refused with quota_exceeded; the connection stays open, nothing changes
+// for anyone, and edits that fit still go through. A run past the quota is relayed
+// whole, and stored without the output that does not fit.
+func TestQuotaExceeded(t *testing.T) {
+	t.Parallel()
+	const quota = 4000
+	st := store.NewMemoryWithLimits(store.Limits{SessionBytes: quota})
+	srv := newReplayServer(t, st, collab.Limits{})
+	id := srv.mustSession(t)
+	a := dial(t, srv, id, url.Values{})
+	a.readType("sync")
+	b := dial(t, srv, id, url.Values{})
+	b.readType("sync")
+
+	a.send(`{"type":"edit","version":0,"updates":[{"clientID":"a","changes":[[0,"hello"]]}]}`)
+	a.readType("update")
+	b.readType("update")
+	a.send(fmt.Sprintf(`{"type":"edit","version":1,"updates":[{"clientID":"a","changes":%s}]}`, insertAt(5, strings.Repeat("x", quota))))
+	if m := a.readType("error"); m.Code != "quota_exceeded" || m.Message == "" {
+		t.Errorf("an edit past the quota: %s, want error quota_exceeded", m.raw)
+	}
+	a.send(`{"type":"edit","version":1,"updates":[{"clientID":"a","changes":[5,[0," world"]]}]}`)
+	if m := a.readType("update"); m.Version != 1 || len(m.Updates) != 1 {
+		t.Errorf("an edit that fits after a refused one: %s, want it accepted at version 1", m.raw)
+	}
+	if m := b.readType("update"); m.Version != 1 {
+		t.Errorf("the other client's next update = %s, want the one at version 1 (it never saw the refused one)", m.raw)
+	}
+	info, _ := srv.hub.Session(t.Context(), id)
+	if got := info.Text.String(); got != "hello world" || info.Version != 2 {
+		t.Errorf("document = %q at %d, want %q at 2", got, info.Version, "hello world")
+	}
+
+	out := strings.Repeat("o", 3000)
+	a.send(`{"type":"run","runId":"r1","event":"start","text":"main.py"}`)
+	a.send(`{"type":"run","runId":"r1","event":"output","stream":"stdout","text":"` + out + `"}`)
+	a.send(`{"type":"run","runId":"r1","event":"output","stream":"stdout","text":"` + out + `"}`)
+	a.send(`{"type":"run","runId":"r1","event":"end","status":"ok"}`)
+	relayed := 0
+	for m := b.readType("run"); m.Event != "end"; m = b.readType("run") {
+		relayed += len(m.Text)
+	}
+	if relayed != len("main.py")+2*len(out) {
+		t.Errorf("relayed %d bytes of the run, want all of it", relayed)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		runs, err := st.Runs(t.Context(), id)
+		if err == nil && len(runs) == 1 {
+			stored := 0
+			for _, o := range runs[0].Output {
+				stored += len(o.Text)
+			}
+			if !runs[0].Truncated || stored == 0 || stored >= 2*len(out) {
+				t.Errorf("stored run: truncated %v, %d bytes of output; want it truncated to what fits", runs[0].Truncated, stored)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Runs() = %v, %v; want the run stored", runs, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s, _ := st.Session(t.Context(), id); s.Bytes > quota {
+		t.Errorf("the session stores %d bytes, more than its quota of %d", s.Bytes, quota)
+	}
+}
+
+// TestRunFlood: a connection starting runs faster than its rate gets too_many_runs
+// for each run over it, and those runs are neither relayed (start, output or end)
+// nor stored, nor answered with more errors; titles are cut to their limit.
+func TestRunFlood(t *testing.T) {
+	t.Parallel()
+	st := store.NewMemory()
+	srv := newReplayServer(t, st, collab.Limits{RunsPerSecond: 0.01, RunBurst: 3, MaxRunTitle: 10})
+	id := srv.mustSession(t)
+	a := dial(t, srv, id, url.Values{})
+	a.readType("sync")
+	b := dial(t, srv, id, url.Values{})
+	b.readType("sync")
+	a.readType("user_joined")
+
+	const runs = 8
+	for i := range runs {
+		a.send(fmt.Sprintf(`{"type":"run","runId":"r%d","event":"start","text":"%s"}`, i, strings.Repeat("t", 5000)))
+		a.send(fmt.Sprintf(`{"type":"run","runId":"r%d","event":"output","stream":"stdout","text":"out %d"}`, i, i))
+		a.send(fmt.Sprintf(`{"type":"run","runId":"r%d","event":"end","status":"ok"}`, i))
+	}
+	a.send(`{"type":"pull","version":0}`) // its answer comes after every answer to the runs
+	var refused []string
+	for m := a.read(); m.Type != "update"; m = a.read() {
+		if m.Type == "error" {
+			refused = append(refused, m.Code)
+		}
+	}
+	if len(refused) != runs-3 || slices.ContainsFunc(refused, func(c string) bool { return c != "too_many_runs" }) {
+		t.Errorf("errors = %v, want too_many_runs for each of the %d runs over the burst of 3", refused, runs-3)
+	}
+	a.send(`{"type":"language","language":"javascript"}`) // comes after every relayed run message
+	var relayed []string
+	for m := b.read(); m.Type != "language"; m = b.read() {
+		if m.Type == "run" {
+			relayed = append(relayed, m.RunID+" "+m.Event+" "+m.Text)
+		}
+	}
+	want := []string{"r0 start tttttttttt", "r0 output out 0", "r0 end ", "r1 start tttttttttt", "r1 output out 1", "r1 end ",
+		"r2 start tttttttttt", "r2 output out 2", "r2 end "}
+	if !slices.Equal(relayed, want) {
+		t.Errorf("relayed %q, want %q", relayed, want)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for stored, _ := st.Runs(t.Context(), id); len(stored) != 3; stored, _ = st.Runs(t.Context(), id) {
+		if len(stored) > 3 || time.Now().After(deadline) {
+			t.Fatalf("stored %d runs, want the 3 shared", len(stored))
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -427,6 +642,106 @@ func TestSessionFull(t *testing.T) {
 	}
 }
 
+// TestJoinChurn: throwaway identities that join and leave a session over and over
+// make every bystander hear of each: the session takes a budget of arrivals a
+// minute and refuses the rest with too_many_joins, and records at most
+// MaxRecordedPeople of them for the replay's names.
+func TestJoinChurn(t *testing.T) {
+	t.Parallel()
+	st := store.NewMemory()
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC) // the clock stands still: nothing refills
+	lim := collab.Limits{MaxParticipants: 10, JoinsPerMinute: 12, MaxRecordedPeople: 5, RateBurst: 1000}
+	srv := newHubServerWith(t, collab.HubConfig{Store: st, Limits: lim, Now: func() time.Time { return now }})
+	id := srv.mustSession(t)
+	by := url.Values{"userId": {uuid.NewString()}, "userName": {"Bystander"}}
+	bystander := dial(t, srv, id, by)
+	bystander.readType("sync")
+
+	const tries = 40
+	joined, refused := 0, 0
+	for i := range tries {
+		c := dial(t, srv, id, url.Values{"userId": {uuid.NewString()}, "userName": {fmt.Sprintf("throwaway %d", i)}})
+		m := c.read()
+		switch {
+		case m.Type == "sync":
+			joined++
+			c.conn.Close(websocket.StatusNormalClosure, "")
+		case m.Type == "error" && m.Code == "too_many_joins":
+			refused++
+			if status, _ := c.closeStatus(); status != websocket.StatusPolicyViolation {
+				t.Errorf("a refused join closed with %v, want %v", status, websocket.StatusPolicyViolation)
+			}
+		default:
+			t.Fatalf("join %d: %s, want a sync or too_many_joins", i, m.raw)
+		}
+	}
+	if joined != lim.JoinsPerMinute-1 || refused != tries-joined {
+		t.Errorf("%d joined and %d were refused, want %d joined (the bystander took one of %d) and the rest refused",
+			joined, refused, lim.JoinsPerMinute-1, lim.JoinsPerMinute)
+	}
+	// The bystander heard of each arrival that was let in, and of its leaving: no more.
+	deadline := time.Now().Add(5 * time.Second)
+	for info, _ := srv.hub.Session(t.Context(), id); len(info.Users) != 1; info, _ = srv.hub.Session(t.Context(), id) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Session().Users = %v, want the bystander alone once the others left", info.Users)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	bystander.send(`{"type":"pull","version":0}`)
+	heard := 0
+	for m := bystander.read(); m.Type != "update"; m = bystander.read() {
+		if m.Type == "user_joined" || m.Type == "user_left" {
+			heard++
+		}
+	}
+	if heard != 2*joined {
+		t.Errorf("the bystander heard of %d arrivals and leavings, want %d", heard, 2*joined)
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for ps, _ := st.Participants(t.Context(), id); len(ps) != lim.MaxRecordedPeople; ps, _ = st.Participants(t.Context(), id) {
+		if len(ps) > lim.MaxRecordedPeople || time.Now().After(deadline) {
+			t.Fatalf("%d participants recorded, want %d", len(ps), lim.MaxRecordedPeople)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Someone present still gets a second tab in: it tells nobody of anything.
+	tab := dial(t, srv, id, by)
+	if m := tab.read(); m.Type != "sync" {
+		t.Errorf("a second tab of the bystander: %s, want a sync", m.raw)
+	}
+}
+
+// TestConnectionLimits: a person may hold a few tabs, not a thousand, and a session
+// counts connections as well as people, since anyone can claim to be someone new.
+func TestConnectionLimits(t *testing.T) {
+	t.Parallel()
+	srv := newHubServer(t, collab.Limits{MaxParticipants: 10, MaxPersonConnections: 2, MaxConnections: 4})
+	id := srv.mustSession(t)
+	ada, bob := uuid.NewString(), uuid.NewString()
+	for _, who := range []string{ada, ada, bob, ""} {
+		dial(t, srv, id, url.Values{"userId": {who}}).readType("sync")
+	}
+	tests := []struct {
+		name     string
+		userID   string
+		wantCode string
+	}{
+		{"a third tab of one person", ada, "too_many_connections"},
+		{"a second tab when the session holds its most connections", bob, "session_full"},
+		{"someone new when the session holds its most connections", uuid.NewString(), "session_full"},
+	}
+	for _, tt := range tests {
+		c := dial(t, srv, id, url.Values{"userId": {tt.userID}})
+		status, got := c.closeStatus()
+		if status != websocket.StatusPolicyViolation || len(got) != 1 || got[0].Code != tt.wantCode {
+			t.Errorf("%s: closed with %v after %v, want %s and 1008", tt.name, status, got, tt.wantCode)
+		}
+	}
+	if info, _ := srv.hub.Session(t.Context(), id); len(info.Users) != 3 {
+		t.Errorf("Session().Users = %+v, want the 3 who got in", info.Users)
+	}
+}
+
 // TestPresenceAndCursors: joins, leaves, tabs of one person, and a cursor mapped
 // through an edit made concurrently.
 func TestPresenceAndCursors(t *testing.T) {
@@ -436,7 +751,8 @@ func TestPresenceAndCursors(t *testing.T) {
 	adaID := uuid.NewString()
 	ada := dial(t, srv, id, url.Values{"userId": {adaID}, "userName": {"  Ada <b>Lovelace</b>\u202e\u0007  "}})
 	s := ada.readType("sync")
-	if s.You.ID != adaID || s.You.Name != "Ada <b>Lovelace</b>" || len(s.Users) != 1 || s.Language != "python" {
+	adaPublic := people.PublicID(id, adaID)
+	if s.You.ID != adaPublic || s.You.Name != "Ada <b>Lovelace</b>" || len(s.Users) != 1 || s.Language != "python" {
 		t.Fatalf("sync = %s", s.raw)
 	}
 	if !strings.Contains(string(s.raw), `Ada \u003cb\u003eLovelace`) {
@@ -445,7 +761,7 @@ func TestPresenceAndCursors(t *testing.T) {
 
 	bob := dial(t, srv, id, url.Values{"userId": {"not-a-uuid"}, "userName": {strings.Repeat("b", 50)}})
 	bs := bob.readType("sync")
-	if _, err := uuid.Parse(bs.You.ID); err != nil || bs.You.Name != strings.Repeat("b", 40) || len(bs.Users) != 2 || bs.Users[0].ID != adaID {
+	if len(bs.You.ID) != people.PublicIDLength || bs.You.Name != strings.Repeat("b", 40) || len(bs.Users) != 2 || bs.Users[0].ID != adaPublic {
 		t.Fatalf("bob's sync = %s", bs.raw)
 	}
 	if bs.You.Color == s.You.Color {
@@ -488,7 +804,7 @@ func TestPresenceAndCursors(t *testing.T) {
 		t.Errorf("bob got %s: closing one of two tabs must not make Ada leave", m.raw)
 	}
 	ada.conn.Close(websocket.StatusNormalClosure, "")
-	if l := bob.readType("user_left"); l.UserID != adaID {
+	if l := bob.readType("user_left"); l.UserID != adaPublic {
 		t.Errorf("user_left = %s", l.raw)
 	}
 	info, _ := srv.hub.Session(t.Context(), id)

@@ -27,37 +27,51 @@ type presence struct {
 
 // JoinParams is who a connection says it is. Both fields are untrusted.
 type JoinParams struct {
-	UserID   string // a UUID the browser keeps; anything else gets a fresh one
+	// Secret is what the client proves itself with: the browser's identity cookie, or
+	// the userId a program chose. It is never shown to anyone; others see the public
+	// id derived from it (people.PublicID). Empty: a fresh one for this connection.
+	Secret   string
 	UserName string // sanitized by the hub
 }
 
-// join registers a new client and queues its sync, then tells the others. The sync
-// and the registration happen under one lock, so no update falls between them.
-func (r *room) join(p JoinParams) (*client, *protocolError) {
+// join registers a new client of the person with public id id, and queues its sync,
+// then tells the others. The sync and the registration happen under one lock, so no
+// update falls between them.
+func (r *room) join(id, userName string) (*client, *protocolError) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	lim := r.hub.limits
 	if r.gone {
 		return nil, refuse(CodeSessionDeleted, "the session has ended")
 	}
-	existing := r.people[p.UserID]
-	if existing == nil && len(r.people) >= r.hub.limits.MaxParticipants {
-		return nil, refuse(CodeSessionFull, "this session already has %d participants", r.hub.limits.MaxParticipants)
+	existing := r.people[id]
+	switch {
+	case existing == nil && len(r.people) >= lim.MaxParticipants:
+		return nil, refuse(CodeSessionFull, "this session already has %d participants", lim.MaxParticipants)
+	case existing != nil && existing.conns >= lim.MaxPersonConnections:
+		return nil, refuse(CodeTooManyConnections, "you have %d connections to this session open, the most allowed: close some tabs", existing.conns)
+	case len(r.clients) >= lim.MaxConnections:
+		return nil, refuse(CodeSessionFull, "this session already has %d connections", lim.MaxConnections)
 	}
-	name := people.SanitizeName(p.UserName)
-	if name == "" {
-		if existing != nil {
-			name = existing.Name
-		} else {
-			r.guests++
-			name = "Guest " + strconv.Itoa(r.guests)
-		}
+	name := people.SanitizeName(userName)
+	if name == "" && existing != nil {
+		name = existing.Name
 	}
-	person := Person{ID: p.UserID, Name: name, Color: r.colorLocked(p.UserID)}
-	c := newClient(r, person)
+	// Everyone is told of an arrival or a rename: their number is what throwaway
+	// identities would make grow, so the session has a budget of them.
 	announce := existing == nil || existing.Name != name
+	if announce && !r.joins.allow(r.hub.now()) {
+		return nil, refuse(CodeTooManyJoins, "more than %d people joined this session in the last minute: try again in a moment", lim.JoinsPerMinute)
+	}
+	if name == "" {
+		r.guests++
+		name = "Guest " + strconv.Itoa(r.guests)
+	}
+	person := Person{ID: id, Name: name, Color: r.colorLocked(id)}
+	c := newClient(r, person)
 	if existing == nil {
 		r.arrivals++
-		r.people[p.UserID] = &presence{Person: person, conns: 1, seq: r.arrivals}
+		r.people[id] = &presence{Person: person, conns: 1, seq: r.arrivals}
 	} else {
 		existing.conns++
 		existing.Name = name // the newest tab's name wins: renaming reconnects
@@ -69,7 +83,11 @@ func (r *room) join(p JoinParams) (*client, *protocolError) {
 	if announce { // clients treat user_joined of someone present as a rename
 		r.broadcastLocked(presenceMessage("user_joined", person), c)
 		r.notifyLocked()
-		go r.recordParticipant(person) // for the replay's names
+		// For the replay's names; past the table's bound, the replay calls them Guest.
+		if r.recorded[id] || len(r.recorded) < lim.MaxRecordedPeople {
+			r.recorded[id] = true
+			go r.recordParticipant(person)
+		}
 	}
 	return c, nil
 }
@@ -85,8 +103,7 @@ func (r *room) leave(c *client) {
 	if c.runs.current != "" { // a run cannot outlive its connection
 		r.runningLocked(c.person.ID, c.runs.current, false)
 	}
-	if run := r.runLog[c]; run != nil { // stored without an end
-		delete(r.runLog, c)
+	if run := r.takeRunLocked(c); run != nil { // stored without an end
 		go r.recordRun(run)
 	}
 	if p := r.people[c.person.ID]; p != nil {
@@ -102,10 +119,18 @@ func (r *room) leave(c *client) {
 }
 
 // colorLocked returns the color of a person: the one they had in this room, or the
-// first one nobody connected has.
+// first one nobody connected has. The room remembers the colors of at most
+// MaxRecordedPeople people: past that, those who left are forgotten.
 func (r *room) colorLocked(userID string) string {
 	if c, ok := r.colors[userID]; ok {
 		return c
+	}
+	if len(r.colors) >= r.hub.limits.MaxRecordedPeople {
+		for id := range r.colors {
+			if r.people[id] == nil {
+				delete(r.colors, id)
+			}
+		}
 	}
 	used := map[string]int{}
 	for _, p := range r.people {

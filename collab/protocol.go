@@ -29,6 +29,18 @@ const (
 	CodeSessionFull    = "session_full"
 	CodeSessionDeleted = "session_deleted"
 	CodeTooSlow        = "too_slow"
+	// CodeQuotaExceeded refuses an edit that the store refused because the
+	// session has stored all it may (store.ErrQuota).
+	CodeQuotaExceeded = "quota_exceeded"
+	// CodeTooManyRuns refuses a run start over the connection's rate of runs
+	// (Limits.RunsPerSecond): the run is neither relayed nor stored.
+	CodeTooManyRuns = "too_many_runs"
+	// CodeTooManyJoins refuses a connection that would tell everyone of an
+	// arrival or a rename past the session's budget of them (Limits.JoinsPerMinute).
+	CodeTooManyJoins = "too_many_joins"
+	// CodeTooManyConnections refuses a connection of someone who has
+	// Limits.MaxPersonConnections open to the session already.
+	CodeTooManyConnections = "too_many_connections"
 )
 
 // Close codes of the WebSocket beyond the standard ones.
@@ -166,23 +178,37 @@ func syncMessage(version int, text ot.Text, language string, you Person, users [
 }
 
 // updateMessage carries updates starting from version; with none it only tells a
-// client the current version.
-func updateMessage(version int, updates []ot.Update) []byte {
+// client the current version. more says that the answer to a pull stops short of
+// the document's version: the client pulls again for the rest.
+func updateMessage(version int, updates []ot.Update, more bool) []byte {
 	list := []byte{'['}
 	for i, u := range updates {
 		if i > 0 {
 			list = append(list, ',')
 		}
-		list = append(list, `{"clientID":`...)
-		list = appendJSONString(list, u.ClientID)
-		list = append(list, `,"changes":`...)
-		list = u.Changes.AppendJSON(list)
-		list = append(list, `,"userId":`...)
-		list = appendJSONString(list, u.UserID)
-		list = append(list, '}')
+		list = appendUpdateJSON(list, u)
 	}
-	list = append(list, ']')
-	return newMsg("update").int("version", version).raw("updates", list).done()
+	return updateList(version, append(list, ']'), more)
+}
+
+// updateList is the update message of a list of updates already in JSON.
+func updateList(version int, list []byte, more bool) []byte {
+	w := newMsg("update").int("version", version).raw("updates", list)
+	if more {
+		w.raw("more", []byte("true"))
+	}
+	return w.done()
+}
+
+// appendUpdateJSON appends an update as the protocol shows it.
+func appendUpdateJSON(dst []byte, u ot.Update) []byte {
+	dst = append(dst, `{"clientID":`...)
+	dst = appendJSONString(dst, u.ClientID)
+	dst = append(dst, `,"changes":`...)
+	dst = u.Changes.AppendJSON(dst)
+	dst = append(dst, `,"userId":`...)
+	dst = appendJSONString(dst, u.UserID)
+	return append(dst, '}')
 }
 
 func presenceMessage(typ string, p Person) []byte {

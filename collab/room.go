@@ -28,7 +28,9 @@ type room struct {
 	lang       string       // the session's language
 	clients    map[*client]struct{}
 	people     map[string]*presence // connected people by user id
-	colors     map[string]string    // user id → color, kept while the room lives
+	colors     map[string]string    // user id → color, kept while the room lives (and people come back)
+	recorded   map[string]bool      // user ids in the store's participants, at most Limits.MaxRecordedPeople more
+	joins      *tokenBucket         // arrivals and renames, which every client is told of
 	guests     int                  // "Guest N" names handed out
 	arrivals   int                  // people who came, for ordering the list
 	gone       bool                 // evicted, deleted or shut down: no more joins
@@ -41,6 +43,7 @@ type room struct {
 	lastEdit    map[string]time.Time       // user id → last accepted edit, for "typing"
 	running     map[string]map[string]bool // user id → run ids in progress
 	runLog      map[*client]*store.Run     // each connection's run in progress, stored when it ends
+	runHeld     int                        // bytes of output those runs hold
 	typingTimer *time.Timer                // tells watchers when typing stops
 }
 
@@ -49,7 +52,8 @@ func newRoom(h *Hub, id string) *room {
 		hub: h, id: id, loaded: make(chan struct{}), ended: make(chan struct{}),
 		clients: map[*client]struct{}{}, people: map[string]*presence{}, colors: map[string]string{},
 		watchers: map[chan Presence]struct{}{}, lastEdit: map[string]time.Time{}, running: map[string]map[string]bool{},
-		runLog: map[*client]*store.Run{},
+		runLog: map[*client]*store.Run{}, recorded: map[string]bool{},
+		joins: newTokenBucket(float64(h.limits.JoinsPerMinute)/60, h.limits.JoinsPerMinute, h.now()),
 	}
 }
 
@@ -60,12 +64,19 @@ func (r *room) load(ctx context.Context) {
 	s, err := history.Session(ctx, r.hub.store, r.id)
 	if err == nil {
 		var doc history.Loaded
-		if doc, err = history.Load(ctx, r.hub.store, s, r.hub.limits.TailSize); err == nil {
+		if doc, err = history.Load(ctx, r.hub.store, s, r.hub.limits.TailSize, r.hub.limits.TailBytes); err == nil {
 			r.doc = ot.NewDocument(doc.State, ot.Limits{
-				MaxLength: r.hub.limits.MaxDocLength, MaxParts: r.hub.limits.MaxParts, TailSize: r.hub.limits.TailSize,
+				MaxLength: r.hub.limits.MaxDocLength, MaxParts: r.hub.limits.MaxParts,
+				TailSize: r.hub.limits.TailSize, TailBytes: r.hub.limits.TailBytes,
 			})
 			r.lang, r.snapshotAt = s.Language, doc.Snapshot
-			return
+			var ps []store.Participant
+			if ps, err = history.Participants(ctx, r.hub.store, r.id); err == nil {
+				for _, p := range ps {
+					r.recorded[p.UserID] = true
+				}
+				return
+			}
 		}
 	}
 	r.loadErr = err
@@ -184,10 +195,15 @@ func (r *room) saveSnapshotLocked(ctx context.Context) {
 		return
 	}
 	err := r.hub.store.SaveSnapshot(ctx, r.id, history.EncodeSnapshot(st.Version, st.Text))
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			r.hub.logger.Warn("store snapshot failed", "session", r.id, "version", st.Version, "err", err)
-		}
+	switch {
+	case errors.Is(err, store.ErrQuota):
+		// The session has stored all it may; loading it replays a little more.
+		r.hub.logger.Debug("snapshot not stored: session quota reached", "session", r.id, "version", st.Version)
+		return
+	case errors.Is(err, store.ErrNotFound):
+		return
+	case err != nil:
+		r.hub.logger.Warn("store snapshot failed", "session", r.id, "version", st.Version, "err", err)
 		return
 	}
 	r.snapshotAt = st.Version

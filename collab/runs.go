@@ -13,11 +13,11 @@ import (
 // keeps the run to store it for the replay once it ends.
 func (r *room) run(c *client, m *clientMessage) *protocolError {
 	previous := c.runs.current
-	e, perr := c.runs.check(m, r.hub.limits)
+	now := r.hub.now().UTC()
+	e, perr := c.runs.check(m, r.hub.limits, now)
 	if perr != nil || e == nil {
 		return perr
 	}
-	now := r.hub.now().UTC()
 	var done *store.Run // a run to store once the lock is released
 	r.mu.Lock()
 	switch e.event {
@@ -26,22 +26,28 @@ func (r *room) run(c *client, m *clientMessage) *protocolError {
 			r.runningLocked(c.person.ID, previous, false)
 		}
 		r.runningLocked(c.person.ID, e.runID, true)
-		done = r.runLog[c] // stored without an end, if it never said it ended
+		done = r.takeRunLocked(c) // stored without an end, if it never said it ended
 		r.runLog[c] = &store.Run{
 			ID: e.runID, UserID: c.person.ID, UserName: c.person.Name, Language: r.lang,
 			Title: e.text, Version: r.doc.Version(), Started: now,
 		}
 	case "output":
 		if run := r.runLog[c]; run != nil && run.ID == e.runID { // already capped by runTracker
-			run.Output = append(run.Output, store.RunOutput{Stream: e.stream, Text: e.text})
+			// What the session's runs in progress keep for the replay is bounded
+			// too: past it, output is relayed but not kept.
+			if r.runHeld+len(e.text) > runHeldMax*r.hub.limits.MaxRunBytes {
+				run.Truncated = true
+			} else {
+				run.Output = append(run.Output, store.RunOutput{Stream: e.stream, Text: e.text})
+				r.runHeld += len(e.text)
+			}
 			run.Truncated = run.Truncated || e.truncated
 		}
 	case "end":
 		r.runningLocked(c.person.ID, e.runID, false)
 		if run := r.runLog[c]; run != nil && run.ID == e.runID {
-			delete(r.runLog, c)
+			done = r.takeRunLocked(c)
 			run.Ended, run.Status, run.Truncated = now, e.status, run.Truncated || e.truncated
-			done = run
 		}
 	}
 	r.broadcastLocked(runMessage(c.person.ID, *e), c)
@@ -52,13 +58,36 @@ func (r *room) run(c *client, m *clientMessage) *protocolError {
 	return nil
 }
 
+// runHeldMax is how many runs' worth of output (Limits.MaxRunBytes each) the runs in
+// progress of one session keep in memory until they are stored, whatever the number
+// of connections running them.
+const runHeldMax = 4
+
+// takeRunLocked removes a connection's run in progress, if any, and returns it to be
+// stored.
+func (r *room) takeRunLocked(c *client) *store.Run {
+	run := r.runLog[c]
+	if run != nil {
+		delete(r.runLog, c)
+		for _, o := range run.Output {
+			r.runHeld -= len(o.Text)
+		}
+	}
+	return run
+}
+
 // recordRun stores a finished or abandoned run for the replay. A failure costs only
 // the replay's mark, so it is logged, not returned.
 func (r *room) recordRun(run *store.Run) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := r.hub.store.AppendRun(ctx, r.id, *run)
-	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrExists) && !errors.Is(err, store.ErrClosed) {
+	switch {
+	case errors.Is(err, store.ErrQuota):
+		// The session has stored all it may: the run was relayed, and the replay
+		// will not show it.
+		r.hub.logger.Debug("run not stored: session quota reached", "session", r.id, "run", run.ID)
+	case err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrExists) && !errors.Is(err, store.ErrClosed):
 		r.hub.logger.Warn("store run failed", "session", r.id, "run", run.ID, "err", err)
 	}
 }
@@ -84,11 +113,14 @@ func (r *room) runningLocked(userID, runID string, running bool) {
 	}
 }
 
-// runTracker caps the output of a client's runs that is relayed to the others.
+// runTracker caps the output of a client's runs that is relayed to the others, and
+// the rate at which it starts runs.
 type runTracker struct {
-	current string // the run in progress
-	bytes   int    // output relayed for it
-	capped  bool   // output was dropped
+	current string       // the run in progress
+	bytes   int          // output relayed for it
+	capped  bool         // output was dropped
+	starts  *tokenBucket // run starts; nil until the first
+	refused string       // a run whose start was refused: the rest of it is dropped
 }
 
 // isRunEvent and isRunStream tell the events and output streams a run message may name.
@@ -115,8 +147,8 @@ func isRunStream(s string) bool {
 const maxRunField = 64 // bytes of runId and status
 
 // check validates a run message and applies the caps; a nil event with no refusal
-// means the message is dropped (over the run's budget).
-func (t *runTracker) check(m *clientMessage, lim Limits) (*runEvent, *protocolError) {
+// means the message is dropped (over the run's budget, or of a refused run).
+func (t *runTracker) check(m *clientMessage, lim Limits, now time.Time) (*runEvent, *protocolError) {
 	switch {
 	case m.RunID == nil || *m.RunID == "" || len(*m.RunID) > maxRunField:
 		return nil, refuse(CodeBadMessage, `field "runId" must be a string of 1 to %d bytes`, maxRunField)
@@ -129,11 +161,21 @@ func (t *runTracker) check(m *clientMessage, lim Limits) (*runEvent, *protocolEr
 	if m.Status != nil {
 		e.status = *m.Status
 	}
+	if e.event != "start" && e.runID == t.refused {
+		return nil, nil // its start was refused already: one error is enough
+	}
 	switch e.event {
 	case "start":
+		if t.starts == nil {
+			t.starts = newTokenBucket(lim.RunsPerSecond, lim.RunBurst, now)
+		}
+		if !t.starts.allow(now) {
+			t.refused = e.runID
+			return nil, refuse(CodeTooManyRuns, "more than %g runs a second: run %q is not shared", lim.RunsPerSecond, e.runID)
+		}
 		t.current, t.bytes, t.capped = e.runID, 0, false
-		if m.Text != nil { // the code or command being run, shown as its title
-			e.text = truncateUTF8(*m.Text, lim.MaxRunText)
+		if m.Text != nil { // what is run, as the runner names it: a title, not the code
+			e.text = truncateUTF8(*m.Text, lim.MaxRunTitle)
 		}
 	case "output":
 		if m.Stream == nil || !isRunStream(*m.Stream) {

@@ -111,7 +111,7 @@ func (h *Hub) Session(ctx context.Context, id string) (SessionInfo, error) {
 		return info, nil
 	}
 	// Nobody is connected: read the document from the store without keeping it.
-	doc, err := history.Load(ctx, h.store, s, 0)
+	doc, err := history.Load(ctx, h.store, s, 0, 0)
 	if err != nil {
 		return SessionInfo{}, err
 	}

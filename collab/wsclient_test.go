@@ -45,7 +45,7 @@ func newHubServer(t *testing.T, lim collab.Limits) *hubServer {
 			return
 		}
 		q := r.URL.Query()
-		hub.Serve(conn, id, collab.JoinParams{UserID: q.Get("userId"), UserName: q.Get("userName")})
+		hub.Serve(conn, id, collab.JoinParams{Secret: q.Get("userId"), UserName: q.Get("userName")})
 	}))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -99,6 +99,7 @@ type msg struct {
 	Text      string            `json:"text"`
 	Status    string            `json:"status"`
 	Truncated bool              `json:"truncated"`
+	More      bool              `json:"more"`
 	raw       []byte
 }
 

@@ -26,7 +26,8 @@ func (h *Handler) events(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	uid, _ := identity(c)
+	identity(c) // a browser that has none gets its cookie now
+	you := publicID(c, id)
 	ctx := c.Request().Context()
 	updates, err := h.sessions.Watch(ctx, id)
 	if err != nil {
@@ -66,7 +67,7 @@ func (h *Handler) events(c echo.Context) error {
 				}
 				return nil
 			}
-			m := presenceView(id, p, uid)
+			m := presenceView(id, p, you)
 			people, err := renderString(ctx, views.ParticipantList(m))
 			if err != nil {
 				return err

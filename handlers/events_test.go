@@ -70,12 +70,12 @@ func TestEventsFollowPresence(t *testing.T) {
 	t.Parallel()
 	srv := newTestServer(t)
 	id, token := srv.mustCreate(t, "python")
-	viewer := uuid.NewString()
+	viewer := "duet_key=" + strings.Repeat("k", 43) // a browser's identity cookie
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/s/"+id+"/events", nil)
-	req.Header.Set("Cookie", "duet_uid="+viewer)
+	req.Header.Set("Cookie", viewer)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +95,8 @@ func TestEventsFollowPresence(t *testing.T) {
 	// The viewer's own editor connects: the list shows them, marked as you, escaped.
 	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer dcancel()
-	conn, _, err := websocket.Dial(dctx, wsURL(srv, "/ws/"+id+"?"+url.Values{"userId": {viewer}, "userName": {"<b>Ada</b>"}}.Encode()), nil)
+	conn, _, err := websocket.Dial(dctx, wsURL(srv, "/ws/"+id+"?"+url.Values{"userName": {"<b>Ada</b>"}}.Encode()),
+		&websocket.DialOptions{HTTPHeader: http.Header{"Cookie": {viewer}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,8 @@ import (
 // an in-memory store.
 type testServer struct {
 	*httptest.Server
-	hub *collab.Hub
+	hub   *collab.Hub
+	store *store.Memory
 }
 
 func newTestServer(t *testing.T, mutate ...func(*handlers.Config)) *testServer {
@@ -53,7 +54,7 @@ func newTestServer(t *testing.T, mutate ...func(*handlers.Config)) *testServer {
 		hub.Shutdown(ctx)
 		srv.Close()
 	})
-	return &testServer{Server: srv, hub: hub}
+	return &testServer{Server: srv, hub: hub, store: st}
 }
 
 // embeddedAssets is the build embedded in the test binary, as cmd/duet serves it. If

@@ -70,7 +70,8 @@ func (h *Handler) pad(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	uid, name := identity(c)
+	key, name := identity(c)
+	you := people.PublicID(s.ID, key)
 	_, ownerErr := c.Cookie(ownerCookie)
 	m := views.PadPage{
 		ID:       s.ID,
@@ -79,9 +80,8 @@ func (h *Handler) pad(c echo.Context) error {
 		Version:  s.Version,
 		Content:  s.Text.String(),
 		Owner:    ownerErr == nil,
-		UserID:   uid,
 		UserName: name,
-		Presence: presenceView(s.ID, collab.Presence{Language: s.Language, People: states(s.Users)}, uid),
+		Presence: presenceView(s.ID, collab.Presence{Language: s.Language, People: states(s.Users)}, you),
 		Runner:   views.RunnerPanel{SessionID: s.ID, Language: s.Language},
 	}
 	if err := h.padQuestion(c, &m); err != nil {
@@ -115,8 +115,8 @@ func (h *Handler) setLanguage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	uid, _ := identity(c)
-	if err := h.sessions.SetLanguage(c.Request().Context(), id, c.FormValue("language"), uid); err != nil {
+	key, _ := identity(c)
+	if err := h.sessions.SetLanguage(c.Request().Context(), id, c.FormValue("language"), people.PublicID(id, key)); err != nil {
 		return err
 	}
 	if isHTMX(c) { // the event stream and the editor's socket update every page, this one too
@@ -166,12 +166,12 @@ func languageOptions(lang string) []views.LanguageOption {
 	return out
 }
 
-// presenceView is the live part of the pad as the viewer with user id uid sees it.
-func presenceView(sessionID string, p collab.Presence, uid string) views.Presence {
+// presenceView is the live part of the pad as the viewer with public id you sees it.
+func presenceView(sessionID string, p collab.Presence, you string) views.Presence {
 	m := views.Presence{SessionID: sessionID, Languages: languageOptions(p.Language), People: []views.PersonView{}}
 	for _, s := range p.People {
 		m.People = append(m.People, views.PersonView{
-			Name: s.Name, Color: s.Color, You: s.ID == uid, Typing: s.Typing, Running: s.Running,
+			Name: s.Name, Color: s.Color, You: you != "" && s.ID == you, Typing: s.Typing, Running: s.Running,
 		})
 	}
 	return m

@@ -1,6 +1,8 @@
 package handlers_test
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -73,11 +75,12 @@ func TestStartFromTheForm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer page.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(page.Body)
+	body, err := io.ReadAll(page.Body)
+	page.Body.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
+	doc := mustDoc(t, body)
 	if got, want := doc.Find("title").Text(), "Interview "+id[:8]+" · duet"; got != want {
 		t.Errorf("title = %q, want %q", got, want)
 	}
@@ -101,8 +104,20 @@ func TestStartFromTheForm(t *testing.T) {
 			t.Errorf("editor %s = %q, want %q", attr, got, want)
 		}
 	}
-	if uid := editor.AttrOr("data-user-id", ""); uuid.Validate(uid) != nil {
-		t.Errorf("editor data-user-id = %q, want a UUID", uid)
+	// The page never holds the browser's identity key: the socket reads it from the
+	// HttpOnly cookie itself.
+	if _, ok := editor.Attr("data-user-id"); ok {
+		t.Errorf("the editor has a data-user-id")
+	}
+	u, _ := url.Parse(srv.URL)
+	var key string
+	for _, ck := range browser.Jar.Cookies(u) {
+		if ck.Name == "duet_key" {
+			key = ck.Value
+		}
+	}
+	if len(key) != 43 || bytes.Contains(body, []byte(key)) {
+		t.Errorf("identity key %q: want 43 characters that the page does not contain", key)
 	}
 	for _, sel := range []string{"#participants", "#output", "#editor pre", "#connection-status[role=status]", `[sse-connect="/s/` + id + `/events"]`} {
 		if doc.Find(sel).Length() != 1 {

@@ -179,7 +179,7 @@ func replayPage(tl replay.Timeline, f replay.Frame, run *views.ReplayRunOutput) 
 	}
 	for _, a := range tl.Authors {
 		m.Authors = append(m.Authors, views.ReplayAuthor{
-			Name: personName(a.Name, a.UserID), Color: a.Color, Updates: a.Updates, Runs: a.Runs,
+			Name: personName(a.Name), Color: a.Color, Updates: a.Updates, Runs: a.Runs,
 		})
 	}
 	for _, r := range tl.Runs {
@@ -194,7 +194,7 @@ func frameView(f replay.Frame, latest int) views.ReplayFrame {
 		SessionID: f.ID, Version: f.Version, Latest: latest, Code: f.Text.String(), Language: f.Language, Changed: f.Changed,
 	}
 	if f.Version > 0 {
-		m.Author, m.Color = personName(f.Author.Name, f.UserID), f.Author.Color
+		m.Author, m.Color = personName(f.Author.Name), f.Author.Color
 		m.At, m.Time = "+"+clockText(f.Time.Sub(f.Created)), f.Time.UTC().Format(time.RFC3339)
 	}
 	return m
@@ -214,7 +214,7 @@ func timelineView(tl replay.Timeline) views.ReplayTimeline {
 	}
 	names, colors := map[string]string{}, map[string]string{}
 	for _, a := range tl.Authors {
-		names[a.UserID], colors[a.UserID] = personName(a.Name, a.UserID), a.Color
+		names[a.UserID], colors[a.UserID] = personName(a.Name), a.Color
 	}
 	versions := make([]string, 0, n+1)
 	millis := make([]string, 0, n+1)
@@ -248,7 +248,7 @@ func timelineView(tl replay.Timeline) views.ReplayTimeline {
 	m.ClockVersions, m.ClockMillis = strings.Join(versions, ","), strings.Join(millis, ",")
 
 	for _, r := range tl.Runs {
-		who := personName(r.Author.Name, r.UserID)
+		who := personName(r.Author.Name)
 		m.Runs = append(m.Runs, views.ReplayRunMark{
 			X: pct(min(r.Version, tl.Version)), Color: r.Author.Color, Status: r.Status,
 			URL: views.ReplayURL(tl.ID, r.Version, r.ID),
@@ -292,7 +292,7 @@ func timelineView(tl replay.Timeline) views.ReplayTimeline {
 // runView is one run in the list.
 func runView(sessionID string, r replay.RunMark, created time.Time) views.ReplayRun {
 	return views.ReplayRun{
-		ID: r.ID, URL: views.ReplayURL(sessionID, r.Version, r.ID), Who: personName(r.Author.Name, r.UserID), Color: r.Author.Color,
+		ID: r.ID, URL: views.ReplayURL(sessionID, r.Version, r.ID), Who: personName(r.Author.Name), Color: r.Author.Color,
 		Title: runTitle(r.Title), Status: r.Status, Label: statusLabel(r),
 		At: "+" + clockText(r.Started.Sub(created)), Version: r.Version,
 	}
@@ -323,15 +323,13 @@ func statusLabel(r replay.RunMark) string {
 	return "ended"
 }
 
-// personName is a name to show: the one recorded, or a stand-in made from the user id.
-func personName(name, userID string) string {
+// personName is a name to show: the one recorded, or "Guest" for someone whose name
+// was not (a session records a few hundred people at most; see docs/protocol.md).
+func personName(name string) string {
 	if name != "" {
 		return name
 	}
-	if len(userID) >= 4 {
-		return "Someone (" + userID[:4] + ")"
-	}
-	return "Someone"
+	return "Guest"
 }
 
 // clockText writes a duration as m:ss, or h:mm:ss from an hour on.

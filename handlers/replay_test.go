@@ -436,6 +436,25 @@ func TestReplayEmptySession(t *testing.T) {
 	}
 }
 
+// TestReplayNamesTheUnrecordedGuest: someone whose name the session did not record
+// (past its bound of recorded people) is "Guest" in the replay.
+func TestReplayNamesTheUnrecordedGuest(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t)
+	id, _ := srv.mustCreate(t, "python")
+	at := time.Now().UTC()
+	if err := srv.store.AppendUpdates(t.Context(), id, 0, []store.Update{{ClientID: "c", UserID: "Kj8xWq3nR5tY7uI9oP1aSd", Changes: []byte(`[[0,"x"]]`), Time: at}}); err != nil {
+		t.Fatal(err)
+	}
+	doc := mustDoc(t, srv.do(t, "GET", "/s/"+id+"/replay", nil, "").body)
+	if got := doc.Find(".timeline-legend .legend-name").Text(); got != "Guest" {
+		t.Errorf("the unrecorded author is named %q, want Guest", got)
+	}
+	if got := doc.Find(".frame-author").Text(); !strings.Contains(got, "Guest") {
+		t.Errorf("frame author = %q, want Guest", got)
+	}
+}
+
 // TestPadLinksToReplay: the pad's header leads to the replay.
 func TestPadLinksToReplay(t *testing.T) {
 	t.Parallel()

@@ -31,7 +31,6 @@ func (h *Handler) socket(c echo.Context) error {
 	if err != nil {
 		return nil // Accept has answered (426 for a non-upgrade)
 	}
-	q := c.Request().URL.Query()
-	h.sockets.Serve(conn, id, collab.JoinParams{UserID: q.Get("userId"), UserName: q.Get("userName")})
+	h.sockets.Serve(conn, id, collab.JoinParams{Secret: socketSecret(c), UserName: socketName(c)})
 	return nil
 }

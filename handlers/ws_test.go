@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
 
+	"duet/collab/people"
 	"duet/handlers"
 )
 
@@ -46,8 +47,8 @@ func TestSocketThroughEcho(t *testing.T) {
 	if sync.Type != "sync" || sync.Language != "javascript" || sync.You.Name != "Grace" {
 		t.Errorf("first message = %s, want a sync for Grace in javascript", b)
 	}
-	if _, err := uuid.Parse(sync.You.ID); err != nil {
-		t.Errorf("server made no user id: %q", sync.You.ID)
+	if len(sync.You.ID) != people.PublicIDLength {
+		t.Errorf("server made no public id: %q", sync.You.ID)
 	}
 	// GET /sessions/{id} lists who is connected.
 	got := srv.do(t, "GET", "/sessions/"+id, nil, "")

@@ -11,6 +11,7 @@ import (
 // Memory is a Store that keeps everything in process memory: the default of tests and
 // of --store=memory. Nothing survives a restart.
 type Memory struct {
+	limits    Limits
 	mu        sync.Mutex
 	sessions  map[string]*memSession // guarded by mu
 	questions map[string]Question    // the library; guarded by mu
@@ -32,9 +33,14 @@ var _ Store = (*Memory)(nil)
 // emptyText is the JSON of the empty document.
 var emptyText = []byte(`""`)
 
-// NewMemory returns an empty in-memory store.
+// NewMemory returns an empty in-memory store with the default limits.
 func NewMemory() *Memory {
-	return &Memory{sessions: make(map[string]*memSession)}
+	return NewMemoryWithLimits(Limits{})
+}
+
+// NewMemoryWithLimits returns an empty in-memory store with the given limits.
+func NewMemoryWithLimits(l Limits) *Memory {
+	return &Memory{limits: l.WithDefaults(), sessions: make(map[string]*memSession)}
 }
 
 // CreateSession stores s, or returns ErrExists when its id is taken.
@@ -52,7 +58,7 @@ func (m *Memory) CreateSession(ctx context.Context, s Session) error {
 	}
 	s.OwnerTokenHash = slices.Clone(s.OwnerTokenHash) // the caller may reuse its slice
 	s.CreatedAt, s.LastActive = s.CreatedAt.UTC(), s.LastActive.UTC()
-	s.Version = 0
+	s.Version, s.Bytes = 0, 0
 	m.sessions[s.ID] = &memSession{Session: s}
 	return nil
 }
@@ -124,6 +130,14 @@ func (m *Memory) AppendUpdates(ctx context.Context, id string, from int, updates
 		if from != len(s.log) {
 			return fmt.Errorf("append to %s at %d (log has %d): %w", id, from, len(s.log), ErrConflict)
 		}
+		n := int64(0)
+		for _, u := range updates {
+			n += int64(u.Bytes())
+		}
+		if !m.limits.Fits(s.Bytes, n) {
+			return fmt.Errorf("append %d bytes to %s (stores %d): %w", n, id, s.Bytes, ErrQuota)
+		}
+		s.Bytes += n
 		for _, u := range updates {
 			u.Changes = slices.Clone(u.Changes)
 			u.Time = u.Time.UTC()
@@ -135,29 +149,43 @@ func (m *Memory) AppendUpdates(ctx context.Context, id string, from int, updates
 	})
 }
 
-// Updates returns the log entries [from, to).
-func (m *Memory) Updates(ctx context.Context, id string, from, to int) ([]Update, error) {
+// Updates returns the log entries [from, to), or fewer past maxBytes.
+func (m *Memory) Updates(ctx context.Context, id string, from, to, maxBytes int) ([]Update, error) {
 	var out []Update
 	err := m.with(ctx, id, func(s *memSession) error {
 		if from < 0 || from > to || to > len(s.log) {
 			return fmt.Errorf("updates [%d, %d) of %s (log has %d): %w", from, to, id, len(s.log), ErrNotFound)
 		}
-		out = slices.Clone(s.log[from:to]) // Changes are never modified in place, so sharing them is safe
+		end := from + UpTo(s.log[from:to], maxBytes)
+		out = slices.Clone(s.log[from:end]) // Changes are never modified in place, so sharing them is safe
 		return nil
 	})
 	return out, err
 }
 
-// SaveSnapshot keeps snap, unless one at its version is kept already.
+// SaveSnapshot keeps snap, unless one at its version is kept already, and thins the
+// older ones.
 func (m *Memory) SaveSnapshot(ctx context.Context, id string, snap Snapshot) error {
 	return m.with(ctx, id, func(s *memSession) error {
 		if snap.Version < 0 || snap.Version > len(s.log) {
 			return fmt.Errorf("snapshot of %s at %d (log has %d): %w", id, snap.Version, len(s.log), ErrConflict)
 		}
 		i, found := slices.BinarySearchFunc(s.snaps, snap.Version, func(a Snapshot, v int) int { return a.Version - v })
-		if !found {
-			s.snaps = slices.Insert(s.snaps, i, Snapshot{Version: snap.Version, Text: slices.Clone(snap.Text)})
+		if found {
+			return nil
 		}
+		if !m.limits.Fits(s.Bytes, int64(snap.Bytes())) {
+			return fmt.Errorf("snapshot of %s at %d (stores %d): %w", id, snap.Version, s.Bytes, ErrQuota)
+		}
+		s.snaps = slices.Insert(s.snaps, i, Snapshot{Version: snap.Version, Text: slices.Clone(snap.Text)})
+		s.Bytes += int64(snap.Bytes())
+		textLen := make(map[int]int64, len(s.snaps))
+		for _, sn := range s.snaps {
+			textLen[sn.Version] = int64(len(sn.Text))
+		}
+		drop, freed := m.limits.Thin(textLen)
+		s.snaps = slices.DeleteFunc(s.snaps, func(sn Snapshot) bool { return slices.Contains(drop, sn.Version) })
+		s.Bytes -= freed
 		return nil
 	})
 }
@@ -198,6 +226,11 @@ func (m *Memory) AppendRun(ctx context.Context, id string, r Run) error {
 				return fmt.Errorf("run %s of %s: %w", r.ID, id, ErrExists)
 			}
 		}
+		r, ok := m.limits.FitRun(r, s.Bytes)
+		if !ok {
+			return fmt.Errorf("run %s of %s (stores %d): %w", r.ID, id, s.Bytes, ErrQuota)
+		}
+		s.Bytes += int64(r.Bytes())
 		r.Started, r.Ended = r.Started.UTC(), r.Ended.UTC()
 		r.Output = slices.Clone(r.Output)
 		i := len(s.runs)

@@ -9,7 +9,7 @@ import (
 
 func TestMemory(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(*testing.T) store.Store { return store.NewMemory() })
+	storetest.Run(t, func(_ *testing.T, l store.Limits) store.Store { return store.NewMemoryWithLimits(l) })
 }
 
 func TestMemoryQuestions(t *testing.T) {

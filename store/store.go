@@ -18,6 +18,9 @@ var (
 	ErrConflict = errors.New("log does not end at that version")
 	// ErrClosed is returned by a store that has been closed.
 	ErrClosed = errors.New("store closed")
+	// ErrQuota means that storing what was asked would take the session past
+	// Limits.SessionBytes: nothing was stored.
+	ErrQuota = errors.New("session storage quota reached")
 )
 
 // Session is what is kept of a session apart from its document.
@@ -28,6 +31,7 @@ type Session struct {
 	LastActive     time.Time
 	OwnerTokenHash []byte // SHA-256 of the owner token; the token itself is never stored
 	Version        int    // length of the update log
+	Bytes          int64  // what the session stores, against Limits.SessionBytes: its log and runs
 }
 
 // Update is one accepted update of a session's document, as stored. The log of a
@@ -99,14 +103,19 @@ type Store interface {
 	// AppendUpdates adds updates to a session's log, which must end at version from
 	// (else ErrConflict, and nothing is added); it returns only once they are stored
 	// for good. It counts as activity: LastActive moves to the newest update's Time
-	// if that is later.
+	// if that is later. Updates that would take the session past its quota are
+	// refused whole with ErrQuota.
 	AppendUpdates(ctx context.Context, id string, from int, updates []Update) error
 	// Updates returns the log entries [from, to), or ErrNotFound when the range is
-	// not within the log.
-	Updates(ctx context.Context, id string, from, to int) ([]Update, error)
+	// not within the log. With maxBytes > 0 it stops early, after the entry that
+	// brings their Bytes to maxBytes or more, so that a caller reading a long log
+	// holds a chunk of it at a time; it returns one entry at least when from < to.
+	Updates(ctx context.Context, id string, from, to, maxBytes int) ([]Update, error)
 	// SaveSnapshot keeps the document text at a version no later than the log's end
-	// (else ErrConflict). Every snapshot is kept, so replay can start near any
-	// version; saving one at a version already saved keeps the first.
+	// (else ErrConflict), then thins the older snapshots to Limits.Snapshots
+	// (ThinSnapshots), so replay can start near any version while an old history
+	// costs a bounded number of snapshots; saving one at a version already saved
+	// keeps the first. A snapshot past the session's quota is ErrQuota.
 	SaveSnapshot(ctx context.Context, id string, snap Snapshot) error
 	// LatestSnapshot returns the newest snapshot, or the empty document at version 0
 	// when there is none.
@@ -116,7 +125,8 @@ type Store interface {
 	SnapshotAt(ctx context.Context, id string, version int) (Snapshot, error)
 
 	// AppendRun records a finished (or abandoned) run; a run id already recorded in
-	// the session is ErrExists.
+	// the session is ErrExists. Past the session's quota it keeps what FitRun keeps,
+	// or refuses the run with ErrQuota when not even its head fits.
 	AppendRun(ctx context.Context, id string, r Run) error
 	// Runs returns a session's runs in the order they started (ties in the order
 	// they were recorded).

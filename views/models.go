@@ -30,7 +30,6 @@ type PadPage struct {
 	Version  int    // document version Content is at
 	Content  string // document text at Version, shown before the editor starts
 	Owner    bool   // this browser started the session and may end it
-	UserID   string // who this browser is (a UUID kept in a cookie)
 	UserName string // their name; "" until they have joined
 	Presence Presence
 	Runner   RunnerPanel

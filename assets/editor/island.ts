@@ -188,7 +188,7 @@ export class Island {
     this.status.update({
       ended: this.link.ended,
       live: this.sync.live,
-      full: this.link.full,
+      refused: this.link.refused,
       pending: this.offline.pendingCount(),
     });
   }

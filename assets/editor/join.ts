@@ -1,17 +1,15 @@
 // How this tab joins the session's socket, and under which name.
 //
-// The socket's URL still carries the browser's id and name in its query
-// (?userId=…&userName=…). This file is the only one that reads the page's
-// data-user-id or sends it anywhere: when the socket takes identity from an HttpOnly
-// cookie instead, dropping the userId lines here is the whole change. The island's
-// own participant id is the public one the server sends in sync.you (people.ts).
+// Who this tab is comes from the browser's identity cookie, which is HttpOnly: the
+// server reads it from the socket's upgrade request (same origin), and the page never
+// sees it. So the URL carries only the display name (?userName=…). The island learns
+// its own participant id, the public one, from sync.you (people.ts).
 //
 // The server learns a name when a socket joins, so a rename (the join form's
 // duet:renamed event, or data-user-name changed on the mount element) reconnects.
 
 export class Join {
   private readonly base: string;
-  private readonly userId: string;
   private name: string;
   private observer: MutationObserver | null = null;
 
@@ -22,7 +20,6 @@ export class Join {
   ) {
     const d = el.dataset;
     this.base = d.wsUrl || `/ws/${sessionId}`;
-    this.userId = d.userId ?? "";
     this.name = d.userName ?? "";
   }
 
@@ -30,7 +27,6 @@ export class Join {
   url(): string {
     const u = new URL(this.base, location.href);
     u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
-    if (this.userId) u.searchParams.set("userId", this.userId);
     if (this.name) u.searchParams.set("userName", this.name);
     return u.toString();
   }

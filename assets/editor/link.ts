@@ -1,8 +1,9 @@
 // The island's link to the session's socket, over its whole life:
 //
 //  - connecting and reconnecting with backoff (connection.ts);
-//  - what a close means: the session was deleted (stop for good), or it is full (say
-//    so, and keep trying now and then);
+//  - what a close means: the session was deleted (stop for good), or it refused us
+//    for now, being full or this person having too many tabs open (say so, and keep
+//    trying now and then);
 //  - a probe of the HTTP API when sockets keep failing before they open: the browser
 //    hides a refused upgrade's status, and a 404 there means the session is gone;
 //  - a watchdog that replaces a socket whose push or pull stays unanswered, and sends a
@@ -11,7 +12,7 @@
 //  - the back/forward cache, which keeps no page that holds an open socket.
 
 import { Connection } from "./connection";
-import { Close, Code, type ServerMessage } from "./protocol";
+import { Close, Code, isRefusal, type Refusal, type ServerMessage } from "./protocol";
 
 const answerTimeout = 20_000; // a push or pull unanswered this long means a dead socket
 const heartbeat = 30_000; // silence after which a pull checks the socket
@@ -42,7 +43,7 @@ export class Link {
   private lastHeard = 0;
   private watchdog = 0;
   private isEnded = false;
-  private isFull = false;
+  private refusal: Refusal | "" = "";
   private destroyed = false;
 
   constructor(
@@ -63,9 +64,9 @@ export class Link {
     return this.isEnded;
   }
 
-  /** The last attempt was refused because the session is full. */
-  get full(): boolean {
-    return this.isFull;
+  /** Why the last attempt was refused for now ("" when it was not). */
+  get refused(): Refusal | "" {
+    return this.refusal;
   }
 
   get isOpen(): boolean {
@@ -106,7 +107,7 @@ export class Link {
     this.lastHeard = Date.now();
     if (m.type === "sync") {
       // Joined: whatever refused us before is over.
-      this.isFull = false;
+      this.refusal = "";
       this.conn.failures = 0;
     }
     this.ev.message(m);
@@ -118,7 +119,7 @@ export class Link {
       this.end();
       return false;
     }
-    this.isFull = code === Close.policy && reason === Code.sessionFull;
+    this.refusal = code === Close.policy && isRefusal(reason) ? reason : "";
     if (!opened && this.conn.failures >= 2) void this.probe();
     this.ev.changed();
     return !this.destroyed;

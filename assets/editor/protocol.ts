@@ -29,11 +29,16 @@ export interface SyncMessage {
   users: Person[];
 }
 
-/** Updates accepted from version on; none: the answer to a pull or to a resend. */
+/**
+ * Updates accepted from version on; none: the answer to a pull or to a resend. more:
+ * the answer to a pull stops short of the server's version (it is sent a budget of
+ * bytes at a time); pull again for the rest.
+ */
 export interface UpdateMessage {
   type: "update";
   version: number;
   updates: WireUpdate[];
+  more?: boolean;
 }
 
 export interface PresenceMessage {
@@ -82,7 +87,7 @@ export type ServerMessage =
 /** Close codes the island acts on (the server's, in collab/protocol.go). */
 export const Close = {
   goingAway: 1001, // the server shuts down: reconnect
-  policy: 1008, // rate_limited, too_slow, session_full (reason = code)
+  policy: 1008, // rate_limited, too_slow, and the refusals below (reason = code)
   tooBig: 1009, // a frame over the message limit
   sessionDeleted: 4410, // the session was deleted: stop for good
 } as const;
@@ -93,9 +98,19 @@ export const Code = {
   versionAhead: "version_ahead",
   versionTooOld: "version_too_old",
   docTooLarge: "doc_too_large",
+  quotaExceeded: "quota_exceeded",
   sessionFull: "session_full",
+  tooManyConnections: "too_many_connections",
+  tooManyJoins: "too_many_joins",
   sessionDeleted: "session_deleted",
 } as const;
+
+/** The codes of a connection refused for now: the island says so and tries again later. */
+export type Refusal = typeof Code.sessionFull | typeof Code.tooManyConnections | typeof Code.tooManyJoins;
+
+export function isRefusal(code: string): code is Refusal {
+  return code === Code.sessionFull || code === Code.tooManyConnections || code === Code.tooManyJoins;
+}
 
 /** The server's default document limit in UTF-16 units (1 MiB). */
 export const defaultMaxDocLength = 1 << 20;

@@ -3,6 +3,8 @@
 // a person needs to know, including edits not saved on the server yet. update decides
 // what to say from the link's and the sync's facts; render paints it.
 
+import type { Refusal } from "./protocol";
+
 export type StatusState = "live" | "connecting" | "reconnecting" | "offline" | "ended";
 
 export interface StatusView {
@@ -16,9 +18,16 @@ export interface StatusView {
 export interface StatusFacts {
   ended: boolean; // the session was deleted
   live: boolean; // connected, synced and caught up
-  full: boolean; // the last attempt was refused: the session is full
+  refused: Refusal | ""; // why the last attempt was refused for now ("" if it was not)
   pending: number; // unconfirmed updates
 }
+
+/** What the line says when the server refuses the connection for now. */
+const refusalText: Record<Refusal, string> = {
+  session_full: "This session is full",
+  too_many_connections: "This session is open in too many of your tabs: close one",
+  too_many_joins: "Too many people are joining this session right now",
+};
 
 /** How long a count-only change waits, so a screen reader is not told every keystroke. */
 const countDelay = 600;
@@ -53,8 +62,8 @@ export class StatusLine {
       [state, text] = ["ended", "This session was ended"];
     } else if (f.live) {
       [state, text] = ["live", "Live"];
-    } else if (f.full) {
-      [state, text, detail] = ["offline", "This session is full", "Trying again from time to time."];
+    } else if (f.refused) {
+      [state, text, detail] = ["offline", refusalText[f.refused], "Trying again from time to time."];
     } else if (navigator.onLine === false || Date.now() - this.downSince > offlineAfter) {
       [state, text] = ["offline", "Offline"];
       detail = "Your changes are kept in this browser and sent when the connection is back.";

@@ -8,7 +8,8 @@
 //    transforms as the server's sequential rebase; an update with our client id
 //    confirms ours;
 //  - pull: a gap before a received update, a sync ahead of a peer, or a push the server
-//    can no longer rebase asks for what is missing;
+//    can no longer rebase asks for what is missing; an answer marked "more" (the server
+//    answers a long pull a budget of bytes at a time) asks for the rest;
 //  - resync: a state the server refuses, or a document that no longer matches the
 //    authority's, starts over from the server's document on a new socket;
 //  - verify: once things are quiet, the editor's document is compared with the
@@ -22,6 +23,12 @@ import { Divergence, type Peer } from "./peer";
 import { Code, type ErrorMessage, type SyncMessage, type UpdateMessage, type WireUpdate } from "./protocol";
 
 const pushSpacing = 50; // ms between pushes while typing
+
+/** What the status line says when the server refuses a push for good. */
+const refusedText = {
+  [Code.docTooLarge]: "Your last changes were undone: the document would pass its size limit.",
+  [Code.quotaExceeded]: "Your last changes were undone: this session has stored all it may, so nothing more can be saved.",
+};
 const verifyDelay = 1_500; // ms of quiet before the document is compared with the server's
 
 /** The collab clients this tab speaks for (offline.ts keeps them). */
@@ -163,7 +170,7 @@ export class Sync {
       if (r.own && this.inFlight?.peer === peer) this.inFlight = null;
       if (r.own && isMain) ownMain = true;
     }
-    if (gap && this.pullFrom === null) this.requestPull();
+    if ((gap || m.more) && this.pullFrom === null) this.requestPull();
     this.afterReceive(ownMain);
   }
 
@@ -179,11 +186,13 @@ export class Sync {
         this.resync();
         return;
       case Code.docTooLarge:
+      case Code.quotaExceeded:
         if (this.inFlight) {
-          // The push can never be accepted: undo what was not confirmed.
+          // The push can never be accepted: undo what was not confirmed, so that it
+          // is not pushed again and again.
           const peer = this.inFlight.peer;
           this.inFlight = null;
-          this.ev.refused("Your last changes were undone: the document would pass its size limit.");
+          this.ev.refused(refusedText[m.code]);
           if (peer === this.peers.main) this.peers.resetMain(peer.version, peer.synced.toString());
           else this.peers.drop(peer);
         }

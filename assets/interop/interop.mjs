@@ -13,8 +13,8 @@
 //   * it applies every received update with receiveUpdates(state, [u]), ONE update at a
 //     time (batches can make a client with unconfirmed updates diverge from duet's
 //     sequential rebase: docs/protocol.md, "The sequential rebase");
-//   * it pulls when it sees a gap, and takes an empty `update` as the answer to a resend
-//     whose updates were all accepted before.
+//   * it pulls when it sees a gap, pulls again when an answer says "more", and takes an
+//     empty `update` as the answer to a resend whose updates were all accepted before.
 //
 // Two clients drop their connection while they have unconfirmed updates and come back
 // with the same clientID: one closes cleanly, keeps typing offline, then pulls from its
@@ -361,6 +361,7 @@ class Client {
 			}
 		}
 		if (batch.length > 0) this.receive(batch, from);
+		if (m.more) this.pull(); // the server answers a long pull a budget of bytes at a time
 	}
 
 	// receive applies updates that start at version, as the server sent them, with

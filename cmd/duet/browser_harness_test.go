@@ -74,10 +74,11 @@ func startDuet(t *testing.T) string {
 }
 
 // startDuetIn runs the real program with its data in dir, until stop is called or
-// the test ends.
+// the test ends. It answers pulls 4 KiB at a time, so that an editor coming back
+// from offline or a restart follows answers marked "more" to catch up.
 func startDuetIn(t *testing.T, dir string) (base string, stop func()) {
 	t.Helper()
-	return startRun(t, "-data-dir", dir)
+	return startRun(t, "-data-dir", dir, "-pull-bytes", "4096")
 }
 
 // createSession starts a Python session through the API.

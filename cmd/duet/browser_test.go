@@ -33,6 +33,7 @@ func TestBrowser(t *testing.T) {
 		{"TypeTogether", typeTogether},
 		{"CutWhileTyping", cutWhileTyping},
 		{"ReloadOffline", reloadOffline},
+		{"CatchUpInSteps", catchUpInSteps},
 		{"TwoTabsOffline", twoTabsOffline},
 		{"ServerRestart", serverRestart},
 		{"RandomEdits", randomEdits},
@@ -182,6 +183,39 @@ func reloadOffline(t *testing.T, e *env) {
 	e.checkServer(t, want, a)
 	a.waitUntil(`Object.keys(localStorage).filter(k => k.startsWith("duet:pad:")).length === 0`, stepTimeout,
 		"no saved records left once everything is confirmed")
+}
+
+// catchUpInSteps: while Ada's page is cut off, someone else writes far more than
+// one answer to a pull holds (the test server answers 4 KiB at a time). When she
+// comes back, her editor pulls again after each answer marked "more", and is live
+// as soon as it has the rest: not after the half minute of silence that would make
+// it ask again otherwise.
+func catchUpInSteps(t *testing.T, e *env) {
+	a := e.ada.open(t, "Ada")
+	a.openPad(e.padURL())
+	a.focusEditor()
+	a.keys("ada\n")
+	a.waitSaved()
+	before := a.syncedVersion()
+
+	e.proxy.cut()
+	a.waitUntil(`document.getElementById("connection-status").dataset.state !== "live"`, stepTimeout, "Ada's page to notice the cut")
+	want := "ada\n"
+	for i := range 8 { // 8 updates of 2,000 units: 16 KB, four answers at least
+		line := strings.Repeat(string(rune('a'+i)), 1999) + "\n"
+		e.pushFromGo(t, len16(want), line)
+		want += line
+	}
+
+	e.proxy.restore()
+	a.waitUntil(fmt.Sprintf(`Number(document.getElementById("editor").dataset.syncedVersion) > %d`, before), syncTimeout,
+		"the first answer to Ada's pull")
+	a.waitLive(5 * time.Second)
+	if got := a.text(); got != want {
+		t.Errorf("Ada's text after catching up = %q…%q (%d units), want %q…%q (%d units)",
+			head(got), tail(got), len16(got), head(want), tail(want), len16(want))
+	}
+	e.checkServer(t, want, a)
 }
 
 // serverRestart: duet stops (sockets closed with 1001 "going away") while Ada keeps

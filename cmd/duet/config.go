@@ -17,6 +17,7 @@ import (
 
 	"duet/collab"
 	"duet/handlers"
+	"duet/store"
 	"duet/store/sqlite"
 )
 
@@ -38,6 +39,7 @@ type config struct {
 	databaseURL     string        // PostgreSQL's connection string
 	databasePool    int32         // PostgreSQL connections at most; 0: the URL's pool_max_conns, else 10
 	sessionTTL      time.Duration // idle sessions older than this are purged; 0 keeps them
+	storeLimits     store.Limits  // what one session may store
 	addressLimits   handlers.AddressLimits
 	trustedProxies  []netip.Prefix
 	metricsAddr     string                    // where /metrics is served; "" serves none
@@ -81,12 +83,23 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	maxDoc := fs.String("max-doc-units", env("MAX_DOC_UNITS", "1048576"), "largest document, in UTF-16 code units (env MAX_DOC_UNITS)")
 	rate := fs.String("rate-limit", env("RATE_LIMIT", "100"), "messages per second per connection (env RATE_LIMIT)")
 	burst := fs.String("rate-burst", env("RATE_BURST", "200"), "burst of messages per connection above the rate (env RATE_BURST)")
+	joins := fs.String("joins-per-minute", env("JOINS_PER_MINUTE", "0"), "arrivals and renames one session takes, as a burst and then per minute; 0: 2 × max-participants (env JOINS_PER_MINUTE)")
+	recorded := fs.String("max-recorded-people", env("MAX_RECORDED_PEOPLE", "500"), "people of one session whose names are kept for the replay; past them the replay says Guest (env MAX_RECORDED_PEOPLE)")
+	runRate := fs.String("run-rate", env("RUN_RATE", "2"), "runs one connection may start a second (env RUN_RATE)")
+	runBurst := fs.String("run-burst", env("RUN_BURST", "10"), "burst of runs one connection may start above the rate (env RUN_BURST)")
 	participants := fs.String("max-participants", env("MAX_PARTICIPANTS", "50"), "people in one session (env MAX_PARTICIPANTS)")
+	sessionConns := fs.String("max-session-connections", env("MAX_SESSION_CONNECTIONS", "0"), "connections to one session, whoever they are from; 0: 4 × max-participants (env MAX_SESSION_CONNECTIONS)")
+	personConns := fs.String("max-person-connections", env("MAX_PERSON_CONNECTIONS", "8"), "connections (tabs) one person may hold to one session (env MAX_PERSON_CONNECTIONS)")
 	queue := fs.String("send-queue", env("SEND_QUEUE", "256"), "messages queued for a client before it is cut off as too slow (env SEND_QUEUE)")
+	queueBytes := fs.String("send-queue-bytes", env("SEND_QUEUE_BYTES", "16777216"), "bytes queued for a client before it is cut off as too slow; at least the largest message duet can send (env SEND_QUEUE_BYTES)")
+	pullBytes := fs.String("pull-bytes", env("PULL_BYTES", "1048576"), "bytes of updates in one answer to a pull; the client pulls again for the rest (env PULL_BYTES)")
+	tailBytes := fs.String("tail-bytes", env("TAIL_BYTES", "8388608"), "bytes of recent updates one session keeps in memory; older ones are read from the store (env TAIL_BYTES)")
 	storeKind := fs.String("store", env("STORE", "sqlite"), "where sessions live: sqlite (a file in -data-dir, kept across restarts), postgres (the database at -database-url) or memory (lost at exit) (env STORE)")
 	databaseURL := fs.String("database-url", env("DATABASE_URL", ""), "with -store postgres: the database, as postgres://user:password@host:5432/dbname?sslmode=verify-full or key=value pairs (env DATABASE_URL)")
 	databasePool := fs.String("database-pool", env("DATABASE_POOL", "0"), "with -store postgres: connections to the database at most; 0 takes pool_max_conns from the URL, else 10 (env DATABASE_POOL)")
 	syncMode := fs.String("sync", env("SYNC", string(sqlite.SyncFull)), "SQLite commits: full (an edit is fsynced before anyone sees it: survives crashes and power loss) or normal (not fsynced: survives a killed process, but an OS crash or power cut can lose the last edits) (env SYNC)")
+	quota := fs.String("session-quota", env("SESSION_QUOTA", "67108864"), "bytes of update log, run output and snapshots one session may store; edits past it are refused (quota_exceeded); 0: no limit (env SESSION_QUOTA)")
+	snapshots := fs.String("snapshots-kept", env("SNAPSHOTS_KEPT", "32"), "snapshots of the text one session keeps for loading and replay; older ones are thinned (env SNAPSHOTS_KEPT)")
 	ttl := fs.String("session-ttl", env("SESSION_TTL", "30d"), "delete sessions idle for longer than this, with their history, such as 30d or 12h; 0 keeps them forever (env SESSION_TTL)")
 	metricsAddr := fs.String("metrics-addr", env("METRICS_ADDR", ""), "listen address of /metrics (Prometheus), apart from the public one, such as 127.0.0.1:9090 (env METRICS_ADDR; default: no metrics)")
 	pprof := fs.Bool("pprof", env("PPROF", "") == "true", "serve the Go profiler under /debug/pprof/ on -metrics-addr too (env PPROF=true)")
@@ -171,12 +184,24 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		return n
 	}
 	cfg.limits = collab.Limits{
-		MaxMessageBytes: positive("max-message-bytes", *maxMessage, 1024),
-		MaxDocLength:    positive("max-doc-units", *maxDoc, 1),
-		RatePerSecond:   float64(positive("rate-limit", *rate, 1)),
-		RateBurst:       positive("rate-burst", *burst, 1),
-		MaxParticipants: positive("max-participants", *participants, 1),
-		SendQueue:       positive("send-queue", *queue, 8),
+		MaxMessageBytes:      positive("max-message-bytes", *maxMessage, 1024),
+		MaxDocLength:         positive("max-doc-units", *maxDoc, 1),
+		RatePerSecond:        float64(positive("rate-limit", *rate, 1)),
+		RateBurst:            positive("rate-burst", *burst, 1),
+		MaxParticipants:      positive("max-participants", *participants, 1),
+		MaxConnections:       positive("max-session-connections", *sessionConns, 0),
+		MaxPersonConnections: positive("max-person-connections", *personConns, 1),
+		SendQueue:            positive("send-queue", *queue, 8),
+		SendQueueBytes:       positive("send-queue-bytes", *queueBytes, 1),
+		PullBytes:            positive("pull-bytes", *pullBytes, 1),
+		TailBytes:            positive("tail-bytes", *tailBytes, 1),
+		RunsPerSecond:        float64(positive("run-rate", *runRate, 1)),
+		RunBurst:             positive("run-burst", *runBurst, 1),
+		JoinsPerMinute:       positive("joins-per-minute", *joins, 0),
+		MaxRecordedPeople:    positive("max-recorded-people", *recorded, 1),
+	}
+	if least := cfg.limits.MinSendQueueBytes(); cfg.limits.SendQueueBytes < least {
+		bad("send-queue-bytes %q: want at least %d, the largest message duet can send (6 bytes per unit of the larger of max-doc-units and max-message-bytes, plus 64 KiB) and an answer to a pull (pull-bytes)", *queueBytes, least)
 	}
 	cfg.addressLimits = handlers.AddressLimits{
 		SessionsPerMinute:    positive("sessions-per-minute", *sessionsPerMinute, 0),
@@ -223,6 +248,14 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	default:
 		bad("sync %q: want full or normal", *syncMode)
 	}
+	if n, err := strconv.ParseInt(*quota, 10, 64); err != nil || n < 0 {
+		bad("session-quota %q: want a whole number of bytes, or 0 for no limit", *quota)
+	} else if n == 0 {
+		cfg.storeLimits.SessionBytes = -1
+	} else {
+		cfg.storeLimits.SessionBytes = n
+	}
+	cfg.storeLimits.Snapshots = positive("snapshots-kept", *snapshots, 4)
 	if d, err := parseDays(*ttl); err != nil || d < 0 {
 		bad("session-ttl %q: want a duration such as 30d or 12h, or 0 to keep sessions forever", *ttl)
 	} else {

@@ -1084,7 +1084,7 @@ func BenchmarkRestore100k(b *testing.B) {
 		}
 		defer st.Close()
 		for b.Loop() {
-			if _, err := st.Updates(b.Context(), "no-snapshot", 0, total); err != nil {
+			if _, err := st.Updates(b.Context(), "no-snapshot", 0, total, 0); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -23,21 +23,28 @@ func TestInterop(t *testing.T) {
 		t.Fatalf("the interop test needs Node.js (node on PATH) and `make npm`: %v", err)
 	}
 	base := mustRunInteropServer(t)
+	// A server that answers pulls a few hundred bytes at a time: every pull of the
+	// clients that fell behind takes several answers marked "more".
+	smallPulls := mustRunInteropServer(t, "-pull-bytes", "300")
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, seed := range []int{1, 2} {
+	for _, run := range []struct {
+		seed int
+		base string
+	}{{1, base}, {2, base}, {3, smallPulls}} {
+		seed := run.seed
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, node, "assets/interop/interop.mjs",
-				"--url", base, "--clients", "3", "--edits", "200", "--seed", fmt.Sprint(seed), "--timeout", "60")
+				"--url", run.base, "--clients", "3", "--edits", "200", "--seed", fmt.Sprint(seed), "--timeout", "60")
 			cmd.Dir = root
 			start := time.Now()
 			out, err := cmd.CombinedOutput()
-			t.Logf("node assets/interop/interop.mjs --url %s --seed %d (%v):\n%s", base, seed, time.Since(start).Round(time.Millisecond), out)
+			t.Logf("node assets/interop/interop.mjs --url %s --seed %d (%v):\n%s", run.base, seed, time.Since(start).Round(time.Millisecond), out)
 			if err != nil {
 				t.Fatalf("interop.mjs failed: %v", err)
 			}
@@ -49,9 +56,10 @@ func TestInterop(t *testing.T) {
 }
 
 // mustRunInteropServer starts the real program with an in-memory store and its
-// default limits, and returns its base URL; it stops when the test ends.
-func mustRunInteropServer(t *testing.T) string {
+// default limits (but for args), and returns its base URL; it stops when the test
+// ends.
+func mustRunInteropServer(t *testing.T, args ...string) string {
 	t.Helper()
-	base, _ := startRun(t, "-store", "memory")
+	base, _ := startRun(t, append([]string{"-store", "memory"}, args...)...)
 	return base
 }

@@ -215,9 +215,9 @@ func openStore(ctx context.Context, cfg config, observeCommit func(int, time.Dur
 	switch cfg.store {
 	case "memory":
 		logger.Info("store opened: sessions are lost when duet stops", "store", "memory")
-		return store.NewMemory(), nil
+		return store.NewMemoryWithLimits(cfg.storeLimits), nil
 	case "postgres":
-		st, err := postgres.Open(ctx, cfg.databaseURL, postgres.Options{MaxConns: cfg.databasePool, ObserveBatch: observeCommit})
+		st, err := postgres.Open(ctx, cfg.databaseURL, postgres.Options{MaxConns: cfg.databasePool, ObserveBatch: observeCommit, Limits: cfg.storeLimits})
 		if err != nil {
 			return nil, fmt.Errorf("open the store: %w", err)
 		}
@@ -225,7 +225,7 @@ func openStore(ctx context.Context, cfg config, observeCommit func(int, time.Dur
 		return st, nil
 	}
 	path := filepath.Join(cfg.dataDir, "duet.db")
-	st, err := sqlite.Open(ctx, path, sqlite.Options{Sync: cfg.sync, ObserveCommit: observeCommit})
+	st, err := sqlite.Open(ctx, path, sqlite.Options{Sync: cfg.sync, ObserveCommit: observeCommit, Limits: cfg.storeLimits})
 	if err != nil {
 		return nil, fmt.Errorf("open the store: %w", err)
 	}

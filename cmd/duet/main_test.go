@@ -106,6 +106,26 @@ func TestParseConfig(t *testing.T) {
 		{name: "bad metrics addr", args: []string{"-metrics-addr", "9090"}, wantErr: `metrics-addr "9090": want host:port`},
 		{name: "pprof needs the metrics listener", args: []string{"-pprof"}, wantErr: "pprof: the profiler is served on -metrics-addr only"},
 		{name: "unknown compression", env: map[string]string{"WS_COMPRESSION": "gzip"}, wantErr: `ws-compression "gzip"`},
+		{name: "budget defaults: what one client or session may cost", want: func(c config) bool {
+			l := c.limits
+			return l.SendQueueBytes == 16<<20 && l.PullBytes == 1<<20 && l.TailBytes == 8<<20 && l.MaxConnections == 0 &&
+				l.MaxPersonConnections == 8 && l.RunsPerSecond == 2 && l.RunBurst == 10 && l.JoinsPerMinute == 0 && l.MaxRecordedPeople == 500 &&
+				c.storeLimits.SessionBytes == 64<<20 && c.storeLimits.Snapshots == 32
+		}},
+		{name: "budgets from env", env: map[string]string{"SEND_QUEUE_BYTES": "20000000", "PULL_BYTES": "4096", "TAIL_BYTES": "1000",
+			"MAX_SESSION_CONNECTIONS": "30", "MAX_PERSON_CONNECTIONS": "2", "RUN_RATE": "5", "RUN_BURST": "6", "JOINS_PER_MINUTE": "7",
+			"MAX_RECORDED_PEOPLE": "9", "SESSION_QUOTA": "1000000", "SNAPSHOTS_KEPT": "8"},
+			want: func(c config) bool {
+				l := c.limits
+				return l.SendQueueBytes == 20000000 && l.PullBytes == 4096 && l.TailBytes == 1000 && l.MaxConnections == 30 &&
+					l.MaxPersonConnections == 2 && l.RunsPerSecond == 5 && l.RunBurst == 6 && l.JoinsPerMinute == 7 && l.MaxRecordedPeople == 9 &&
+					c.storeLimits.SessionBytes == 1000000 && c.storeLimits.Snapshots == 8
+			}},
+		{name: "no session quota", args: []string{"-session-quota", "0"}, want: func(c config) bool { return c.storeLimits.SessionBytes < 0 }},
+		{name: "a send queue smaller than a message", args: []string{"-send-queue-bytes", "1000000"}, wantErr: "send-queue-bytes \"1000000\": want at least"},
+		{name: "a send queue that fits smaller messages", args: []string{"-send-queue-bytes", "1000000", "-max-doc-units", "1000", "-max-message-bytes", "4096", "-pull-bytes", "10000"},
+			want: func(c config) bool { return c.limits.SendQueueBytes == 1000000 }},
+		{name: "bad quota", env: map[string]string{"SESSION_QUOTA": "lots"}, wantErr: `session-quota "lots"`},
 		{name: "store problems reported together", env: map[string]string{"STORE": "redis", "SYNC": "off", "SESSION_TTL": "x"},
 			wantErr: "store \"redis\": want sqlite, postgres or memory\n  sync \"off\": want full or normal\n  session-ttl \"x\""},
 	}
@@ -138,7 +158,8 @@ func TestHelp(t *testing.T) {
 	}
 	for _, want := range []string{"-addr", "ADDR", "PORT", "DATA_DIR", "BASE_URL", "CORS_ORIGINS", "LOG_LEVEL", "LOG_FORMAT",
 		"TRUSTED_PROXIES", "SESSIONS_PER_MINUTE", "SOCKET_OPENS_PER_MINUTE", "MAX_SOCKETS_PER_ADDRESS", "MAX_EVENT_STREAMS_PER_ADDRESS", "BODY_TIMEOUT",
-		"DATABASE_URL", "DATABASE_POOL", "duet store copy"} {
+		"DATABASE_URL", "DATABASE_POOL", "SEND_QUEUE_BYTES", "PULL_BYTES", "TAIL_BYTES", "SESSION_QUOTA", "SNAPSHOTS_KEPT", "RUN_RATE",
+		"JOINS_PER_MINUTE", "MAX_RECORDED_PEOPLE", "MAX_PERSON_CONNECTIONS", "MAX_SESSION_CONNECTIONS", "duet store copy"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help does not mention %s", want)
 		}

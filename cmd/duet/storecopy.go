@@ -80,17 +80,21 @@ func openLocation(ctx context.Context, loc string, source bool) (sourceStore, er
 		if _, err := os.Stat(path); source && err != nil {
 			return nil, err
 		}
-		st, err := sqlite.Open(ctx, path, sqlite.Options{})
+		st, err := sqlite.Open(ctx, path, sqlite.Options{Limits: copyLimits})
 		if err != nil {
 			return nil, err
 		}
 		return sqliteSource{st}, nil
 	}
 	if strings.HasPrefix(loc, "postgres://") || strings.HasPrefix(loc, "postgresql://") {
-		return postgres.Open(ctx, loc, postgres.Options{})
+		return postgres.Open(ctx, loc, postgres.Options{Limits: copyLimits})
 	}
 	return nil, fmt.Errorf("%q: want sqlite:PATH or a postgres:// URL", redactURL(loc))
 }
+
+// copyLimits are the stores' limits while copying: none, so that a session is copied
+// whole (every snapshot included) whatever the limits of the duet that uses the store.
+var copyLimits = store.Limits{SessionBytes: -1, Snapshots: -1}
 
 // sqliteSource lists the sessions of a SQLite store. sqlite.Store has no such
 // method (the hub never needs one), so the ids are read from its sessions table,
@@ -180,7 +184,7 @@ func readHistory(ctx context.Context, st store.Store, id string) (history, error
 	if h.session, err = st.Session(ctx, id); err != nil {
 		return h, err
 	}
-	if h.log, err = st.Updates(ctx, id, 0, h.session.Version); err != nil {
+	if h.log, err = st.Updates(ctx, id, 0, h.session.Version, 0); err != nil {
 		return h, err
 	}
 	if h.snapshots, err = allSnapshots(ctx, st, id, h.session.Version); err != nil {

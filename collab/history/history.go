@@ -52,9 +52,11 @@ func EncodeSnapshot(version int, text ot.Text) store.Snapshot {
 	return store.Snapshot{Version: version, Text: text.AppendJSON(nil)}
 }
 
-// Read returns the updates from..to-1 of a session's log.
-func Read(ctx context.Context, st store.Store, id string, from, to int) ([]ot.Update, error) {
-	recs, err := st.Updates(ctx, id, from, to)
+// Read returns the updates from..to-1 of a session's log, or, with maxBytes > 0,
+// those up to the one that brings what they cost in the store to maxBytes (one at
+// least): a caller that needs them all reads again from where this stopped.
+func Read(ctx context.Context, st store.Store, id string, from, to, maxBytes int) ([]ot.Update, error) {
+	recs, err := st.Updates(ctx, id, from, to, maxBytes)
 	if err != nil {
 		return nil, storeError(fmt.Sprintf("log of %s from %d to %d", id, from, to), err)
 	}
@@ -65,6 +67,28 @@ func Read(ctx context.Context, st store.Store, id string, from, to int) ([]ot.Up
 		}
 	}
 	return out, nil
+}
+
+// ChunkBytes is how much of a log Each reads from the store at a time.
+const ChunkBytes = 1 << 20
+
+// Each calls fn with every update from..to-1 of a session's log, in order, with its
+// version. It reads the log a chunk at a time, so that what it holds is a chunk
+// (about ChunkBytes, or one update larger than that) whatever the log's size.
+func Each(ctx context.Context, st store.Store, id string, from, to int, fn func(v int, u ot.Update) error) error {
+	for from < to {
+		us, err := Read(ctx, st, id, from, to, ChunkBytes)
+		if err != nil {
+			return err
+		}
+		for _, u := range us {
+			if err := fn(from, u); err != nil {
+				return err
+			}
+			from++
+		}
+	}
+	return nil
 }
 
 // TextAt returns a session's text at a version between 0 and the length of its
@@ -102,16 +126,20 @@ func At(ctx context.Context, st store.Store, id string, version int) (ot.Text, o
 	if from == version && version > 0 {
 		from--
 	}
-	us, err := Read(ctx, st, id, from, version)
+	var last ot.Update
+	err = Each(ctx, st, id, from, version, func(v int, u ot.Update) error {
+		last = u
+		if v < snap.Version {
+			return nil
+		}
+		var err error
+		if text, err = u.Changes.Apply(text); err != nil {
+			return fmt.Errorf("text of %s at %d: update %d: %w", id, version, v, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return ot.Text{}, ot.Update{}, err
-	}
-	if text, err = apply(text, snap.Version, from, us); err != nil {
-		return ot.Text{}, ot.Update{}, fmt.Errorf("text of %s at %d: %w", id, version, err)
-	}
-	var last ot.Update
-	if len(us) > 0 {
-		last = us[len(us)-1]
 	}
 	return text, last, nil
 }
@@ -123,11 +151,13 @@ type Loaded struct {
 }
 
 // Load rebuilds a session's document at the end of its log from the latest
-// snapshot and the updates after it. State.Tail also gets the last tailSize
-// updates of the log, even from before the snapshot: after a restart (which leaves
-// a snapshot at the end of the log) a client coming back on an older version can
-// then push, and have a resent update recognised, without being sent to resync.
-func Load(ctx context.Context, st store.Store, s store.Session, tailSize int) (Loaded, error) {
+// snapshot and the updates after it. State.Tail also gets the last updates of the
+// log, at most tailSize of them holding at most tailBytes in memory (Update.MemSize), even
+// from before the snapshot: after a restart (which leaves a snapshot at the end of
+// the log) a client coming back on an older version can then push, and have a
+// resent update recognised, without being sent to resync. The log is read a chunk
+// at a time, so loading holds the tail and a chunk, whatever the log's size.
+func Load(ctx context.Context, st store.Store, s store.Session, tailSize, tailBytes int) (Loaded, error) {
 	snap, err := st.LatestSnapshot(ctx, s.ID)
 	if err != nil {
 		return Loaded{}, storeError("load document "+s.ID, err)
@@ -137,30 +167,34 @@ func Load(ctx context.Context, st store.Store, s store.Session, tailSize int) (L
 		return Loaded{}, err
 	}
 	tailFrom := max(s.Version-tailSize, 0)
-	from := min(snap.Version, tailFrom)
-	us, err := Read(ctx, st, s.ID, from, s.Version)
+	var kept []ot.Update
+	held := 0 // bytes of kept, by MemSize
+	err = Each(ctx, st, s.ID, min(snap.Version, tailFrom), s.Version, func(v int, u ot.Update) error {
+		if v >= snap.Version {
+			var err error
+			if text, err = u.Changes.Apply(text); err != nil {
+				return fmt.Errorf("load document %s: update %d: %w", s.ID, v, err)
+			}
+		}
+		if v < tailFrom {
+			return nil
+		}
+		kept = append(kept, u)
+		held += u.MemSize()
+		for len(kept) > 0 && held > tailBytes {
+			held -= kept[0].MemSize()
+			kept[0] = ot.Update{} // collectable now
+			kept = kept[1:]
+		}
+		return nil
+	})
 	if err != nil {
 		return Loaded{}, err
 	}
-	if text, err = apply(text, snap.Version, from, us); err != nil {
-		return Loaded{}, fmt.Errorf("load document %s: %w", s.ID, err)
-	}
 	return Loaded{
-		State:    ot.State{Version: s.Version, Text: text, Tail: us[tailFrom-from:]},
+		State:    ot.State{Version: s.Version, Text: text, Tail: kept},
 		Snapshot: snap.Version,
 	}, nil
-}
-
-// apply brings text, at version at, forward through us, which start at version
-// from (at or before at).
-func apply(text ot.Text, at, from int, us []ot.Update) (ot.Text, error) {
-	for i, u := range us[at-from:] {
-		var err error
-		if text, err = u.Changes.Apply(text); err != nil {
-			return ot.Text{}, fmt.Errorf("update %d: %w", at+i, err)
-		}
-	}
-	return text, nil
 }
 
 func decodeSnapshot(id string, snap store.Snapshot) (ot.Text, error) {

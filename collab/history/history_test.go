@@ -150,6 +150,7 @@ func TestLoad(t *testing.T) {
 		n         int
 		snaps     []int
 		tailSize  int
+		tailRoom  int // bytes for exactly the last tailRoom updates; 0: plenty
 		wantSnap  int
 		wantTail  int
 		wantSince int // the oldest version the restored document serves
@@ -160,12 +161,20 @@ func TestLoad(t *testing.T) {
 		{name: "tail longer than the log", n: 8, snaps: []int{4}, tailSize: 100, wantSnap: 4, wantTail: 8, wantSince: 0},
 		{name: "no tail", n: 8, snaps: []int{4}, tailSize: 0, wantSnap: 4, wantTail: 0, wantSince: 8},
 		{name: "empty log", n: 0, tailSize: 10, wantTail: 0, wantSince: 0},
+		{name: "tail bounded in bytes", n: 30, snaps: []int{12}, tailSize: 10, tailRoom: 4, wantSnap: 12, wantTail: 4, wantSince: 26},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newLogFixture(t, tt.n, tt.snaps...)
-			got, err := history.Load(t.Context(), f.st, f.s, tt.tailSize)
+			tailBytes := ot.DefaultTailBytes
+			if tt.tailRoom > 0 {
+				tailBytes = 0
+				for _, u := range f.log[tt.n-tt.tailRoom:] {
+					tailBytes += u.MemSize()
+				}
+			}
+			got, err := history.Load(t.Context(), f.st, f.s, tt.tailSize, tailBytes)
 			if err != nil {
 				t.Fatalf("Load() error = %v", err)
 			}
@@ -202,9 +211,10 @@ func TestDeletedSession(t *testing.T) {
 	}
 	reads := map[string]func() error{
 		"Session":      func() error { _, err := history.Session(ctx, f.st, f.s.ID); return err },
-		"Read":         func() error { _, err := history.Read(ctx, f.st, f.s.ID, 0, 5); return err },
+		"Read":         func() error { _, err := history.Read(ctx, f.st, f.s.ID, 0, 5, 0); return err },
+		"Each":         func() error { return history.Each(ctx, f.st, f.s.ID, 0, 5, func(int, ot.Update) error { return nil }) },
 		"At":           func() error { _, _, err := history.At(ctx, f.st, f.s.ID, 3); return err },
-		"Load":         func() error { _, err := history.Load(ctx, f.st, f.s, 2); return err },
+		"Load":         func() error { _, err := history.Load(ctx, f.st, f.s, 2, 1<<20); return err },
 		"Runs":         func() error { _, err := history.Runs(ctx, f.st, f.s.ID); return err },
 		"Participants": func() error { _, err := history.Participants(ctx, f.st, f.s.ID); return err },
 	}

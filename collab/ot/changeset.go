@@ -115,6 +115,17 @@ func (c *ChangeSet) NewLen() int { return c.newLength }
 // Parts returns the number of parts (sections) of the change set.
 func (c *ChangeSet) Parts() int { return len(c.sections) / 2 }
 
+// MemSize is about the bytes the change set holds in memory: its sections, and the
+// text it inserts with the rope nodes that hold it. Kept change sets (the log's
+// tail in memory) are bounded by it.
+func (c *ChangeSet) MemSize() int {
+	n := 64 + 8*cap(c.sections) + 8*cap(c.inserted)
+	for _, t := range c.inserted {
+		n += t.memSize()
+	}
+	return n
+}
+
 // Empty reports whether the change set is empty in the library's sense: no
 // sections, or one kept section. The library's shortcuts test exactly this, so
 // [2,3], which changes nothing either, is not empty.

@@ -41,6 +41,11 @@ const (
 	// DefaultTailSize keeps a few minutes of a busy session in memory, enough
 	// for every reconnecting client but those gone for long.
 	DefaultTailSize = 10_000
+	// DefaultTailBytes bounds that tail in memory: typing costs a few hundred
+	// bytes an update, so 10,000 of them fit many times over, while a client
+	// that pastes and deletes megabytes over and over cannot make the session
+	// hold more than this.
+	DefaultTailBytes = 8 << 20
 	// DefaultMaxRebaseWork is about 0.1 s of mapping (BenchmarkMap: a
 	// 10,000-part set maps in 0.6 ms). Honest clients pull before pushing after
 	// a long absence and stay far below it.
@@ -53,7 +58,8 @@ type Limits struct {
 	MaxLength     int // largest document, in UTF-16 units; a push may shrink a document already larger
 	MaxParts      int // most parts in one update's change set
 	MaxUpdates    int // most updates in one push
-	TailSize      int // accepted updates kept in memory at least (at most twice as many)
+	TailSize      int // accepted updates kept in memory at least (at most twice as many), bytes allowing
+	TailBytes     int // the most bytes (Update.MemSize) the kept updates hold; older ones are dropped first
 	MaxRebaseWork int // most parts pushed × updates accepted since the push's version
 }
 
@@ -67,6 +73,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxParts, DefaultMaxParts)
 	def(&l.MaxUpdates, DefaultMaxUpdates)
 	def(&l.TailSize, DefaultTailSize)
+	def(&l.TailBytes, DefaultTailBytes)
 	def(&l.MaxRebaseWork, DefaultMaxRebaseWork)
 	return l
 }
@@ -91,12 +98,15 @@ type State struct {
 //
 // Invariant: text is the result of applying every accepted update, and
 // tail[i] took the document from version base+i to base+i+1, where
-// base = version-len(tail). Only Commit changes any of them.
+// base = version-len(tail); sizes[i] is tail[i].MemSize() and tailBytes their
+// sum. Only Commit changes any of them.
 type Document struct {
-	lim     Limits
-	version int
-	text    Text
-	tail    []Update
+	lim       Limits
+	version   int
+	text      Text
+	tail      []Update
+	sizes     []int
+	tailBytes int
 }
 
 // NewDocument returns a document restored from st. A tail that does not end
@@ -117,8 +127,27 @@ func NewDocument(st State, lim Limits) *Document {
 		}
 		n = tail[i].Changes.Len()
 	}
-	d.tail = slices.Clone(tail)
+	d.keep(tail, nil, d.lim.TailBytes)
 	return d
+}
+
+// keep makes the tail the newest updates of tail that fit: at most TailSize of them,
+// holding at most maxBytes. sizes are their MemSize, or nil to measure them. The
+// kept updates are copied to slices of their own, so that what is dropped can be
+// collected.
+func (d *Document) keep(tail []Update, sizes []int, maxBytes int) {
+	if sizes == nil {
+		sizes = make([]int, len(tail))
+		for i, u := range tail {
+			sizes[i] = u.MemSize()
+		}
+	}
+	from, bytes := len(tail), 0
+	for from > 0 && len(tail)-from < d.lim.TailSize && bytes+sizes[from-1] <= maxBytes {
+		from--
+		bytes += sizes[from]
+	}
+	d.tail, d.sizes, d.tailBytes = slices.Clone(tail[from:]), slices.Clone(sizes[from:]), bytes
 }
 
 // Version returns the number of accepted updates.
@@ -228,10 +257,16 @@ func (d *Document) Commit(p Prepared) {
 	d.text = p.text
 	d.version += len(p.Accepted)
 	d.tail = append(d.tail, p.Accepted...)
-	if len(d.tail) > 2*d.lim.TailSize {
+	for _, u := range p.Accepted {
+		n := u.MemSize()
+		d.sizes = append(d.sizes, n)
+		d.tailBytes += n
+	}
+	if len(d.tail) > 2*d.lim.TailSize || d.tailBytes > d.lim.TailBytes {
 		// Trim by copying, now and then, so the dropped updates can be
-		// collected; the store keeps the whole log.
-		d.tail = slices.Clone(d.tail[len(d.tail)-d.lim.TailSize:])
+		// collected; the store keeps the whole log. Trimming to half the byte
+		// budget leaves room for more pushes before the next copy.
+		d.keep(d.tail, d.sizes, d.lim.TailBytes/2)
 	}
 }
 

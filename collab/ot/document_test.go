@@ -370,6 +370,57 @@ func TestDocumentSinceAndResync(t *testing.T) {
 	}
 }
 
+// TestDocumentTailBytes floods a document as a hostile client would, inserting
+// 30,000 units and deleting them again and again: what the tail holds in memory
+// stays within TailBytes, while the newest updates are still there for clients
+// one step behind.
+func TestDocumentTailBytes(t *testing.T) {
+	t.Parallel()
+	const budget, big = 200_000, 30_000
+	d := newTestDocument(t, "", Limits{TailSize: 1000, TailBytes: budget})
+	insert := mustUpdates(t, fmt.Sprintf(`X:[[0,%q]]`, strings.Repeat("x", big)))
+	if n := insert[0].MemSize(); n < 2*big {
+		t.Fatalf("MemSize() of an insertion of %d units = %d, want at least %d", big, n, 2*big)
+	}
+	for i := range 40 {
+		if _, _, err := commitPush(d, 2*i, insert); err != nil {
+			t.Fatalf("insert %d: %v", i, err)
+		}
+		if _, _, err := commitPush(d, 2*i+1, mustUpdates(t, fmt.Sprintf(`X:[[%d]]`, big))); err != nil {
+			t.Fatalf("delete %d: %v", i, err)
+		}
+	}
+	held, oldest := 0, d.Version()
+	for ; oldest > 0; oldest-- {
+		if _, err := d.Since(oldest - 1); err != nil {
+			break
+		}
+	}
+	kept, _ := d.Since(oldest)
+	for _, u := range kept {
+		held += u.MemSize()
+	}
+	if held > budget || oldest == 0 {
+		t.Errorf("the tail holds %d bytes in %d updates (from version %d), want at most %d", held, len(kept), oldest, budget)
+	}
+	if d.Version()-oldest < 2 {
+		t.Errorf("the tail keeps %d updates, want the newest insertion and deletion at least", d.Version()-oldest)
+	}
+	// What no longer fits is asked of the store: a push behind memory is refused.
+	if _, _, err := commitPush(d, 0, insert); !errors.Is(err, ErrResync) {
+		t.Errorf("Push(v=0) behind the tail: error = %v, want ErrResync", err)
+	}
+
+	// A restored document keeps what fits too: the newest updates first.
+	r := NewDocument(State{Version: d.Version(), Text: d.Text(), Tail: kept}, Limits{TailBytes: big})
+	if got, err := r.Since(d.Version() - 1); err != nil || len(got) != 1 {
+		t.Errorf("restored with room for one deletion: Since(v-1) = %d updates, %v; want the deletion", len(got), err)
+	}
+	if _, err := r.Since(d.Version() - 2); !errors.Is(err, ErrResync) {
+		t.Errorf("restored with no room for an insertion: Since(v-2) = %v, want ErrResync", err)
+	}
+}
+
 // lenSuffix returns the kept part after an insertion at 0 into a document of
 // length n.
 func lenSuffix(n int) string {

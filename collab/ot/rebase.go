@@ -14,6 +14,16 @@ type Update struct {
 	Time     time.Time  // when the authority accepted it; set by the hub before Prepare
 }
 
+// MemSize is about the bytes the update holds in memory (Document.Commit keeps the
+// log's tail within Limits.TailBytes of them).
+func (u Update) MemSize() int {
+	n := 64 + len(u.ClientID) + len(u.UserID)
+	if u.Changes != nil {
+		n += u.Changes.MemSize()
+	}
+	return n
+}
+
 // SequentialRebase rebases push, a client's updates made on an older version,
 // over the updates accepted since (over, in log order), and returns what to
 // append to the log (docs/protocol.md describes it). Each update of over either confirms the

@@ -215,6 +215,26 @@ func (t Text) eachLeaf(fn func([]uint16)) {
 	walk(t.root)
 }
 
+// ropeNodeBytes is what a rope node costs beside its units: the struct and the
+// allocator's rounding of it.
+const ropeNodeBytes = 64
+
+// memSize is about the bytes the text holds in memory: its units and its nodes.
+// Nodes shared with another text are counted in both.
+func (t Text) memSize() int {
+	n := 0
+	var walk func(*ropeNode)
+	walk = func(r *ropeNode) {
+		for r != nil {
+			n += ropeNodeBytes + 2*cap(r.leaf)
+			walk(r.left)
+			r = r.right
+		}
+	}
+	walk(t.root)
+	return n
+}
+
 func ropeLeaf(units []uint16) *ropeNode {
 	if len(units) == 0 {
 		return nil

@@ -48,8 +48,8 @@ type Bucket struct {
 }
 
 // Timeline summarises a session's history in at most maxBuckets buckets (at most
-// DefaultTimelineBuckets when maxBuckets <= 0). It reads the whole log, but keeps
-// only its times, authors and lengths.
+// DefaultTimelineBuckets when maxBuckets <= 0). It reads the whole log, a chunk at a
+// time, and keeps only its times, authors and lengths.
 func (rd *Reader) Timeline(ctx context.Context, id string, maxBuckets int) (Timeline, error) {
 	if maxBuckets <= 0 {
 		maxBuckets = DefaultTimelineBuckets
@@ -58,7 +58,11 @@ func (rd *Reader) Timeline(ctx context.Context, id string, maxBuckets int) (Time
 	if err != nil {
 		return Timeline{}, err
 	}
-	log, err := history.Read(ctx, rd.store, id, 0, s.Version)
+	log := make([]logEntry, 0, s.Version)
+	err = history.Each(ctx, rd.store, id, 0, s.Version, func(_ int, u ot.Update) error {
+		log = append(log, logEntry{Time: u.Time, UserID: u.UserID, Length: u.Changes.NewLen()})
+		return nil
+	})
 	if err != nil {
 		return Timeline{}, fmt.Errorf("timeline: %w", err)
 	}
@@ -94,7 +98,7 @@ func (rd *Reader) Timeline(ctx context.Context, id string, maxBuckets int) (Time
 		from, to := b*len(log)/n, (b+1)*len(log)/n
 		bk := Bucket{
 			From: from, To: to, Start: log[from].Time, End: log[to-1].Time,
-			Clock: clock[from], ClockEnd: clock[to], Length: log[to-1].Changes.NewLen(),
+			Clock: clock[from], ClockEnd: clock[to], Length: log[to-1].Length,
 		}
 		counts, best := map[string]int{}, 0
 		for i := from; i < to; i++ {
@@ -133,10 +137,18 @@ func (rd *Reader) Timeline(ctx context.Context, id string, maxBuckets int) (Time
 	return tl, nil
 }
 
+// logEntry is what the timeline keeps of an update: when, who, and the length of
+// the document it made.
+type logEntry struct {
+	Time   time.Time
+	UserID string
+	Length int
+}
+
 // replayClock returns the playback clock of every version 0..len(log): version v is
 // reached when update v-1 was made, counted from the session's creation with every
 // gap cut to MaxPause (and times that go back counted as no time).
-func replayClock(created time.Time, log []ot.Update) []time.Duration {
+func replayClock(created time.Time, log []logEntry) []time.Duration {
 	clock := make([]time.Duration, len(log)+1)
 	prev := created
 	for i, rec := range log {

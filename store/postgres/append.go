@@ -14,41 +14,42 @@ import (
 )
 
 // appendSQL appends updates $3…$6 at version $2 of session $1, in one statement
-// and so one transaction. It stores nothing unless the log ends at $2 (else no row
-// is affected), and the primary key (session, version) lets only one of two
-// writers racing for the same versions store them: the other fails with a unique
-// violation once the first commits. Times are Unix nanoseconds; $7 is the newest.
-//
-// Byte quotas per session belong in this statement's s (and batchSQL's), beside
-// the version check, so that they are decided with the compare-and-set in the
-// same round trip; a quota of run output, in AppendRun's s.
+// and so one transaction. It stores nothing unless the log ends at $2 and the $8
+// bytes they cost (store.Update.Bytes) fit within the session's quota $9 (negative:
+// none), else no row is affected; the primary key (session, version) lets only one
+// of two writers racing for the same versions store them: the other fails with a
+// unique violation once the first commits. Times are Unix nanoseconds; $7 is the
+// newest. Deciding the quota beside the version check makes it part of the
+// compare-and-set: two processes cannot both take the last bytes of a session.
 const appendSQL = `WITH s AS (
-	SELECT pk FROM sessions WHERE id = $1 AND version = $2
+	SELECT pk FROM sessions WHERE id = $1 AND version = $2 AND ($9::int8 < 0 OR bytes + $8::int8 <= $9::int8)
 ), ins AS (
 	INSERT INTO updates (session, version, client_id, user_id, changes, time)
 	SELECT s.pk, ($2 + u.n - 1)::integer, u.client_id, u.user_id, u.changes, u.time
 	FROM s, unnest($3::bytea[], $4::bytea[], $5::bytea[], $6::int8[]) WITH ORDINALITY AS u (client_id, user_id, changes, time, n)
 )
-UPDATE sessions SET version = $2 + cardinality($5::bytea[]),
+UPDATE sessions SET version = $2 + cardinality($5::bytea[]), bytes = bytes + $8::int8,
 	last_active = CASE WHEN $7::int8 IS NOT NULL AND (last_active IS NULL OR last_active < $7) THEN $7 ELSE last_active END
 FROM s WHERE sessions.pk = s.pk`
 
 // batchSQL is appendSQL for several sessions at once: append i stores its updates
-// at version from_v of session id only if that session's log ends there, and the
-// statement returns the i of every append stored. A unique violation (a writer
-// elsewhere stored one of those versions first) fails the whole statement; the
-// appends are then tried one by one (see runBatch).
+// at version from_v of session id only if that session's log ends there and its
+// bytes fit within the quota $11, and the statement returns the i of every append
+// stored. A unique violation (a writer elsewhere stored one of those versions
+// first) fails the whole statement; the appends are then tried one by one (see
+// runBatch).
 const batchSQL = `WITH a AS (
-	SELECT * FROM unnest($1::text[], $2::integer[], $3::integer[], $4::int8[]) WITH ORDINALITY AS a (id, from_v, k, latest, i)
+	SELECT * FROM unnest($1::text[], $2::integer[], $3::integer[], $4::int8[], $12::int8[]) WITH ORDINALITY AS a (id, from_v, k, latest, bytes, i)
 ), s AS (
-	SELECT sessions.pk, a.i, a.from_v, a.k, a.latest FROM a JOIN sessions ON sessions.id = a.id AND sessions.version = a.from_v
+	SELECT sessions.pk, a.i, a.from_v, a.k, a.latest, a.bytes FROM a JOIN sessions ON sessions.id = a.id AND sessions.version = a.from_v
+		AND ($11::int8 < 0 OR sessions.bytes + a.bytes <= $11::int8)
 ), ins AS (
 	INSERT INTO updates (session, version, client_id, user_id, changes, time)
 	SELECT s.pk, (s.from_v + u.j - 1)::integer, u.client_id, u.user_id, u.changes, u.time
 	FROM s JOIN unnest($5::bigint[], $6::bigint[], $7::bytea[], $8::bytea[], $9::bytea[], $10::int8[]) AS u (i, j, client_id, user_id, changes, time)
 		ON u.i = s.i
 )
-UPDATE sessions SET version = s.from_v + s.k,
+UPDATE sessions SET version = s.from_v + s.k, bytes = sessions.bytes + s.bytes,
 	last_active = CASE WHEN s.latest IS NOT NULL AND (sessions.last_active IS NULL OR sessions.last_active < s.latest)
 		THEN s.latest ELSE sessions.last_active END
 FROM s WHERE sessions.pk = s.pk
@@ -71,7 +72,8 @@ RETURNING s.i`
 // Appending exactly the updates the log already holds at from (same client ids,
 // user ids and changes) succeeds without storing anything: a caller that could not
 // learn the outcome and retries the same updates at the same version then finds
-// its log and the database agreeing again. Any other difference is ErrConflict.
+// its log and the database agreeing again. Any other difference is ErrConflict;
+// updates that do not fit the session's quota are ErrQuota.
 func (s *Store) AppendUpdates(ctx context.Context, id string, from int, updates []store.Update) error {
 	what := fmt.Sprintf("append to %s at %d", id, from)
 	if len(updates) == 0 {
@@ -85,6 +87,7 @@ func (s *Store) AppendUpdates(ctx context.Context, id string, from int, updates 
 	}
 	j := &appendJob{id: id, from: from, updates: updates, latest: encTime(updates[0].Time), done: make(chan error, 1)}
 	for _, u := range updates {
+		j.bytes += int64(u.Bytes())
 		j.clients, j.users = append(j.clients, []byte(u.ClientID)), append(j.users, []byte(u.UserID))
 		j.changes, j.times = append(j.changes, blob(u.Changes)), append(j.times, encTime(u.Time))
 		if t := encTime(u.Time); t != nil && (j.latest == nil || *t > *j.latest) {
@@ -102,6 +105,7 @@ type appendJob struct {
 
 	clients, users, changes [][]byte
 	times                   []*int64
+	bytes                   int64      // what the updates cost against the quota
 	latest                  *int64     // the newest time
 	done                    chan error // receives the outcome
 }
@@ -248,11 +252,12 @@ func (s *Store) runBatch(batch []*appendJob) {
 // appendBatch runs batchSQL and tells which appends it stored.
 func (s *Store) appendBatch(ctx context.Context, batch []*appendJob) ([]bool, error) {
 	ids, froms, ks, latest := make([]string, len(batch)), make([]int, len(batch)), make([]int, len(batch)), make([]*int64, len(batch))
+	sizes := make([]int64, len(batch))
 	var is, js []int64
 	var clients, users, changes [][]byte
 	var times []*int64
 	for i, j := range batch {
-		ids[i], froms[i], ks[i], latest[i] = j.id, j.from, len(j.updates), j.latest
+		ids[i], froms[i], ks[i], latest[i], sizes[i] = j.id, j.from, len(j.updates), j.latest, j.bytes
 		for k := range j.updates {
 			is, js = append(is, int64(i+1)), append(js, int64(k+1))
 		}
@@ -264,7 +269,7 @@ func (s *Store) appendBatch(ctx context.Context, batch []*appendJob) ([]bool, er
 		return nil, err
 	}
 	defer conn.Release()
-	rows, err := conn.Query(ctx, batchSQL, ids, froms, ks, latest, is, js, clients, users, changes, times)
+	rows, err := conn.Query(ctx, batchSQL, ids, froms, ks, latest, is, js, clients, users, changes, times, s.opts.Limits.SessionBytes, sizes)
 	if err != nil {
 		return nil, err
 	}
@@ -305,13 +310,14 @@ func (s *Store) appendOnce(ctx context.Context, j *appendJob) error {
 	if err != nil {
 		return err // nothing was sent
 	}
-	tag, err := conn.Exec(ctx, appendSQL, j.id, j.from, j.clients, j.users, j.changes, j.times, j.latest)
+	tag, err := conn.Exec(ctx, appendSQL, j.id, j.from, j.clients, j.users, j.changes, j.times, j.latest, j.bytes, s.opts.Limits.SessionBytes)
 	conn.Release()
 	switch {
 	case err == nil && tag.RowsAffected() == 1:
 		return nil
 	case err == nil, violates(err, uniqueViolation, "updates_pkey"), violates(err, deadlockDetected, ""):
-		// The log does not end at from, or another writer stored from first.
+		// The log does not end at from, another writer stored from first, or
+		// the updates do not fit the quota.
 		return s.notAppended(ctx, j)
 	case violates(err, foreignKeyViolation, ""):
 		return noSession(j.id) // deleted while the statement ran
@@ -327,7 +333,8 @@ func (s *Store) appendOnce(ctx context.Context, j *appendJob) error {
 const deadlockDetected = "40P01"
 
 // notAppended explains an append that stored nothing: ErrNotFound, ErrConflict,
-// or nil when the log already holds exactly these updates at from.
+// ErrQuota when the log ends at from (so the version was not what stopped it), or
+// nil when the log already holds exactly these updates at from.
 func (s *Store) notAppended(ctx context.Context, j *appendJob) error {
 	held, version, err := s.logHolds(ctx, j)
 	switch {
@@ -335,8 +342,20 @@ func (s *Store) notAppended(ctx context.Context, j *appendJob) error {
 		return err
 	case held:
 		return nil
+	case version == j.from && !j.fits(ctx, s):
+		return fmt.Errorf("append %d bytes to %s: %w", j.bytes, j.id, store.ErrQuota)
 	}
 	return fmt.Errorf("append to %s at %d (log has %d): %w", j.id, j.from, version, store.ErrConflict)
+}
+
+// fits tells whether the append fits the session's quota now (true when that
+// cannot be read: the append is then told it conflicts, and tried again).
+func (j *appendJob) fits(ctx context.Context, s *Store) bool {
+	var have int64
+	if err := s.pool.QueryRow(ctx, `SELECT bytes FROM sessions WHERE id = $1`, j.id).Scan(&have); err != nil {
+		return true
+	}
+	return s.opts.Limits.Fits(have, j.bytes)
 }
 
 // resolveAppend finds out whether an append whose outcome was lost (cause) was

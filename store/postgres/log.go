@@ -11,16 +11,30 @@ import (
 	"duet/store"
 )
 
-// Updates returns the log entries [from, to).
-func (s *Store) Updates(ctx context.Context, id string, from, to int) ([]store.Update, error) {
+// updatesSQL reads log entries [$2, $3) of session $1, stopping after the one that
+// brings their bytes (store.Update.Bytes, 32 for the rest of the row) to $4 or more
+// when $4 > 0: only what the caller takes is sent. A session with none of them in
+// the range gives one row of NULLs.
+const updatesSQL = `SELECT s.version, u.version, u.client_id, u.user_id, u.changes, u.time
+	FROM sessions s LEFT JOIN LATERAL (
+		SELECT * FROM (
+			SELECT version, client_id, user_id, changes, time,
+				sum(32 + octet_length(client_id) + octet_length(user_id) + octet_length(changes))
+					OVER (ORDER BY version ROWS UNBOUNDED PRECEDING)
+				- (32 + octet_length(client_id) + octet_length(user_id) + octet_length(changes)) AS before
+			FROM updates WHERE session = s.pk AND version >= $2 AND version < $3
+		) w WHERE $4 <= 0 OR w.before < $4
+	) u ON true
+	WHERE s.id = $1 ORDER BY u.version`
+
+// Updates returns the log entries [from, to), or fewer past maxBytes.
+func (s *Store) Updates(ctx context.Context, id string, from, to, maxBytes int) ([]store.Update, error) {
 	var out []store.Update
 	what := fmt.Sprintf("updates [%d, %d) of %s", from, to, id)
 	err := s.do(ctx, what, func(ctx context.Context) error {
 		out = nil
 		version := 0
-		err := s.sessionRows(ctx, `SELECT s.version, u.version, u.client_id, u.user_id, u.changes, u.time
-			FROM sessions s LEFT JOIN updates u ON u.session = s.pk AND u.version >= $2 AND u.version < $3
-			WHERE s.id = $1 ORDER BY u.version`, id, func(rows pgx.Rows) error {
+		err := s.sessionRows(ctx, updatesSQL, id, func(rows pgx.Rows) error {
 			var v *int
 			var client, user, changes []byte
 			var at *int64
@@ -31,13 +45,13 @@ func (s *Store) Updates(ctx context.Context, id string, from, to int) ([]store.U
 				out = append(out, store.Update{ClientID: string(client), UserID: string(user), Changes: changes, Time: decTime(at)})
 			}
 			return nil
-		}, max(from, -1), min(to, math.MaxInt32)) // versions are int4: past them is past the log
+		}, max(from, -1), min(to, math.MaxInt32), max(maxBytes, 0)) // versions are int4: past them is past the log
 		switch {
 		case err != nil:
 			return err
 		case from < 0 || from > to || to > version:
 			return fmt.Errorf("%s (log has %d): %w", what, version, store.ErrNotFound)
-		case len(out) != to-from:
+		case len(out) != to-from && !store.Full(out, maxBytes): // fewer than asked, and not for the bytes
 			return fmt.Errorf("the log has %d of these %d updates: the database is damaged", len(out), to-from)
 		}
 		return nil
@@ -51,29 +65,69 @@ func (s *Store) Updates(ctx context.Context, id string, from, to int) ([]store.U
 	return out, nil
 }
 
-// SaveSnapshot keeps the text at a version, unless one is kept there already.
+// SaveSnapshot keeps the text at a version, unless one is kept there already, and
+// thins the older ones, in one transaction that locks the session's row (so that
+// what it stores is counted right against appends and other snapshots).
 func (s *Store) SaveSnapshot(ctx context.Context, id string, snap store.Snapshot) error {
 	what := fmt.Sprintf("snapshot of %s at %d", id, snap.Version)
 	return s.do(ctx, what, func(ctx context.Context) error {
-		var version int
-		err := s.pool.QueryRow(ctx, `WITH s AS (
-				SELECT pk, version FROM sessions WHERE id = $1
-			), ins AS (
-				INSERT INTO snapshots (session, version, text)
-				SELECT pk, $2, $3 FROM s WHERE $2 >= 0 AND s.version >= $2
-				ON CONFLICT DO NOTHING
-			)
-			SELECT version FROM s`, id, snap.Version, blob(snap.Text)).Scan(&version)
-		switch {
-		case errors.Is(err, errNoRows):
-			return noSession(id)
-		case err != nil:
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			var pk, have int64
+			var version int
+			err := tx.QueryRow(ctx, `SELECT pk, version, bytes FROM sessions WHERE id = $1 FOR UPDATE`, id).Scan(&pk, &version, &have)
+			switch {
+			case errors.Is(err, errNoRows):
+				return noSession(id)
+			case err != nil:
+				return err
+			case snap.Version < 0 || snap.Version > version:
+				return fmt.Errorf("%s (log has %d): %w", what, version, store.ErrConflict)
+			}
+			n := int64(snap.Bytes())
+			if !s.opts.Limits.Fits(have, n) {
+				var kept bool
+				if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM snapshots WHERE session = $1 AND version = $2)`, pk, snap.Version).Scan(&kept); err != nil || kept {
+					return err
+				}
+				return fmt.Errorf("%s (stores %d): %w", what, have, store.ErrQuota)
+			}
+			tag, err := tx.Exec(ctx, `INSERT INTO snapshots (session, version, text) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+				pk, snap.Version, blob(snap.Text))
+			if err != nil || tag.RowsAffected() == 0 {
+				return err
+			}
+			freed, err := s.thinSnapshots(ctx, tx, pk)
+			if err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `UPDATE sessions SET bytes = bytes + $1 WHERE pk = $2`, n-freed, pk)
 			return err
-		case snap.Version < 0 || snap.Version > version:
-			return fmt.Errorf("%s (log has %d): %w", what, version, store.ErrConflict)
-		}
-		return nil
+		})
 	})
+}
+
+// thinSnapshots deletes the snapshots of session pk that store.ThinSnapshots drops,
+// and returns the bytes they held.
+func (s *Store) thinSnapshots(ctx context.Context, tx pgx.Tx, pk int64) (int64, error) {
+	var versions []int
+	var lengths []int64
+	err := tx.QueryRow(ctx, `SELECT COALESCE(array_agg(version), '{}'), COALESCE(array_agg(octet_length(text)::int8), '{}')
+		FROM snapshots WHERE session = $1`, pk).Scan(&versions, &lengths)
+	if err != nil {
+		return 0, err
+	}
+	textLen := make(map[int]int64, len(versions))
+	for i, v := range versions {
+		textLen[v] = lengths[i]
+	}
+	drop, freed := s.opts.Limits.Thin(textLen)
+	if len(drop) == 0 {
+		return 0, nil
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM snapshots WHERE session = $1 AND version = ANY($2)`, pk, drop); err != nil {
+		return 0, err
+	}
+	return freed, nil
 }
 
 // LatestSnapshot returns the newest snapshot (the empty document at 0 if none).

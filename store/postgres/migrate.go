@@ -110,6 +110,19 @@ var migrations = []string{
 		body    bytea NOT NULL,
 		PRIMARY KEY (session, seq)
 	);`,
+	// 5: what each session stores, against its quota (store.Update.Bytes,
+	// store.Run.Bytes and store.Snapshot.Bytes: 32 bytes a row besides what it was
+	// given).
+	`ALTER TABLE sessions ADD COLUMN bytes bigint NOT NULL DEFAULT 0;
+	UPDATE sessions SET bytes =
+		(SELECT COALESCE(sum(32 + octet_length(client_id) + octet_length(user_id) + octet_length(changes)), 0)
+			FROM updates WHERE session = sessions.pk)
+		+ (SELECT COALESCE(sum(32 + octet_length(id) + octet_length(user_id) + octet_length(user_name)
+			+ octet_length(language) + octet_length(title) + octet_length(status)), 0)
+			FROM runs WHERE session = sessions.pk)
+		+ (SELECT COALESCE(sum(32 + octet_length(o.stream) + octet_length(o.text)), 0)
+			FROM run_output o JOIN runs r ON r.pk = o.run WHERE r.session = sessions.pk)
+		+ (SELECT COALESCE(sum(32 + octet_length(text)), 0) FROM snapshots WHERE session = sessions.pk);`,
 }
 
 // migrateLock is the key of the advisory lock that serialises migrations: any

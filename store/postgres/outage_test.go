@@ -47,7 +47,7 @@ func TestDatabaseRestart(t *testing.T) {
 	if err := s.AppendUpdates(ctx, "s", 1, []store.Update{upd(1)}); err != nil {
 		t.Fatalf("first AppendUpdates() after the restart: %v", err)
 	}
-	log, err := s.Updates(ctx, "s", 0, 2)
+	log, err := s.Updates(ctx, "s", 0, 2, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func checkLog(t *testing.T, s store.Store, id string, n int) {
 	if got, err := s.Session(t.Context(), id); err != nil || got.Version != n {
 		t.Fatalf("Session(%s) = version %d, %v; want %d", id, got.Version, err, n)
 	}
-	log, err := s.Updates(t.Context(), id, 0, n)
+	log, err := s.Updates(t.Context(), id, 0, n, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,7 @@ type Options struct {
 	// how many appends it held and how long it took, commit included. A batcher
 	// calls it between batches, so it must be quick.
 	ObserveBatch func(appends int, took time.Duration)
+	Limits       store.Limits // what one session may store
 }
 
 // DefaultMaxConns is the pool size when neither Options nor the URL set one.
@@ -95,6 +96,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.ResolveTimeout <= 0 {
 		opts.ResolveTimeout = 10 * time.Second
 	}
+	opts.Limits = opts.Limits.WithDefaults()
 	params := cfg.ConnConfig.RuntimeParams
 	if params["application_name"] == "" {
 		params["application_name"] = "duet"
@@ -188,7 +190,7 @@ func (s *Store) do(ctx context.Context, what string, f func(ctx context.Context)
 // isDomain tells the errors a method returns as they are, already with context.
 func isDomain(err error) bool {
 	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExists) ||
-		errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrClosed) ||
+		errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrClosed) || errors.Is(err, store.ErrQuota) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 

@@ -44,7 +44,9 @@ func newStore(t testing.TB, db string) *postgres.Store {
 func TestContract(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewDatabase(t)
-	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t, db) })
+	storetest.Run(t, func(t *testing.T, l store.Limits) store.Store {
+		return mustOpen(t, pgtest.NewSchema(t, db), postgres.Options{Limits: l})
+	})
 }
 
 func TestQuestionsContract(t *testing.T) {
@@ -124,6 +126,32 @@ func TestBytesStored(t *testing.T) {
 	}
 }
 
+// twoStores opens two stores on one new schema, as two duet processes would share a
+// database, with sessions "0", "1"… created.
+func twoStores(t *testing.T, opts postgres.Options, sessions int) []*postgres.Store {
+	t.Helper()
+	url := pgtest.NewSchema(t, pgtest.NewDatabase(t))
+	stores := []*postgres.Store{mustOpen(t, url, opts), mustOpen(t, url, opts)}
+	for i := range sessions {
+		if err := stores[0].CreateSession(t.Context(), newSession(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return stores
+}
+
+// race runs fn at once for every writer w of every session of twoStores, through
+// stores[w%2], and waits for them all.
+func race(stores []*postgres.Store, sessions, writers int, fn func(id string, w int, st *postgres.Store)) {
+	var wg sync.WaitGroup
+	for i := range sessions {
+		for w := range writers {
+			wg.Go(func() { fn(fmt.Sprint(i), w, stores[w%2]) })
+		}
+	}
+	wg.Wait()
+}
+
 // TestTwoStores races writers through two stores (two pools and two sets of
 // batchers, as two duet processes would have) on the same sessions: exactly one
 // append wins each version, the others see ErrConflict, and every log comes out
@@ -131,52 +159,38 @@ func TestBytesStored(t *testing.T) {
 func TestTwoStores(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	url := pgtest.NewSchema(t, pgtest.NewDatabase(t))
-	stores := []*postgres.Store{mustOpen(t, url, postgres.Options{}), mustOpen(t, url, postgres.Options{})}
 	const sessions, writers, appends = 3, 4, 20
-	for i := range sessions {
-		if err := stores[0].CreateSession(ctx, newSession(fmt.Sprint(i))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	stores := twoStores(t, postgres.Options{}, sessions)
 	var mu sync.Mutex
 	wins := map[string]string{} // session/version → writer that stored it
 	conflicts := 0
-	var wg sync.WaitGroup
-	for i := range sessions {
-		id := fmt.Sprint(i)
-		for w := range writers {
-			st := stores[w%2]
-			wg.Go(func() {
-				for n := 0; n < appends; {
-					cur, err := st.Session(ctx, id)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					u := store.Update{ClientID: fmt.Sprintf("w%d", w), Changes: []byte(fmt.Sprintf(`[%d,[0,"x"]]`, cur.Version)), Time: time.Unix(1, 0)}
-					err = st.AppendUpdates(ctx, id, cur.Version, []store.Update{u, u})
-					mu.Lock()
-					switch key := fmt.Sprintf("%s/%d", id, cur.Version); {
-					case errors.Is(err, store.ErrConflict):
-						conflicts++
-					case err != nil:
-						t.Errorf("AppendUpdates() error = %v", err)
-						mu.Unlock()
-						return
-					default:
-						if other, ok := wins[key]; ok {
-							t.Errorf("session %s, version %d stored by %s and by w%d", id, cur.Version, other, w)
-						}
-						wins[key] = u.ClientID
-						n++
-					}
-					mu.Unlock()
+	race(stores, sessions, writers, func(id string, w int, st *postgres.Store) {
+		for n := 0; n < appends; {
+			cur, err := st.Session(ctx, id)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			u := store.Update{ClientID: fmt.Sprintf("w%d", w), Changes: []byte(fmt.Sprintf(`[%d,[0,"x"]]`, cur.Version)), Time: time.Unix(1, 0)}
+			err = st.AppendUpdates(ctx, id, cur.Version, []store.Update{u, u})
+			mu.Lock()
+			switch key := fmt.Sprintf("%s/%d", id, cur.Version); {
+			case errors.Is(err, store.ErrConflict):
+				conflicts++
+			case err != nil:
+				t.Errorf("AppendUpdates() error = %v", err)
+				mu.Unlock()
+				return
+			default:
+				if other, ok := wins[key]; ok {
+					t.Errorf("session %s, version %d stored by %s and by w%d", id, cur.Version, other, w)
 				}
-			})
+				wins[key] = u.ClientID
+				n++
+			}
+			mu.Unlock()
 		}
-	}
-	wg.Wait()
+	})
 	t.Logf("%d appends stored, %d conflicts; stats %+v and %+v", len(wins), conflicts, stores[0].Stats(), stores[1].Stats())
 	if conflicts == 0 {
 		t.Errorf("no conflict among %d writers per session: the race did not happen", writers)
@@ -187,7 +201,7 @@ func TestTwoStores(t *testing.T) {
 		if err != nil || got.Version != 2*writers*appends {
 			t.Fatalf("Session(%s) = version %d, %v; want %d", id, got.Version, err, 2*writers*appends)
 		}
-		log, err := stores[1].Updates(ctx, id, 0, got.Version)
+		log, err := stores[1].Updates(ctx, id, 0, got.Version, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,6 +211,54 @@ func TestTwoStores(t *testing.T) {
 				t.Fatalf("session %s: updates %d and %d = %s %s by %s %s, want %s twice by %s", id, v, v+1, log[v].Changes, log[v+1].Changes, log[v].ClientID, log[v+1].ClientID, want, by)
 			}
 		}
+	}
+}
+
+// TestQuotaAcrossStores races writers through two stores, in batches, on sessions
+// until their quota is full: the quota is decided with the compare-and-set, so no
+// session ever stores more than it, and what Session.Bytes says is what its log holds.
+func TestQuotaAcrossStores(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	const quota, sessions, writers = 20_000, 6, 4
+	stores := twoStores(t, postgres.Options{Limits: store.Limits{SessionBytes: quota}}, sessions)
+	race(stores, sessions, writers, func(id string, w int, st *postgres.Store) {
+		for {
+			cur, err := st.Session(ctx, id)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			u := store.Update{ClientID: fmt.Sprintf("w%d", w), Changes: []byte(fmt.Sprintf(`[%d,[0,"%s"]]`, cur.Version, strings.Repeat("x", 300))), Time: time.Unix(1, 0)}
+			switch err := st.AppendUpdates(ctx, id, cur.Version, []store.Update{u}); {
+			case errors.Is(err, store.ErrQuota):
+				return
+			case err != nil && !errors.Is(err, store.ErrConflict):
+				t.Errorf("AppendUpdates() error = %v", err)
+				return
+			}
+		}
+	})
+	for i := range sessions {
+		id := fmt.Sprint(i)
+		got, err := stores[1].Session(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log, err := stores[1].Updates(ctx, id, 0, got.Version, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held := int64(0)
+		for _, u := range log {
+			held += int64(u.Bytes())
+		}
+		if got.Bytes != held || held > quota || quota-held >= int64(log[0].Bytes()) {
+			t.Errorf("session %s: Session().Bytes = %d, the log holds %d; want them equal, full to within one update of %d", id, got.Bytes, held, quota)
+		}
+	}
+	if st := stores[0].Stats(); st.MaxBatch < 2 {
+		t.Logf("no append was batched with another (stats %+v): the batch statement's quota was not exercised this time", st)
 	}
 }
 
@@ -234,7 +296,7 @@ func TestAppendAgain(t *testing.T) {
 			t.Errorf("%s: AppendUpdates() error = %v, want %v", tt.name, err, tt.wantErr)
 		}
 	}
-	log, err := s.Updates(ctx, "s", 0, 2)
+	log, err := s.Updates(ctx, "s", 0, 2, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,10 +361,13 @@ func TestMigrations(t *testing.T) {
 				t.Errorf("after: schema_migrations = %v, want %v", got, all)
 			}
 			got, err := s.Session(ctx, "old")
-			if err != nil || got.Version != 1 || got.Language != "python" || !got.LastActive.Equal(time.Unix(0, 2)) || !bytes.Equal(got.OwnerTokenHash, []byte{7, 7}) {
-				t.Errorf("Session(old) = %+v, %v", got, err)
+			// What the session stores is counted when the column is added, as appends count it.
+			wantBytes := int64(store.Update{ClientID: "c", UserID: "u", Changes: []byte(`[[0,"a"]]`)}.Bytes())
+			if err != nil || got.Version != 1 || got.Language != "python" || !got.LastActive.Equal(time.Unix(0, 2)) ||
+				!bytes.Equal(got.OwnerTokenHash, []byte{7, 7}) || got.Bytes != wantBytes {
+				t.Errorf("Session(old) = %+v, %v; want version 1, %d bytes", got, err, wantBytes)
 			}
-			if log, err := s.Updates(ctx, "old", 0, 1); err != nil || string(log[0].Changes) != `[[0,"a"]]` || !log[0].Time.Equal(time.Unix(0, 3)) {
+			if log, err := s.Updates(ctx, "old", 0, 1, 0); err != nil || string(log[0].Changes) != `[[0,"a"]]` || !log[0].Time.Equal(time.Unix(0, 3)) {
 				t.Errorf("Updates(old) = %v, %v", log, err)
 			}
 			if err := s.AppendRun(ctx, "old", store.Run{ID: "r", Output: []store.RunOutput{{Stream: "stdout", Text: "hi"}}}); err != nil {

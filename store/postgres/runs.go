@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -9,39 +10,53 @@ import (
 	"duet/store"
 )
 
-// AppendRun records a run with its output in one statement, or returns ErrExists
-// for a run id the session has already.
+// AppendRun records a run with its output, or returns ErrExists for a run id the
+// session has already. Past the session's quota it keeps what the quota leaves room
+// for (store.Limits.FitRun): one transaction reads what the session stores, with
+// its row locked so that no append takes the room meanwhile, then stores the run.
 func (s *Store) AppendRun(ctx context.Context, id string, r store.Run) error {
-	streams, texts := make([]string, len(r.Output)), make([][]byte, len(r.Output))
-	for i, o := range r.Output {
-		streams[i], texts[i] = o.Stream, []byte(o.Text)
-	}
 	return s.do(ctx, fmt.Sprintf("record run %s of %s", r.ID, id), func(ctx context.Context) error {
-		var sessions, runs int
-		err := s.pool.QueryRow(ctx, `WITH s AS (
-				SELECT pk FROM sessions WHERE id = $1
-			), r AS (
-				INSERT INTO runs (session, id, user_id, user_name, language, title, version, started, ended, status, truncated)
-				SELECT pk, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM s
-				ON CONFLICT (session, id) DO NOTHING
-				RETURNING pk
-			), o AS (
-				INSERT INTO run_output (run, seq, stream, text)
-				SELECT r.pk, (o.n - 1)::integer, o.stream, o.text
-				FROM r, unnest($12::text[], $13::bytea[]) WITH ORDINALITY AS o (stream, text, n)
-			)
-			SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM r)`,
-			id, []byte(r.ID), []byte(r.UserID), []byte(r.UserName), r.Language, []byte(r.Title), r.Version,
-			encTime(r.Started), encTime(r.Ended), []byte(r.Status), r.Truncated, streams, texts).Scan(&sessions, &runs)
-		switch {
-		case err != nil:
-			return err
-		case sessions == 0:
-			return noSession(id)
-		case runs == 0:
-			return fmt.Errorf("run %s of %s: %w", r.ID, id, store.ErrExists)
-		}
-		return nil
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			var pk, have int64
+			err := tx.QueryRow(ctx, `SELECT pk, bytes FROM sessions WHERE id = $1 FOR UPDATE`, id).Scan(&pk, &have)
+			if errors.Is(err, errNoRows) {
+				return noSession(id)
+			}
+			if err != nil {
+				return err
+			}
+			r, ok := s.opts.Limits.FitRun(r, have)
+			if !ok {
+				return fmt.Errorf("run %s of %s (stores %d): %w", r.ID, id, have, store.ErrQuota)
+			}
+			streams, texts := make([]string, len(r.Output)), make([][]byte, len(r.Output))
+			for i, o := range r.Output {
+				streams[i], texts[i] = o.Stream, []byte(o.Text)
+			}
+			var runs int
+			err = tx.QueryRow(ctx, `WITH r AS (
+					INSERT INTO runs (session, id, user_id, user_name, language, title, version, started, ended, status, truncated)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+					ON CONFLICT (session, id) DO NOTHING
+					RETURNING pk
+				), o AS (
+					INSERT INTO run_output (run, seq, stream, text)
+					SELECT r.pk, (o.n - 1)::integer, o.stream, o.text
+					FROM r, unnest($12::text[], $13::bytea[]) WITH ORDINALITY AS o (stream, text, n)
+				), b AS (
+					UPDATE sessions SET bytes = bytes + $14 FROM r WHERE sessions.pk = $1
+				)
+				SELECT count(*) FROM r`,
+				pk, []byte(r.ID), []byte(r.UserID), []byte(r.UserName), r.Language, []byte(r.Title), r.Version,
+				encTime(r.Started), encTime(r.Ended), []byte(r.Status), r.Truncated, streams, texts, r.Bytes()).Scan(&runs)
+			switch {
+			case err != nil:
+				return err
+			case runs == 0:
+				return fmt.Errorf("run %s of %s: %w", r.ID, id, store.ErrExists)
+			}
+			return nil
+		})
 	})
 }
 

@@ -29,8 +29,8 @@ func (s *Store) Session(ctx context.Context, id string) (store.Session, error) {
 	out := store.Session{ID: id}
 	err := s.do(ctx, "session "+id, func(ctx context.Context) error {
 		var created, active *int64
-		err := s.pool.QueryRow(ctx, `SELECT language, created, last_active, owner_token_hash, version FROM sessions WHERE id = $1`, id).
-			Scan(&out.Language, &created, &active, &out.OwnerTokenHash, &out.Version)
+		err := s.pool.QueryRow(ctx, `SELECT language, created, last_active, owner_token_hash, version, bytes FROM sessions WHERE id = $1`, id).
+			Scan(&out.Language, &created, &active, &out.OwnerTokenHash, &out.Version, &out.Bytes)
 		if errors.Is(err, errNoRows) {
 			return noSession(id)
 		}

@@ -173,7 +173,7 @@ func TestDeletedSessionLeavesNoTrace(t *testing.T) {
 			}
 			// What is written after the scrub is not lost.
 			fillSession(t, s, "kept", kept, 200, 5)
-			if log, err := s.Updates(ctx, "kept", 0, 205); err != nil || len(log) != 205 {
+			if log, err := s.Updates(ctx, "kept", 0, 205, 0); err != nil || len(log) != 205 {
 				t.Errorf("Updates(kept) = %d updates, %v; want 205", len(log), err)
 			}
 		})

@@ -16,9 +16,9 @@ func (s *Store) AppendUpdates(ctx context.Context, id string, from int, updates 
 	// The caller waits until the job has run or was withdrawn (see write), so its
 	// slices need no copy.
 	return s.write(ctx, fmt.Sprintf("append to %s at %d", id, from), func(ctx context.Context, tx *sql.Tx) error {
-		var pk int64
+		var pk, have int64
 		var version int
-		err := tx.StmtContext(ctx, s.sessionRow).QueryRowContext(ctx, id).Scan(&pk, &version)
+		err := tx.StmtContext(ctx, s.sessionRow).QueryRowContext(ctx, id).Scan(&pk, &version, &have)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("session %s: %w", id, store.ErrNotFound)
 		}
@@ -31,6 +31,13 @@ func (s *Store) AppendUpdates(ctx context.Context, id string, from int, updates 
 		if len(updates) == 0 {
 			return nil
 		}
+		n := int64(0)
+		for _, u := range updates {
+			n += int64(u.Bytes())
+		}
+		if !s.opts.Limits.Fits(have, n) {
+			return fmt.Errorf("append %d bytes to %s (stores %d): %w", n, id, have, store.ErrQuota)
+		}
 		insert := tx.StmtContext(ctx, s.insertUpdate)
 		latest := updates[0].Time
 		for i, u := range updates {
@@ -41,13 +48,13 @@ func (s *Store) AppendUpdates(ctx context.Context, id string, from int, updates 
 				latest = u.Time
 			}
 		}
-		_, err = tx.StmtContext(ctx, s.setVersion).ExecContext(ctx, encTime(latest), pk, from+len(updates))
+		_, err = tx.StmtContext(ctx, s.setVersion).ExecContext(ctx, encTime(latest), pk, from+len(updates), n)
 		return err
 	})
 }
 
-// Updates returns the log entries [from, to).
-func (s *Store) Updates(ctx context.Context, id string, from, to int) ([]store.Update, error) {
+// Updates returns the log entries [from, to), or fewer past maxBytes.
+func (s *Store) Updates(ctx context.Context, id string, from, to, maxBytes int) ([]store.Update, error) {
 	var out []store.Update
 	err := s.read(ctx, fmt.Sprintf("updates [%d, %d) of %s", from, to, id), func(tx *sql.Tx) error {
 		pk, version, err := sessionVersion(ctx, tx, id)
@@ -63,8 +70,9 @@ func (s *Store) Updates(ctx context.Context, id string, from, to int) ([]store.U
 			return err
 		}
 		defer rows.Close()
-		out = make([]store.Update, 0, to-from)
-		for rows.Next() {
+		out = make([]store.Update, 0, min(to-from, 1024))
+		read := 0 // bytes of the updates read: rows past maxBytes are left unread
+		for (maxBytes <= 0 || read < maxBytes) && rows.Next() {
 			var u store.Update
 			var at sql.NullInt64
 			if err := rows.Scan(&u.ClientID, &u.UserID, &u.Changes, &at); err != nil {
@@ -72,11 +80,12 @@ func (s *Store) Updates(ctx context.Context, id string, from, to int) ([]store.U
 			}
 			u.Time = decTime(at)
 			out = append(out, u)
+			read += u.Bytes()
 		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if len(out) != to-from {
+		if len(out) != to-from && !store.Full(out, maxBytes) { // fewer than asked, and not for the bytes
 			return fmt.Errorf("the log has %d of these %d updates: the database is damaged", len(out), to-from)
 		}
 		return nil
@@ -87,20 +96,70 @@ func (s *Store) Updates(ctx context.Context, id string, from, to int) ([]store.U
 	return out, nil
 }
 
-// SaveSnapshot keeps the text at a version, unless one is kept there already.
+// SaveSnapshot keeps the text at a version, unless one is kept there already, and
+// thins the older ones, in one transaction.
 func (s *Store) SaveSnapshot(ctx context.Context, id string, snap store.Snapshot) error {
 	return s.write(ctx, fmt.Sprintf("snapshot of %s at %d", id, snap.Version), func(ctx context.Context, tx *sql.Tx) error {
-		pk, version, err := sessionVersion(ctx, tx, id)
+		var pk, have int64
+		var version int
+		err := tx.QueryRowContext(ctx, `SELECT pk, version, bytes FROM sessions WHERE id = ?`, id).Scan(&pk, &version, &have)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("session %s: %w", id, store.ErrNotFound)
+		}
 		if err != nil {
 			return err
 		}
 		if snap.Version < 0 || snap.Version > version {
 			return fmt.Errorf("snapshot of %s at %d (log has %d): %w", id, snap.Version, version, store.ErrConflict)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO snapshots (session, version, text) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-			pk, snap.Version, blob(snap.Text))
+		var kept bool
+		err = tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM snapshots WHERE session = ? AND version = ?)`, pk, snap.Version).Scan(&kept)
+		if err != nil || kept {
+			return err
+		}
+		n := int64(snap.Bytes())
+		if !s.opts.Limits.Fits(have, n) {
+			return fmt.Errorf("snapshot of %s at %d (stores %d): %w", id, snap.Version, have, store.ErrQuota)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO snapshots (session, version, text) VALUES (?, ?, ?)`, pk, snap.Version, blob(snap.Text)); err != nil {
+			return err
+		}
+		freed, err := s.thinSnapshots(ctx, tx, pk)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE sessions SET bytes = bytes + ? WHERE pk = ?`, n-freed, pk)
 		return err
 	})
+}
+
+// thinSnapshots deletes the snapshots of session pk that store.ThinSnapshots drops,
+// and returns the bytes they held.
+func (s *Store) thinSnapshots(ctx context.Context, tx *sql.Tx, pk int64) (int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT version, length(text) FROM snapshots WHERE session = ?`, pk)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	textLen := map[int]int64{}
+	for rows.Next() {
+		var v int
+		var n int64
+		if err := rows.Scan(&v, &n); err != nil {
+			return 0, err
+		}
+		textLen[v] = n
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	drop, freed := s.opts.Limits.Thin(textLen)
+	for _, v := range drop {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM snapshots WHERE session = ? AND version = ?`, pk, v); err != nil {
+			return 0, err
+		}
+	}
+	return freed, nil
 }
 
 // LatestSnapshot returns the newest snapshot (the empty document at 0 if none).

@@ -102,6 +102,19 @@ var migrations = []string{
 		body    BLOB NOT NULL,
 		PRIMARY KEY (session, seq)
 	) STRICT, WITHOUT ROWID;`,
+	// 5: what each session stores, against its quota (store.Update.Bytes,
+	// store.Run.Bytes and store.Snapshot.Bytes: 32 bytes a row besides what it was
+	// given).
+	`ALTER TABLE sessions ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+	UPDATE sessions SET bytes =
+		(SELECT COALESCE(SUM(32 + length(CAST(client_id AS BLOB)) + length(CAST(user_id AS BLOB)) + length(changes)), 0)
+			FROM updates WHERE session = sessions.pk)
+		+ (SELECT COALESCE(SUM(32 + length(CAST(id AS BLOB)) + length(CAST(user_id AS BLOB)) + length(CAST(user_name AS BLOB))
+			+ length(CAST(language AS BLOB)) + length(CAST(title AS BLOB)) + length(CAST(status AS BLOB))), 0)
+			FROM runs WHERE session = sessions.pk)
+		+ (SELECT COALESCE(SUM(32 + length(CAST(o.stream AS BLOB)) + length(o.text)), 0)
+			FROM run_output o JOIN runs r ON r.pk = o.run WHERE r.session = sessions.pk)
+		+ (SELECT COALESCE(SUM(32 + length(text)), 0) FROM snapshots WHERE session = sessions.pk);`,
 }
 
 // migrate brings the schema to version target (at most len(migrations)) in one

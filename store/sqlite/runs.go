@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"duet/store"
@@ -12,9 +13,17 @@ import (
 // session has already.
 func (s *Store) AppendRun(ctx context.Context, id string, r store.Run) error {
 	return s.write(ctx, fmt.Sprintf("record run %s of %s", r.ID, id), func(ctx context.Context, tx *sql.Tx) error {
-		pk, _, err := sessionVersion(ctx, tx, id)
+		var pk, have int64
+		err := tx.QueryRowContext(ctx, `SELECT pk, bytes FROM sessions WHERE id = ?`, id).Scan(&pk, &have)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("session %s: %w", id, store.ErrNotFound)
+		}
 		if err != nil {
 			return err
+		}
+		r, ok := s.opts.Limits.FitRun(r, have)
+		if !ok {
+			return fmt.Errorf("run %s of %s (stores %d): %w", r.ID, id, have, store.ErrQuota)
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO runs
 			(session, id, user_id, user_name, language, title, version, started, ended, status, truncated)
@@ -30,6 +39,9 @@ func (s *Store) AppendRun(ctx context.Context, id string, r store.Run) error {
 		}
 		run, err := res.LastInsertId()
 		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET bytes = bytes + ? WHERE pk = ?`, r.Bytes(), pk); err != nil {
 			return err
 		}
 		if len(r.Output) == 0 {

@@ -33,8 +33,8 @@ func (s *Store) Session(ctx context.Context, id string) (store.Session, error) {
 	out := store.Session{ID: id}
 	err := s.read(ctx, "session "+id, func(tx *sql.Tx) error {
 		var created, active sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT language, created, last_active, owner_token_hash, version FROM sessions WHERE id = ?`, id).
-			Scan(&out.Language, &created, &active, &out.OwnerTokenHash, &out.Version)
+		err := tx.QueryRowContext(ctx, `SELECT language, created, last_active, owner_token_hash, version, bytes FROM sessions WHERE id = ?`, id).
+			Scan(&out.Language, &created, &active, &out.OwnerTokenHash, &out.Version, &out.Bytes)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("session %s: %w", id, store.ErrNotFound)
 		}

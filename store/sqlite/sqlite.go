@@ -66,6 +66,7 @@ type Options struct {
 	// metrics): how many writes it held and how long it took, fsync included. The
 	// committer calls it between batches, so it must be quick.
 	ObserveCommit func(writes int, took time.Duration)
+	Limits        store.Limits // what one session may store
 
 	keepDeleted bool // no secure_delete: only for measuring what it costs (export_test.go)
 }
@@ -84,6 +85,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.BusyTimeout <= 0 {
 		o.BusyTimeout = 5 * time.Second
 	}
+	o.Limits = o.Limits.WithDefaults()
 	return o, nil
 }
 
@@ -202,9 +204,9 @@ func (s *Store) setUp(ctx context.Context) error {
 	}{
 		{&s.savepoint, `SAVEPOINT job`},
 		{&s.release, `RELEASE job`},
-		{&s.sessionRow, `SELECT pk, version FROM sessions WHERE id = ?`},
+		{&s.sessionRow, `SELECT pk, version, bytes FROM sessions WHERE id = ?`},
 		{&s.insertUpdate, `INSERT INTO updates (session, version, client_id, user_id, changes, time) VALUES (?, ?, ?, ?, ?, ?)`},
-		{&s.setVersion, `UPDATE sessions SET version = ?3, last_active = ` + laterOf + ` WHERE pk = ?2`},
+		{&s.setVersion, `UPDATE sessions SET version = ?3, bytes = bytes + ?4, last_active = ` + laterOf + ` WHERE pk = ?2`},
 	} {
 		var err error
 		if *st.stmt, err = s.w.PrepareContext(ctx, st.sql); err != nil {
@@ -394,7 +396,7 @@ func (s *Store) closedOr(err error) error {
 // isDomain tells the errors a method returns as they are, already with context.
 func isDomain(err error) bool {
 	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExists) ||
-		errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrClosed) ||
+		errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrClosed) || errors.Is(err, store.ErrQuota) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 

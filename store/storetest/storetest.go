@@ -8,17 +8,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"duet/store"
 )
 
 // Run checks the behaviour every back end must share. open returns a fresh, empty
-// store; Run closes it.
-func Run(t *testing.T, open func(t *testing.T) store.Store) {
+// store with the given limits; Run closes it.
+func Run(t *testing.T, openLimited func(t *testing.T, l store.Limits) store.Store) {
 	t.Helper()
+	open := func(t *testing.T) store.Store { return openLimited(t, store.Limits{}) }
 	created := time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC)
 	base := store.Session{
 		ID:             "3f2a1b9c-0000-4000-8000-000000000001",
@@ -168,6 +172,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("bytes", func(t *testing.T) { runBytes(t, open, base) })
 	t.Run("purge", func(t *testing.T) { runPurge(t, open, base) })
 	t.Run("concurrent appends", func(t *testing.T) { runConcurrentAppends(t, open, base) })
+	t.Run("quota", func(t *testing.T) { runQuota(t, openLimited, base) })
+	t.Run("snapshots thinned", func(t *testing.T) { runThinning(t, openLimited, base) })
 
 	t.Run("times come back in UTC to the nanosecond", func(t *testing.T) {
 		ctx := t.Context()
@@ -189,7 +195,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		if !got.CreatedAt.Equal(at) || !got.LastActive.Equal(at) || got.CreatedAt.Location() != time.UTC || got.LastActive.Location() != time.UTC {
 			t.Errorf("Session() times = %v, %v, want %v twice", got.CreatedAt, got.LastActive, at.UTC())
 		}
-		log, err := s.Updates(ctx, sess.ID, 0, 1)
+		log, err := s.Updates(ctx, sess.ID, 0, 1, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -411,7 +417,7 @@ func runLog(t *testing.T, open func(t *testing.T) store.Store, sess store.Sessio
 			if got.Version != tt.wantVersion {
 				t.Errorf("Version = %d, want %d", got.Version, tt.wantVersion)
 			}
-			log, err := s.Updates(ctx, sess.ID, 0, tt.wantVersion)
+			log, err := s.Updates(ctx, sess.ID, 0, tt.wantVersion, 0)
 			if err != nil {
 				t.Fatalf("Updates(0, %d) error = %v", tt.wantVersion, err)
 			}
@@ -421,7 +427,7 @@ func runLog(t *testing.T, open func(t *testing.T) store.Store, sess store.Sessio
 					t.Errorf("Updates()[%d] = %+v, want %+v", i, u, want)
 				}
 			}
-			if _, err := s.Updates(ctx, sess.ID, 0, tt.wantVersion+1); err == nil {
+			if _, err := s.Updates(ctx, sess.ID, 0, tt.wantVersion+1, 0); err == nil {
 				t.Errorf("Updates past the log: error = nil, want one")
 			}
 			snap, err := s.LatestSnapshot(ctx, sess.ID)
@@ -433,6 +439,48 @@ func runLog(t *testing.T, open func(t *testing.T) store.Store, sess store.Sessio
 			}
 		})
 	}
+
+	t.Run("reads bounded in bytes", func(t *testing.T) {
+		ctx := t.Context()
+		s := withSession(t, open(t), sess)
+		log := make([]store.Update, 10)
+		for i := range log {
+			log[i] = upd(i)
+			log[i].Changes = fmt.Appendf(nil, `[%d,[0,"%s"]]`, i, bytes.Repeat([]byte("x"), i*100))
+		}
+		if err := s.AppendUpdates(ctx, sess.ID, 0, log); err != nil {
+			t.Fatal(err)
+		}
+		first3 := log[0].Bytes() + log[1].Bytes() + log[2].Bytes()
+		tests := []struct {
+			from, to, maxBytes int
+			want               int // updates returned, from from on
+		}{
+			{0, 10, 0, 10},
+			{0, 10, first3, 3},
+			{0, 10, first3 - 1, 3},
+			{0, 10, first3 + 1, 4},
+			{0, 10, 1, 1},
+			{4, 6, 1 << 20, 2},
+			{9, 10, 1, 1},
+			{5, 5, 1, 0},
+		}
+		for _, tt := range tests {
+			got, err := s.Updates(ctx, sess.ID, tt.from, tt.to, tt.maxBytes)
+			if err != nil || len(got) != tt.want {
+				t.Errorf("Updates(%d, %d, maxBytes %d) = %d updates, %v; want %d", tt.from, tt.to, tt.maxBytes, len(got), err, tt.want)
+				continue
+			}
+			for i, u := range got {
+				if !bytes.Equal(u.Changes, log[tt.from+i].Changes) {
+					t.Errorf("Updates(%d, %d, maxBytes %d)[%d] = %s, want %s", tt.from, tt.to, tt.maxBytes, i, u.Changes, log[tt.from+i].Changes)
+				}
+			}
+		}
+		if _, err := s.Updates(ctx, sess.ID, 8, 11, 1); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Updates(8, 11) past the log, bounded: error = %v, want ErrNotFound", err)
+		}
+	})
 
 	t.Run("delete drops the log", func(t *testing.T) {
 		ctx := t.Context()
@@ -453,7 +501,7 @@ func runLog(t *testing.T, open func(t *testing.T) store.Store, sess store.Sessio
 		if err := s.DeleteSession(ctx, sess.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Updates(ctx, sess.ID, 0, 0); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.Updates(ctx, sess.ID, 0, 0, 0); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("Updates after delete error = %v, want ErrNotFound", err)
 		}
 		if _, err := s.LatestSnapshot(ctx, sess.ID); !errors.Is(err, store.ErrNotFound) {
@@ -750,7 +798,7 @@ func runBytes(t *testing.T, open func(t *testing.T) store.Store, sess store.Sess
 	if err := s.AppendUpdates(ctx, sess.ID, 0, log); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Updates(ctx, sess.ID, 0, len(log))
+	got, err := s.Updates(ctx, sess.ID, 0, len(log), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -863,7 +911,7 @@ func runConcurrentAppends(t *testing.T, open func(t *testing.T) store.Store, ses
 		if want := writers * appends; got.Version != want || won[id] != want {
 			t.Errorf("session %s: version %d after %d successful appends, want %d", id, got.Version, won[id], want)
 		}
-		log, err := s.Updates(ctx, id, 0, got.Version)
+		log, err := s.Updates(ctx, id, 0, got.Version, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -874,4 +922,177 @@ func runConcurrentAppends(t *testing.T, open func(t *testing.T) store.Store, ses
 			}
 		}
 	}
+}
+
+// runQuota checks that a session stores no more than Limits.SessionBytes of log and
+// run output, counted as Update.Bytes and Run.Bytes: an append past it is refused
+// whole, a run keeps the output that fits, and Session.Bytes says what is stored.
+func runQuota(t *testing.T, open func(t *testing.T, l store.Limits) store.Store, sess store.Session) {
+	const quota = 3000
+	at := sess.CreatedAt
+	upd := func(v, n int) store.Update { // an update of exactly n bytes, inserting at v
+		u := store.Update{ClientID: "c", UserID: "u", Time: at}
+		u.Changes = fmt.Appendf(nil, `[%d,[0,"`, v)
+		u.Changes = append(u.Changes, bytes.Repeat([]byte("x"), n-u.Bytes()-len(`"]]`))...)
+		u.Changes = append(u.Changes, `"]]`...)
+		if u.Bytes() != n {
+			t.Fatalf("an update of %d bytes has %d", n, u.Bytes())
+		}
+		return u
+	}
+	wantStored := func(ctx context.Context, s store.Store, id string, version int, bytes int64) {
+		t.Helper()
+		got, err := s.Session(ctx, id)
+		if err != nil || got.Version != version || got.Bytes != bytes {
+			t.Errorf("Session() = version %d, %d bytes, %v; want version %d, %d bytes", got.Version, got.Bytes, err, version, bytes)
+		}
+	}
+
+	t.Run("appends", func(t *testing.T) {
+		ctx := t.Context()
+		s := withSession(t, open(t, store.Limits{SessionBytes: quota}), sess)
+		wantStored(ctx, s, sess.ID, 0, 0)
+		if err := s.AppendUpdates(ctx, sess.ID, 0, []store.Update{upd(0, 1000), upd(1, 1000)}); err != nil {
+			t.Fatalf("AppendUpdates(2000 bytes of %d) error = %v", quota, err)
+		}
+		wantStored(ctx, s, sess.ID, 2, 2000)
+		if err := s.AppendUpdates(ctx, sess.ID, 2, []store.Update{upd(2, 600), upd(3, 401)}); !errors.Is(err, store.ErrQuota) {
+			t.Errorf("AppendUpdates(1001 more bytes) error = %v, want ErrQuota", err)
+		}
+		wantStored(ctx, s, sess.ID, 2, 2000)
+		if log, err := s.Updates(ctx, sess.ID, 0, 2, 0); err != nil || len(log) != 2 {
+			t.Errorf("Updates() after a refused append = %d updates, %v; want the 2 stored", len(log), err)
+		}
+		if err := s.AppendUpdates(ctx, sess.ID, 2, []store.Update{upd(2, 600), upd(3, 400)}); err != nil {
+			t.Errorf("AppendUpdates(exactly the bytes left) error = %v", err)
+		}
+		wantStored(ctx, s, sess.ID, 4, quota)
+		if err := s.AppendRun(ctx, sess.ID, store.Run{ID: "r", Started: at}); !errors.Is(err, store.ErrQuota) {
+			t.Errorf("AppendRun() with no room left error = %v, want ErrQuota", err)
+		}
+		if runs, err := s.Runs(ctx, sess.ID); err != nil || len(runs) != 0 {
+			t.Errorf("Runs() = %v, %v; want none", runs, err)
+		}
+		wantStored(ctx, s, sess.ID, 4, quota)
+	})
+
+	t.Run("a run keeps the output that fits", func(t *testing.T) {
+		ctx := t.Context()
+		s := withSession(t, open(t, store.Limits{SessionBytes: quota}), sess)
+		if err := s.AppendUpdates(ctx, sess.ID, 0, []store.Update{upd(0, 1000)}); err != nil {
+			t.Fatal(err)
+		}
+		run := store.Run{ID: "run-1", UserID: "u", UserName: "Ada", Language: "python", Title: "main.py", Started: at, Status: "ok",
+			Output: []store.RunOutput{
+				{Stream: "stdout", Text: strings.Repeat("a", 900)},
+				{Stream: "stderr", Text: strings.Repeat("é", 600)}, // 1,200 bytes: cut between two characters
+				{Stream: "stdout", Text: "dropped"},
+			}}
+		if err := s.AppendRun(ctx, sess.ID, run); err != nil {
+			t.Fatalf("AppendRun() error = %v", err)
+		}
+		runs, err := s.Runs(ctx, sess.ID)
+		if err != nil || len(runs) != 1 {
+			t.Fatalf("Runs() = %v, %v; want the run", runs, err)
+		}
+		got := runs[0]
+		if !got.Truncated || len(got.Output) != 2 || got.Output[0] != run.Output[0] || !utf8.ValidString(got.Output[1].Text) ||
+			!strings.HasPrefix(run.Output[1].Text, got.Output[1].Text) || len(got.Output[1].Text) == 0 {
+			t.Errorf("stored run = truncated %v, %d chunks; want truncated, the first chunk whole and the second cut where a character starts", got.Truncated, len(got.Output))
+		}
+		have := int64(1000 + got.Bytes())
+		if have > quota || have < quota-64 {
+			t.Errorf("the session stores %d bytes after the run, want the quota of %d, give or take a character", have, quota)
+		}
+		wantStored(ctx, s, sess.ID, 1, have)
+	})
+
+	t.Run("no limit", func(t *testing.T) {
+		ctx := t.Context()
+		s := withSession(t, open(t, store.Limits{SessionBytes: -1}), sess)
+		if err := s.AppendUpdates(ctx, sess.ID, 0, []store.Update{upd(0, 2*quota), upd(1, 2*quota)}); err != nil {
+			t.Errorf("AppendUpdates(%d bytes) with no limit: error = %v", 4*quota, err)
+		}
+		wantStored(ctx, s, sess.ID, 2, 4*quota)
+	})
+}
+
+// runThinning saves a snapshot every 5 updates of a log of 100 with room for 8: the
+// store keeps the ones store.ThinSnapshots keeps, counts the bytes of those only,
+// and refuses a snapshot past the quota.
+func runThinning(t *testing.T, open func(t *testing.T, l store.Limits) store.Store, sess store.Session) {
+	ctx := t.Context()
+	const n, every, keep = 100, 5, 8
+	s := withSession(t, open(t, store.Limits{Snapshots: keep}), sess)
+	log := make([]store.Update, n)
+	logBytes := int64(0)
+	for i := range log {
+		log[i] = store.Update{ClientID: "c", Changes: []byte(fmt.Sprintf(`[%d,[0,"x"]]`, i)), Time: sess.CreatedAt}
+		logBytes += int64(log[i].Bytes())
+	}
+	if err := s.AppendUpdates(ctx, sess.ID, 0, log); err != nil {
+		t.Fatal(err)
+	}
+	snap := func(v int) store.Snapshot {
+		return store.Snapshot{Version: v, Text: fmt.Appendf(nil, `"%s"`, bytes.Repeat([]byte("x"), v))}
+	}
+	var want []int // what the store must keep: ThinSnapshots after each save
+	for v := every; v <= n; v += every {
+		if err := s.SaveSnapshot(ctx, sess.ID, snap(v)); err != nil {
+			t.Fatalf("SaveSnapshot(%d) error = %v", v, err)
+		}
+		want = append(want, v)
+		drop := store.ThinSnapshots(want, keep)
+		want = slices.DeleteFunc(want, func(v int) bool { return slices.Contains(drop, v) })
+	}
+	var got []int
+	for v := 0; v <= n; v++ {
+		sn, err := s.SnapshotAt(ctx, sess.ID, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sn.Version > 0 && !slices.Contains(got, sn.Version) {
+			got = append(got, sn.Version)
+			if !bytes.Equal(sn.Text, snap(sn.Version).Text) {
+				t.Errorf("SnapshotAt(%d) = {%d %.20s…}, want the text saved at %d", v, sn.Version, sn.Text, sn.Version)
+			}
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("snapshots kept at %v, want %v", got, want)
+	}
+	held := logBytes
+	for _, v := range want {
+		held += int64(snap(v).Bytes())
+	}
+	if got, err := s.Session(ctx, sess.ID); err != nil || got.Bytes != held {
+		t.Errorf("Session().Bytes = %d, %v; want %d (the log and the snapshots kept)", got.Bytes, err, held)
+	}
+
+	q := withSession(t, open(t, store.Limits{SessionBytes: logBytes + int64(snap(10).Bytes())}), sess)
+	if err := q.AppendUpdates(ctx, sess.ID, 0, log); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.SaveSnapshot(ctx, sess.ID, snap(10)); err != nil {
+		t.Errorf("SaveSnapshot(exactly the bytes left) error = %v", err)
+	}
+	if err := q.SaveSnapshot(ctx, sess.ID, snap(10)); err != nil {
+		t.Errorf("SaveSnapshot(the same version again) error = %v, want nil (the first is kept)", err)
+	}
+	if err := q.SaveSnapshot(ctx, sess.ID, snap(20)); !errors.Is(err, store.ErrQuota) {
+		t.Errorf("SaveSnapshot(past the quota) error = %v, want ErrQuota", err)
+	}
+	if sn, err := q.LatestSnapshot(ctx, sess.ID); err != nil || sn.Version != 10 {
+		t.Errorf("LatestSnapshot() = %d, %v; want the one at 10", sn.Version, err)
+	}
+}
+
+// withSession creates sess in s, and closes s when the test ends.
+func withSession(t *testing.T, s store.Store, sess store.Session) store.Store {
+	t.Helper()
+	t.Cleanup(func() { s.Close() })
+	if err := s.CreateSession(t.Context(), sess); err != nil {
+		t.Fatalf("CreateSession() error = %v", err)
+	}
+	return s
 }
