@@ -60,7 +60,7 @@ func mustLoad(t *testing.T, pattern string) []*packages.Package {
 	cfg := &packages.Config{
 		Context: t.Context(),
 		Mode: packages.NeedName | packages.NeedModule | packages.NeedFiles | packages.NeedSyntax |
-			packages.NeedTypes | packages.NeedTypesInfo,
+			packages.NeedTypes | packages.NeedTypesInfo | packages.NeedImports,
 	}
 	pkgs, err := packages.Load(cfg, pattern)
 	if err != nil {
@@ -283,5 +283,49 @@ func TestMutablePackageVars(t *testing.T) {
 		if want := strings.HasPrefix(name, "bad"); got[name] != want {
 			t.Errorf("var %s reported = %v, want %v", name, got[name], want)
 		}
+	}
+}
+
+// TestLayers holds the packages to the arrows of docs/architecture.md: each package
+// may import, of duet's own, only what is listed for it (a package not listed may
+// import nothing of duet's). The arrows point one way, so that the engine and the
+// stores can be tested alone, views never do I/O and the hub never renders HTML.
+func TestLayers(t *testing.T) {
+	t.Parallel()
+	allowed := map[string][]string{
+		"collab":          {"collab/history", "collab/ot", "collab/people", "store"},
+		"collab/history":  {"collab/ot", "store"},
+		"collab/replay":   {"collab/history", "collab/ot", "collab/people", "store"},
+		"handlers":        {"collab", "collab/people", "collab/replay", "questions", "static", "views"},
+		"metrics":         {"collab"},
+		"questions":       {"store"},
+		"store/postgres":  {"store"},
+		"store/sqlite":    {"store"},
+		"store/storetest": {"store"},
+		"cmd/buildassets": {"assets"},
+	}
+	pkgs := mustLoad(t, "./...")
+	arrows := 0
+	for _, p := range pkgs {
+		if p.Module == nil {
+			continue
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.PkgPath, p.Module.Path), "/")
+		if rel == "cmd/duet" || strings.HasPrefix(rel, "cmd/duetload") || strings.HasPrefix(rel, "testdata/") {
+			continue // the binaries wire everything; testdata holds fixtures
+		}
+		for imp := range p.Imports {
+			if !strings.HasPrefix(imp, p.Module.Path+"/") {
+				continue
+			}
+			dep := strings.TrimPrefix(imp, p.Module.Path+"/")
+			arrows++
+			if !slices.Contains(allowed[rel], dep) {
+				t.Errorf("%s imports %s: not one of its arrows %v (docs/architecture.md)", rel, dep, allowed[rel])
+			}
+		}
+	}
+	if arrows == 0 {
+		t.Fatalf("no import between duet's packages was seen: the check would prove nothing")
 	}
 }

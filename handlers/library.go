@@ -13,7 +13,6 @@ import (
 
 	"duet/collab"
 	"duet/questions"
-	"duet/store"
 	"duet/views"
 )
 
@@ -221,7 +220,7 @@ func formDraft(c echo.Context) questions.Draft {
 		StarterCode: f.Get("starterCode"), Rubric: f.Get("rubric")}
 	names, codes := f["testName"], f["testCode"]
 	for i := range max(len(names), len(codes)) {
-		var t store.QuestionTest
+		var t questions.Test
 		if i < len(names) {
 			t.Name = names[i]
 		}
@@ -237,7 +236,7 @@ func formDraft(c echo.Context) questions.Draft {
 	return d
 }
 
-func testViews(tests []store.QuestionTest) []views.TestView {
+func testViews(tests []questions.Test) []views.TestView {
 	out := make([]views.TestView, len(tests))
 	for i, t := range tests {
 		out[i] = views.TestView(t)

@@ -11,23 +11,22 @@ import (
 
 	"duet/collab"
 	"duet/questions"
-	"duet/store"
 	"duet/views"
 )
 
 // Library is what the handlers need of the question library (questions.Library).
 type Library interface {
 	Render(markdown string) string
-	List(ctx context.Context, query string) ([]store.Question, error)
-	Get(ctx context.Context, id string) (store.Question, error)
-	Create(ctx context.Context, d questions.Draft) (store.Question, error)
-	Update(ctx context.Context, id string, d questions.Draft) (store.Question, error)
+	List(ctx context.Context, query string) ([]questions.Question, error)
+	Get(ctx context.Context, id string) (questions.Question, error)
+	Create(ctx context.Context, d questions.Draft) (questions.Question, error)
+	Update(ctx context.Context, id string, d questions.Draft) (questions.Question, error)
 	Delete(ctx context.Context, id string) error
-	Duplicate(ctx context.Context, id string) (store.Question, error)
+	Duplicate(ctx context.Context, id string) (questions.Question, error)
 	Import(ctx context.Context, file []byte) (questions.Imported, error)
 	Export(ctx context.Context) ([]byte, error)
-	AddToSession(ctx context.Context, sessionID string, q store.Question, version int) error
-	OfSession(ctx context.Context, sessionID string) (store.SessionQuestion, bool, error)
+	AddToSession(ctx context.Context, sessionID string, q questions.Question, version int) error
+	OfSession(ctx context.Context, sessionID string) (questions.SessionQuestion, bool, error)
 }
 
 var _ Library = (*questions.Library)(nil)
@@ -80,7 +79,7 @@ type questionObject struct {
 	UpdatedAt *time.Time `json:"updatedAt,omitempty"`
 }
 
-func questionJSON(q store.Question) questionObject {
+func questionJSON(q questions.Question) questionObject {
 	out := questionObject{FileQuestion: questions.FileQuestionOf(q), Example: questions.IsExample(q.ID)}
 	if !q.CreatedAt.IsZero() {
 		out.CreatedAt = &q.CreatedAt
@@ -215,7 +214,7 @@ func (h *Handler) sessionQuestion(c echo.Context) error {
 	}
 	out := sessionQuestionObject{
 		Title: sq.Title, Language: sq.Language, Prompt: sq.Prompt, StarterCode: sq.StarterCode,
-		Tests: questions.FileQuestionOf(store.Question{Tests: tests}).Tests, HiddenTests: questions.Hidden(sq.Tests), AddedAt: sq.Added,
+		Tests: questions.FileQuestionOf(questions.Question{Tests: tests}).Tests, HiddenTests: questions.Hidden(sq.Tests), AddedAt: sq.Added,
 	}
 	if private {
 		out.QuestionID, out.Rubric = sq.ID, &sq.Rubric

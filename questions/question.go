@@ -46,6 +46,15 @@ var (
 	ErrReadOnly = errors.New("examples cannot be changed")
 )
 
+// The library's values are the store's records: a question, one of its tests, and
+// the copy of a question given to a session. The names here let the layers above
+// (handlers) speak of questions without reaching into the store.
+type (
+	Question        = store.Question
+	Test            = store.QuestionTest
+	SessionQuestion = store.SessionQuestion
+)
+
 // Invalid is a question (or file) that breaks a rule; Message says which, for a
 // person, naming the field.
 type Invalid struct {
