@@ -25,6 +25,9 @@ type memSession struct {
 	runs   []Run         // by Started, then as recorded
 	people []Participant // in the order they first joined
 
+	notes   []Note   // as recorded
+	signals []Signal // as recorded
+
 	questions []SessionQuestion // in the order they were added
 }
 

@@ -94,7 +94,7 @@ func openLocation(ctx context.Context, loc string, source bool) (sourceStore, er
 
 // copyLimits are the stores' limits while copying: none, so that a session is copied
 // whole (every snapshot included) whatever the limits of the duet that uses the store.
-var copyLimits = store.Limits{SessionBytes: -1, Snapshots: -1}
+var copyLimits = store.Limits{SessionBytes: -1, Snapshots: -1, Notes: -1, Signals: -1}
 
 // sqliteSource lists the sessions of a SQLite store. sqlite.Store has no such
 // method (the hub never needs one), so the ids are read from its sessions table,
@@ -176,6 +176,8 @@ type history struct {
 	snapshots    []store.Snapshot
 	runs         []store.Run
 	participants []store.Participant
+	notes        []store.Note
+	signals      []store.Signal
 }
 
 func readHistory(ctx context.Context, st store.Store, id string) (history, error) {
@@ -193,7 +195,13 @@ func readHistory(ctx context.Context, st store.Store, id string) (history, error
 	if h.runs, err = st.Runs(ctx, id); err != nil {
 		return h, err
 	}
-	h.participants, err = st.Participants(ctx, id)
+	if h.participants, err = st.Participants(ctx, id); err != nil {
+		return h, err
+	}
+	if h.notes, err = st.Notes(ctx, id); err != nil {
+		return h, err
+	}
+	h.signals, err = st.Signals(ctx, id)
 	return h, err
 }
 
@@ -296,6 +304,19 @@ func copySession(ctx context.Context, src, dst store.Store, id string) (copyOutc
 		return failed, "", err
 	}
 	count(n, "participants")
+	n, err = addMissing(h.notes, have.notes, func(a, b store.Note) bool { return a.ID == b.ID },
+		func(note store.Note) error { return dst.AddNote(ctx, id, note) })
+	if err != nil {
+		return failed, "", err
+	}
+	count(n, "notes")
+	// Signals have no key of their own: one that is equal in every field is the same.
+	n, err = addMissing(h.signals, have.signals, func(a, b store.Signal) bool { return a == b },
+		func(sig store.Signal) error { return dst.AddSignal(ctx, id, sig) })
+	if err != nil {
+		return failed, "", err
+	}
+	count(n, "signals")
 	if have.session.LastActive.Before(h.session.LastActive) {
 		if err := dst.Touch(ctx, id, h.session.LastActive); err != nil {
 			return failed, "", err
@@ -307,7 +328,8 @@ func copySession(ctx context.Context, src, dst store.Store, id string) (copyOutc
 		return failed, "", fmt.Errorf("copied, but %w", err)
 	}
 	if outcome == copied {
-		did = []string{fmt.Sprintf("%d updates, %d snapshots, %d runs, %d participants", len(h.log), len(h.snapshots), len(h.runs), len(h.participants))}
+		did = []string{fmt.Sprintf("%d updates, %d snapshots, %d runs, %d participants, %d notes, %d signals",
+			len(h.log), len(h.snapshots), len(h.runs), len(h.participants), len(h.notes), len(h.signals))}
 	}
 	return outcome, strings.Join(did, ", "), nil
 }
@@ -351,6 +373,10 @@ func verifyCopy(ctx context.Context, src, dst store.Store, id string, h history)
 		return fmt.Errorf("the copy has %d runs, the source %d", len(got.runs), len(h.runs))
 	case len(got.participants) != len(h.participants):
 		return fmt.Errorf("the copy has %d participants, the source %d", len(got.participants), len(h.participants))
+	case len(got.notes) != len(h.notes):
+		return fmt.Errorf("the copy has %d notes, the source %d", len(got.notes), len(h.notes))
+	case len(got.signals) != len(h.signals):
+		return fmt.Errorf("the copy has %d signals, the source %d", len(got.signals), len(h.signals))
 	case c.Language != s.Language || !c.CreatedAt.Equal(s.CreatedAt) || !c.LastActive.Equal(s.LastActive) || !bytes.Equal(c.OwnerTokenHash, s.OwnerTokenHash):
 		return fmt.Errorf("the copy's session is %+v, the source's %+v", c, s)
 	}

@@ -48,6 +48,10 @@ func copyFixture(t *testing.T, st store.Store, id string) {
 	must(st.SaveParticipant(ctx, id, store.Participant{UserID: "u-ada", Name: "Ada", Joined: at}))
 	must(st.SaveParticipant(ctx, id, store.Participant{UserID: "u-bob", Name: "Bob", Joined: at.Add(time.Second)}))
 	must(st.SaveParticipant(ctx, id, store.Participant{UserID: "u-ada", Name: "Ada 😀", Joined: at.Add(time.Hour)}))
+	must(st.AddNote(ctx, id, store.Note{ID: "n1", Author: "p-ada", AuthorName: "Ada 😀", Text: "hash map: O(n)\n\xff", Line: 2, Pos: 4, Version: 2, Created: at.Add(90 * time.Second)}))
+	must(st.AddNote(ctx, id, store.Note{ID: "n2", Author: "p-ada", Text: "done", Line: 1, Version: 3, Created: at.Add(3 * time.Minute)}))
+	must(st.AddSignal(ctx, id, store.Signal{UserID: "u-bob", Kind: store.SignalPaste, Size: 42, Version: 1, Time: at.Add(time.Minute)}))
+	must(st.AddSignal(ctx, id, store.Signal{UserID: "u-bob", Kind: store.SignalHidden, Version: 2, Time: at.Add(2 * time.Minute)}))
 	must(st.Touch(ctx, id, s.LastActive))
 }
 
@@ -110,6 +114,24 @@ func diffHistory(got, want history) string {
 			return fmt.Sprintf("run %d = %+v, want %+v", i, got.runs[i], want.runs[i])
 		}
 	}
+	if len(got.notes) != len(want.notes) || len(got.signals) != len(want.signals) {
+		return fmt.Sprintf("%d notes, %d signals; want %d, %d", len(got.notes), len(got.signals), len(want.notes), len(want.signals))
+	}
+	for i := range got.notes {
+		g, w := got.notes[i], want.notes[i]
+		if !g.Created.Equal(w.Created) {
+			return fmt.Sprintf("note %d = %+v, want %+v", i, g, w)
+		}
+		g.Created, w.Created = time.Time{}, time.Time{}
+		if g != w {
+			return fmt.Sprintf("note %d = %+v, want %+v", i, g, w)
+		}
+	}
+	for i := range got.signals {
+		if g, w := got.signals[i], want.signals[i]; !g.Time.Equal(w.Time) || g.UserID != w.UserID || g.Kind != w.Kind || g.Size != w.Size || g.Version != w.Version {
+			return fmt.Sprintf("signal %d = %+v, want %+v", i, g, w)
+		}
+	}
 	for i := range got.participants {
 		g, w := got.participants[i], want.participants[i]
 		if g.UserID != w.UserID || g.Name != w.Name || !g.Joined.Equal(w.Joined) {
@@ -144,7 +166,7 @@ func TestStoreCopy(t *testing.T) {
 	src.Close()
 
 	out, err := runCopy(t, "sqlite:"+srcPath, pgURL)
-	if err != nil || !strings.Contains(out, a+": copied: 3 updates, 2 snapshots, 2 runs, 2 participants") || !strings.Contains(out, "2 sessions: 2 copied") {
+	if err != nil || !strings.Contains(out, a+": copied: 3 updates, 2 snapshots, 2 runs, 2 participants, 2 notes, 2 signals") || !strings.Contains(out, "2 sessions: 2 copied") {
 		t.Fatalf("first copy to PostgreSQL: %v\n%s", err, out)
 	}
 	out, err = runCopy(t, "sqlite:"+srcPath, pgURL)
@@ -181,10 +203,13 @@ func TestStoreCopy(t *testing.T) {
 	if err := src.SaveParticipant(ctx, a, store.Participant{UserID: "u-cy", Name: "Cy", Joined: later}); err != nil {
 		t.Fatal(err)
 	}
+	if err := src.AddNote(ctx, a, store.Note{ID: "n3", Author: "p-ada", Text: "later", Line: 1, Version: 4, Created: later}); err != nil {
+		t.Fatal(err)
+	}
 	wantA = mustHistory(t, src, a)
 	src.Close()
 	out, err = runCopy(t, "sqlite:"+srcPath, pgURL)
-	if err != nil || !strings.Contains(out, a+": brought up to date: +1 updates, +1 participants") || !strings.Contains(out, "1 brought up to date, 1 already the same") {
+	if err != nil || !strings.Contains(out, a+": brought up to date: +1 updates, +1 participants, +1 notes") || !strings.Contains(out, "1 brought up to date, 1 already the same") {
 		t.Fatalf("copy after the source was used: %v\n%s", err, out)
 	}
 	wantHistories(t, pg, "brought up to date", wantA)

@@ -123,6 +123,34 @@ var migrations = []string{
 		+ (SELECT COALESCE(sum(32 + octet_length(o.stream) + octet_length(o.text)), 0)
 			FROM run_output o JOIN runs r ON r.pk = o.run WHERE r.session = sessions.pk)
 		+ (SELECT COALESCE(sum(32 + octet_length(text)), 0) FROM snapshots WHERE session = sessions.pk);`,
+
+	// 7: interviewers' notes, pinned to a line (pos: the UTF-16 offset of its start)
+	// at a version, and the signals candidates' browsers report. Deleted with their
+	// session.
+	`CREATE TABLE notes (
+		pk          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		session     bigint NOT NULL REFERENCES sessions (pk) ON DELETE CASCADE,
+		id          bytea NOT NULL,
+		author      bytea NOT NULL,
+		author_name bytea NOT NULL,
+		text        bytea NOT NULL,
+		line        integer NOT NULL,
+		pos         integer NOT NULL,
+		version     integer NOT NULL,
+		created     bigint,
+		UNIQUE (session, id)
+	);
+
+	CREATE TABLE signals (
+		pk      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		session bigint NOT NULL REFERENCES sessions (pk) ON DELETE CASCADE,
+		user_id bytea NOT NULL,
+		kind    text NOT NULL,
+		size    integer NOT NULL,
+		version integer NOT NULL,
+		time    bigint
+	);
+	CREATE INDEX signals_by_session ON signals (session, pk);`,
 }
 
 // migrateLock is the key of the advisory lock that serialises migrations: any
