@@ -59,7 +59,7 @@ func runStore(ctx context.Context, args []string, out io.Writer) error {
 const storeUsage = `Usage: duet store copy -from LOCATION -to LOCATION
 
 Copies every session, with its whole history (update log, snapshots, runs,
-participants, owner token hash and times), from one store to another, then checks
+participants, interviewers, owner token hash and times, the end included), from one store to another, then checks
 that both have the same counts and the same text at the latest version. A
 session already copied is brought up to date, or left alone if it is; running
 the copy twice changes nothing the second time. A LOCATION is sqlite:PATH (the
@@ -176,6 +176,7 @@ type history struct {
 	snapshots    []store.Snapshot
 	runs         []store.Run
 	participants []store.Participant
+	members      []store.Member
 	notes        []store.Note
 	signals      []store.Signal
 }
@@ -196,6 +197,9 @@ func readHistory(ctx context.Context, st store.Store, id string) (history, error
 		return h, err
 	}
 	if h.participants, err = st.Participants(ctx, id); err != nil {
+		return h, err
+	}
+	if h.members, err = st.Members(ctx, id); err != nil {
 		return h, err
 	}
 	if h.notes, err = st.Notes(ctx, id); err != nil {
@@ -304,6 +308,18 @@ func copySession(ctx context.Context, src, dst store.Store, id string) (copyOutc
 		return failed, "", err
 	}
 	count(n, "participants")
+	n, err = addMissing(h.members, have.members, func(a, b store.Member) bool { return a.Principal == b.Principal },
+		func(m store.Member) error { return dst.AddMember(ctx, id, m) })
+	if err != nil {
+		return failed, "", err
+	}
+	count(n, "members")
+	if have.session.Ended.IsZero() && !h.session.Ended.IsZero() {
+		if err := dst.SetEnded(ctx, id, h.session.Ended); err != nil {
+			return failed, "", err
+		}
+		note("the end time")
+	}
 	n, err = addMissing(h.notes, have.notes, func(a, b store.Note) bool { return a.ID == b.ID },
 		func(note store.Note) error { return dst.AddNote(ctx, id, note) })
 	if err != nil {
@@ -328,8 +344,8 @@ func copySession(ctx context.Context, src, dst store.Store, id string) (copyOutc
 		return failed, "", fmt.Errorf("copied, but %w", err)
 	}
 	if outcome == copied {
-		did = []string{fmt.Sprintf("%d updates, %d snapshots, %d runs, %d participants, %d notes, %d signals",
-			len(h.log), len(h.snapshots), len(h.runs), len(h.participants), len(h.notes), len(h.signals))}
+		did = []string{fmt.Sprintf("%d updates, %d snapshots, %d runs, %d participants, %d members, %d notes, %d signals",
+			len(h.log), len(h.snapshots), len(h.runs), len(h.participants), len(h.members), len(h.notes), len(h.signals))}
 	}
 	return outcome, strings.Join(did, ", "), nil
 }
@@ -373,11 +389,13 @@ func verifyCopy(ctx context.Context, src, dst store.Store, id string, h history)
 		return fmt.Errorf("the copy has %d runs, the source %d", len(got.runs), len(h.runs))
 	case len(got.participants) != len(h.participants):
 		return fmt.Errorf("the copy has %d participants, the source %d", len(got.participants), len(h.participants))
+	case len(got.members) != len(h.members):
+		return fmt.Errorf("the copy has %d members, the source %d", len(got.members), len(h.members))
 	case len(got.notes) != len(h.notes):
 		return fmt.Errorf("the copy has %d notes, the source %d", len(got.notes), len(h.notes))
 	case len(got.signals) != len(h.signals):
 		return fmt.Errorf("the copy has %d signals, the source %d", len(got.signals), len(h.signals))
-	case c.Language != s.Language || !c.CreatedAt.Equal(s.CreatedAt) || !c.LastActive.Equal(s.LastActive) || !bytes.Equal(c.OwnerTokenHash, s.OwnerTokenHash):
+	case c.Language != s.Language || !c.CreatedAt.Equal(s.CreatedAt) || !c.LastActive.Equal(s.LastActive) || !bytes.Equal(c.OwnerTokenHash, s.OwnerTokenHash) || !c.Ended.Equal(s.Ended):
 		return fmt.Errorf("the copy's session is %+v, the source's %+v", c, s)
 	}
 	for v := range h.log {
