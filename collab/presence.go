@@ -20,6 +20,9 @@ type PersonState struct {
 type Presence struct {
 	Language string
 	People   []PersonState // in the order they came
+	// Notes counts the notes written since the room was loaded: a change tells an
+	// interviewer's page to show the notes again. Never shown to candidates.
+	Notes int
 }
 
 // Watch follows a session's presence: the returned channel gets the current state at
@@ -62,7 +65,7 @@ func (h *Hub) Watch(ctx context.Context, id string) (<-chan Presence, error) {
 func (r *room) presenceLocked() Presence {
 	now := r.hub.now()
 	people := r.peopleLocked()
-	p := Presence{Language: r.lang, People: make([]PersonState, len(people))}
+	p := Presence{Language: r.lang, People: make([]PersonState, len(people)), Notes: r.notes}
 	for i, person := range people {
 		p.People[i] = PersonState{
 			Person:  person,

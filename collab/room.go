@@ -45,6 +45,7 @@ type room struct {
 	runLog      map[*client]*store.Run     // each connection's run in progress, stored when it ends
 	runHeld     int                        // bytes of output those runs hold
 	typingTimer *time.Timer                // tells watchers when typing stops
+	notes       int                        // notes written while the room lived, so watchers see a new one
 }
 
 func newRoom(h *Hub, id string) *room {
