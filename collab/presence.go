@@ -14,6 +14,11 @@ type PersonState struct {
 	Person
 	Typing  bool // made an edit in the last few seconds
 	Running bool // has a run in progress
+	// What their browser reported (signals), for interviewers' eyes only.
+	Pastes int  // pastes
+	Pasted int  // UTF-16 units those inserted
+	Away   int  // times they left the tab
+	Hidden bool // their tab is hidden now
 }
 
 // Presence is what a session's page shows live: who is here and the language.
@@ -71,6 +76,9 @@ func (r *room) presenceLocked() Presence {
 			Person:  person,
 			Typing:  now.Sub(r.lastEdit[person.ID]) < typingWindow,
 			Running: len(r.running[person.ID]) > 0,
+		}
+		if n := r.signals[person.ID]; n != nil {
+			p.People[i].Pastes, p.People[i].Pasted, p.People[i].Away, p.People[i].Hidden = n.pastes, n.pasted, n.away, n.hidden
 		}
 	}
 	return p

@@ -47,6 +47,7 @@ type room struct {
 	runHeld     int                        // bytes of output those runs hold
 	typingTimer *time.Timer                // tells watchers when typing stops
 	notes       int                        // notes written while the room lived, so watchers see a new one
+	signals     map[string]*signalCount    // user id → what their browser reported while the room lived
 }
 
 func newRoom(h *Hub, id string) *room {
@@ -54,7 +55,7 @@ func newRoom(h *Hub, id string) *room {
 		hub: h, id: id, loaded: make(chan struct{}), ended: make(chan struct{}),
 		clients: map[*client]struct{}{}, people: map[string]*presence{}, colors: map[string]string{},
 		watchers: map[chan Presence]struct{}{}, lastEdit: map[string]time.Time{}, running: map[string]map[string]bool{},
-		runLog: map[*client]*store.Run{}, recorded: map[string]bool{},
+		runLog: map[*client]*store.Run{}, recorded: map[string]bool{}, signals: map[string]*signalCount{},
 		joins: newTokenBucket(float64(h.limits.JoinsPerMinute)/60, h.limits.JoinsPerMinute, h.now()),
 	}
 }

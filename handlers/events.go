@@ -28,6 +28,10 @@ func (h *Handler) events(c echo.Context) error {
 	}
 	identity(c) // a browser that has none gets its cookie now
 	you := publicID(c, id)
+	// Only an interviewer's stream carries the notes and the signals; the role is
+	// the stream's for its life, like a socket's.
+	interviewer := h.role(c, id) == roleInterviewer
+	notes := interviewer && h.notes != nil
 	ctx := c.Request().Context()
 	updates, err := h.sessions.Watch(ctx, id)
 	if err != nil {
@@ -46,6 +50,7 @@ func (h *Handler) events(c echo.Context) error {
 	beat := time.NewTicker(sseHeartbeat)
 	defer beat.Stop()
 	var lastLang, lastPeople []byte
+	lastNotes := -1 // the first state sends the notes: one may have come since the page
 	for {
 		select {
 		case <-ctx.Done():
@@ -68,6 +73,9 @@ func (h *Handler) events(c echo.Context) error {
 				return nil
 			}
 			m := presenceView(id, p, you)
+			if interviewer {
+				m = withSignals(m, p)
+			}
 			people, err := renderString(ctx, views.ParticipantList(m))
 			if err != nil {
 				return err
@@ -84,6 +92,18 @@ func (h *Handler) events(c echo.Context) error {
 			if !bytes.Equal(lang, lastLang) {
 				writeEvent(w, "language", lang)
 				lastLang = lang
+			}
+			if notes && p.Notes != lastNotes {
+				panel, err := h.notesPanel(c, id)
+				if err != nil {
+					return err
+				}
+				list, err := renderString(ctx, views.NotesList(panel))
+				if err != nil {
+					return err
+				}
+				writeEvent(w, "notes", list)
+				lastNotes = p.Notes
 			}
 			w.Flush()
 		}

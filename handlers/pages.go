@@ -91,6 +91,9 @@ func (h *Handler) pad(c echo.Context) error {
 	if err := h.padQuestion(c, &m); err != nil {
 		return err
 	}
+	if err := h.padNotes(c, &m); err != nil {
+		return err
+	}
 	c.Response().Header().Set("Cache-Control", "no-store") // the code changes every second
 	if !m.Joined() {
 		return h.render(c, http.StatusOK, views.PadJoin(m))

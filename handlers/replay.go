@@ -22,6 +22,7 @@ type Replays interface {
 	Timeline(ctx context.Context, id string, maxBuckets int) (replay.Timeline, error)
 	FrameAt(ctx context.Context, id string, version int) (replay.Frame, error)
 	Run(ctx context.Context, id, runID string) (replay.RunMark, error)
+	Annotations(ctx context.Context, id string) (replay.Annotations, error)
 }
 
 var _ Replays = (*replay.Reader)(nil)
@@ -52,6 +53,10 @@ func (h *Handler) replay(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	line, err := parseLine(c.QueryParam("line"))
+	if err != nil {
+		return err
+	}
 	runID := c.QueryParam("run")
 	ctx := c.Request().Context()
 	hd := c.Response().Header()
@@ -67,8 +72,8 @@ func (h *Handler) replay(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		hd.Set("HX-Replace-Url", views.ReplayURL(id, f.Version, runID))
-		return h.render(c, http.StatusOK, views.ReplayUpdate(frameView(f, f.Latest), run))
+		hd.Set("HX-Replace-Url", views.ReplayURL(id, f.Version, runID)+lineQuery(line))
+		return h.render(c, http.StatusOK, views.ReplayUpdate(notedFrame(frameView(f, f.Latest), line), run))
 	}
 
 	tl, err := rp.Timeline(ctx, id, replayBuckets)
@@ -83,7 +88,14 @@ func (h *Handler) replay(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, views.Replay(replayPage(tl, f, run)))
+	page := replayPage(tl, f, run)
+	page.Frame = notedFrame(page.Frame, line)
+	notes, err := rp.Annotations(ctx, id)
+	if err != nil {
+		return err
+	}
+	page.Notes = replayNotesView(tl, notes)
+	return h.render(c, http.StatusOK, views.Replay(page))
 }
 
 // partial reports whether to answer with the frame only: an htmx request that is

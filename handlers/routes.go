@@ -23,6 +23,8 @@ func (h *Handler) apiRoutes() []route {
 		{http.MethodDelete, "/sessions/:id", h.deleteSession, nil},
 		{http.MethodPost, "/sessions/:id/end", h.endSessionAPI, nil},
 		{http.MethodGet, "/sessions/:id/question", h.sessionQuestion, nil},
+		{http.MethodGet, "/sessions/:id/notes", h.listNotes, nil},
+		{http.MethodPost, "/sessions/:id/notes", h.createNote, nil},
 		// Creating questions counts against the same per-address budget as sessions.
 		{http.MethodGet, "/questions", h.listQuestions, nil},
 		{http.MethodPost, "/questions", h.createQuestion, []echo.MiddlewareFunc{h.perAddress(createSession)}},
@@ -39,6 +41,11 @@ func isQuestionRoute(path string) bool {
 	return strings.HasPrefix(path, "/questions") || path == "/sessions/:id/question"
 }
 
+// isNotesRoute tells the API routes that exist only with notes.
+func isNotesRoute(path string) bool {
+	return path == "/sessions/:id/notes"
+}
+
 // register lists every route of duet in one place.
 func (h *Handler) register(e *echo.Echo) {
 	e.Use(h.middleware()...)
@@ -52,6 +59,9 @@ func (h *Handler) register(e *echo.Echo) {
 	e.POST("/s/:id/name", h.setName)
 	e.POST("/s/:id/language", h.setLanguage)
 	e.GET("/s/:id/events", h.events, h.perAddress(openStream))
+	if h.notes != nil {
+		e.POST("/s/:id/notes", h.postNote)
+	}
 	if h.replays != nil {
 		e.GET("/s/:id/replay", h.replay)
 	}
@@ -75,7 +85,7 @@ func (h *Handler) register(e *echo.Echo) {
 	e.GET("/openapi.json", h.openAPI, api...)
 	preflight := map[string]bool{}
 	for _, r := range h.apiRoutes() {
-		if h.questions == nil && isQuestionRoute(r.path) {
+		if h.questions == nil && isQuestionRoute(r.path) || h.notes == nil && isNotesRoute(r.path) {
 			continue
 		}
 		e.Add(r.method, r.path, r.handle, append(slices.Clip(api), r.limit...)...)

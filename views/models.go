@@ -2,6 +2,11 @@
 // in, HTML out, no I/O and no knowledge of HTTP or of the collab domain.
 package views
 
+import (
+	"strconv"
+	"strings"
+)
+
 // Head is what every page tells the layout.
 type Head struct {
 	Title string // shown before " · duet" in the tab
@@ -33,10 +38,11 @@ type PadPage struct {
 	// rule): they see the interviewer link, the replay and the End button.
 	Interviewer    bool
 	InterviewerURL string // the secret link that makes co-interviewers; "" unless Interviewer
-	UserName string // their name; "" until they have joined
-	Presence Presence
-	Runner   RunnerPanel
-	Question *PadQuestion // the interview's question; nil for none
+	UserName       string // their name; "" until they have joined
+	Presence       Presence
+	Runner         RunnerPanel
+	Question       *PadQuestion // the interview's question; nil for none
+	Notes          *NotesPanel  // the interviewers' notes; nil for anyone else
 }
 
 // Joined reports whether this browser has given a name, so the pad (rather than the
@@ -69,6 +75,49 @@ type PersonView struct {
 	You     bool
 	Typing  bool
 	Running bool
+	Signals *PersonSignals // what their browser reported; only on interviewers' pages, nil otherwise
+}
+
+// PersonSignals are a candidate's pastes and tab switches, shown small by their name
+// on an interviewer's pad.
+type PersonSignals struct {
+	Pastes int  // pastes
+	Pasted int  // characters (UTF-16 units) they inserted
+	Away   int  // times they left the tab
+	Hidden bool // their tab is hidden now
+}
+
+// Any reports whether there is anything to show.
+func (s *PersonSignals) Any() bool { return s != nil && (s.Pastes > 0 || s.Away > 0 || s.Hidden) }
+
+// Label is the short text by the name: "2 pastes · away 1×", "away now".
+func (s *PersonSignals) Label() string {
+	var parts []string
+	if s.Pastes > 0 {
+		parts = append(parts, plural(s.Pastes, "paste"))
+	}
+	if s.Hidden {
+		parts = append(parts, "away now")
+	} else if s.Away > 0 {
+		parts = append(parts, "away "+strconv.Itoa(s.Away)+"×")
+	}
+	return strings.Join(parts, " · ")
+}
+
+// Title says it in full, for the tooltip.
+func (s *PersonSignals) Title() string {
+	t := plural(s.Pastes, "paste") + " (" + plural(s.Pasted, "character") + ") · left the tab " + plural(s.Away, "time")
+	if s.Hidden {
+		t += " · the tab is hidden now"
+	}
+	return t
+}
+
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.Itoa(n) + " " + thing + "s"
 }
 
 // ErrorPage is any failure rendered as a page.

@@ -20,6 +20,7 @@ type ReplayPage struct {
 	Authors  []ReplayAuthor
 	Runs     []ReplayRun
 	Run      *ReplayRunOutput // the run whose output is shown; nil for none
+	Notes    *ReplayNotes     // the interviewers' notes and the signals; nil for none
 }
 
 // Empty reports whether there is nothing to replay.
@@ -38,6 +39,7 @@ type ReplayFrame struct {
 	At        string // when, since the session started: "+12:04"; "" at version 0
 	Time      string // when, RFC 3339, for <time datetime>
 	Changed   [2]int // first and last lines (from 1) the last update touched, marked; zero for none
+	Noted     int    // the line of a note, marked instead of Changed; zero for none
 }
 
 // URL is the address of version v of the replay, which renders that version directly.
