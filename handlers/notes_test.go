@@ -349,3 +349,73 @@ func TestNotesEventStream(t *testing.T) {
 		t.Errorf("the candidate's stream carried a note:\n%s", got)
 	}
 }
+
+// TestNotesOnTheReplay: an interviewer's replay shows the notes and signals on the
+// timeline and beside the code, and a note's link opens its version with its line
+// marked; a candidate's replay request is refused without a trace of them.
+func TestNotesOnTheReplay(t *testing.T) {
+	t.Parallel()
+	f := newNotesFixture(t)
+	const canary = "canary-replay-41d0"
+	f.post(t, f.interviewer, "/s/"+f.id+"/notes", url.Values{"text": {canary}, "line": {"2"}}, nil, http.StatusSeeOther)
+	at := time.Now()
+	for _, s := range []store.Signal{
+		{UserID: "cand", Kind: store.SignalPaste, Size: 42, Version: 1, Time: at},
+		{UserID: "cand", Kind: store.SignalHidden, Version: 1, Time: at.Add(time.Second)},
+		{UserID: "cand", Kind: store.SignalVisible, Version: 1, Time: at.Add(2 * time.Second)},
+	} {
+		if err := f.srv.store.AddSignal(t.Context(), f.id, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := f.get(t, f.interviewer, "/s/"+f.id+"/replay", http.StatusOK)
+	doc := mustDoc(t, page.body)
+	for _, c := range []struct {
+		sel  string
+		want int
+	}{
+		{".timeline-note", 1},
+		{".timeline-signal", 1}, // three at one version: one mark
+		{".replay-notes li.note", 1},
+		{".signal-list li", 3},
+	} {
+		if got := doc.Find(c.sel).Length(); got != c.want {
+			t.Errorf("%s: %d, want %d", c.sel, got, c.want)
+		}
+	}
+	link, _ := doc.Find(".replay-notes .note-where").Attr("href")
+	if link != "/s/"+f.id+"/replay?v=1&line=2" || !strings.Contains(doc.Find(".replay-notes").Text(), canary) {
+		t.Errorf("the note links to %q; notes panel %q", link, doc.Find(".replay-notes").Text())
+	}
+	if !strings.Contains(doc.Find(".signal-totals").Text(), "1 paste (42 characters) · left the tab once") {
+		t.Errorf("signal totals %q", doc.Find(".signal-totals").Text())
+	}
+
+	// The note's link: its version, its line marked; as a page and as htmx's fragment.
+	for _, hd := range []http.Header{nil, {"HX-Request": {"true"}}} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, f.srv.URL+link, nil)
+		for k, v := range hd {
+			req.Header[k] = v
+		}
+		frame := mustDoc(t, f.send(t, f.interviewer, req, http.StatusOK).body).Find("#replay-frame")
+		if v, _ := frame.Attr("data-noted-line"); v != "2" || frame.Find(".line.hl").Length() != 1 ||
+			!strings.Contains(frame.Find(".line.hl").Text(), "y = x * 2") {
+			t.Errorf("htmx %v: frame noted line %q, marked %q", hd != nil, v, frame.Find(".line.hl").Text())
+		}
+	}
+	for _, bad := range []string{"abc", "0", "-1", "1.5", "+2"} {
+		if res := f.get(t, f.interviewer, "/s/"+f.id+"/replay?v=1&line="+url.QueryEscape(bad), 0); res.status != http.StatusBadRequest {
+			t.Errorf("?line=%s = %d, want 400", bad, res.status)
+		}
+	}
+	if frame := mustDoc(t, f.get(t, f.interviewer, "/s/"+f.id+"/replay?v=1&line=99", http.StatusOK).body).Find("#replay-frame"); frame.AttrOr("data-noted-line", "") != "" {
+		t.Errorf("a line past the end is marked")
+	}
+
+	for _, target := range []string{"/s/" + f.id + "/replay", link} {
+		res := f.get(t, f.candidate, target, http.StatusForbidden)
+		if strings.Contains(string(res.body), canary) || strings.Contains(string(res.body), "42 characters") {
+			t.Errorf("the candidate's %s shows a note or a signal", target)
+		}
+	}
+}
