@@ -78,7 +78,11 @@ func replayNotesView(tl replay.Timeline, a replay.Annotations) *views.ReplayNote
 	for i, j := 0, len(m.Signals)-1; i < j; i, j = i+1, j-1 { // newest first
 		m.Signals[i], m.Signals[j] = m.Signals[j], m.Signals[i]
 	}
-	m.SignalTotals = fmt.Sprintf("%s (%s) · left the tab %s", plural(pastes, "paste"), plural(pasted, "character"), times(away))
+	m.SignalTotals = "no pastes"
+	if pastes > 0 {
+		m.SignalTotals = fmt.Sprintf("%s (%s)", plural(pastes, "paste"), plural(pasted, "character"))
+	}
+	m.SignalTotals += " · " + leftTheTab(away)
 
 	// One mark per slot of the timeline's width that has signals.
 	type slot struct {
@@ -132,11 +136,15 @@ func signalText(s replay.SignalMark) string {
 	return "came back to the tab"
 }
 
-func times(n int) string {
-	if n == 1 {
-		return "once"
+// leftTheTab says how often someone left the tab.
+func leftTheTab(n int) string {
+	switch n {
+	case 0:
+		return "never left the tab"
+	case 1:
+		return "left the tab once"
 	}
-	return strconv.Itoa(n) + " times"
+	return "left the tab " + strconv.Itoa(n) + " times"
 }
 
 // excerpt is the start of s, at most n runes, with an ellipsis when cut.
