@@ -24,7 +24,6 @@ type notesFixture struct {
 	interviewer, candidate *http.Client
 }
 
-
 func newNotesFixture(t *testing.T) *notesFixture {
 	t.Helper()
 	srv := newTestServer(t, func(c *handlers.Config) { c.BodyLimit = 256 << 10 })
