@@ -620,7 +620,7 @@ func TestEndedPad(t *testing.T) {
 		if got := strings.Contains(string(res.body), "secret_sauce"); got != tt.wantCode {
 			t.Errorf("%s: the page shows the code: %v, want %v", tt.name, got, tt.wantCode)
 		}
-		if got := doc.Find(`a[href="/s/` + id + `/replay"]`).Length() > 0; got != tt.wantCode {
+		if got := doc.Find(`a[href="/s/`+id+`/replay"]`).Length() > 0; got != tt.wantCode {
 			t.Errorf("%s: a link to the replay: %v, want %v", tt.name, got, tt.wantCode)
 		}
 	}
