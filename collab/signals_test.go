@@ -75,9 +75,9 @@ func TestSignals(t *testing.T) {
 	}
 	cand.send(`{"type":"signal","kind":"hidden"}`)
 	cand.send(`{"type":"signal","kind":"visible","size":0}`)
-	iv.send(`{"type":"signal","kind":"hidden"}`) // ignored: nobody watches interviewers
-	// A change everyone sees, after the signals: what came before it is all there is.
-	iv.send(`{"type":"language","language":"sql"}`)
+	// A change everyone sees, sent after the signals on the same connection (one
+	// connection's messages are handled in order): what came before it is all there is.
+	cand.send(`{"type":"language","language":"sql"}`)
 	for _, who := range []struct {
 		name string
 		c    *wsClient
@@ -96,6 +96,16 @@ func TestSignals(t *testing.T) {
 			t.Errorf("%s got %d signal messages before the language change, want %d", who.name, n, who.want)
 		}
 	}
+	// An interviewer's own signal is ignored: not stored, not relayed.
+	iv.send(`{"type":"signal","kind":"hidden"}`)
+	iv.send(`{"type":"language","language":"python"}`)
+	for _, m := range until(iv, "language") {
+		if m.Type == "signal" || m.Type == "error" {
+			t.Errorf("the interviewer's own signal came back: %s", m.raw)
+		}
+	}
+	until(cand, "language")
+	until(other, "language")
 	ss := stored()
 	if len(ss) != 3 || ss[0].Kind != "paste" || ss[0].Size != 120 || ss[0].UserID != you || ss[1].Kind != "hidden" || ss[2].Kind != "visible" {
 		t.Fatalf("stored %+v, want the candidate's paste, hidden, visible", ss)
@@ -123,7 +133,7 @@ func TestSignals(t *testing.T) {
 	for range 30 {
 		cand.send(`{"type":"signal","kind":"hidden"}`)
 	}
-	cand.send(`{"type":"language","language":"python"}`)
+	cand.send(`{"type":"language","language":"sql"}`)
 	refused := 0
 	for _, m := range until(cand, "language") {
 		if m.Type == "error" && m.Code == collab.CodeRateLimited {

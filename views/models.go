@@ -43,7 +43,11 @@ type PadPage struct {
 	Runner         RunnerPanel
 	Question       *PadQuestion // the interview's question; nil for none
 	Notes          *NotesPanel  // the interviewers' notes; nil for anyone else
+	EndedAt        string       // when the interview was ended, as shown ("3 Dec 2026, 14:05 UTC"); "" while it runs
 }
+
+// Ended reports whether the interview was ended (the ended page is shown).
+func (m PadPage) Ended() bool { return m.EndedAt != "" }
 
 // Joined reports whether this browser has given a name, so the pad (rather than the
 // join form) is shown.
@@ -75,7 +79,10 @@ type PersonView struct {
 	You     bool
 	Typing  bool
 	Running bool
-	Signals *PersonSignals // what their browser reported; only on interviewers' pages, nil otherwise
+	// Interviewer: shown with an "Interviewer" badge, to everyone (who is who is no
+	// secret; what interviewers write is).
+	Interviewer bool
+	Signals     *PersonSignals // what their browser reported; only on interviewers' pages, nil otherwise
 }
 
 // PersonSignals are a candidate's pastes and tab switches, shown small by their name
