@@ -418,3 +418,26 @@ func TestNotesOnTheReplay(t *testing.T) {
 		}
 	}
 }
+
+// TestNotesAfterTheEnd: interviewers write feedback after the interview ended (the
+// replay is where they do it); the notes keep to the code as it ended.
+func TestNotesAfterTheEnd(t *testing.T) {
+	t.Parallel()
+	f := newNotesFixture(t)
+	owner := http.Header{"Authorization": {"Bearer " + f.token}}
+	if res := f.srv.do(t, http.MethodPost, "/sessions/"+f.id+"/end", owner, ""); res.status != http.StatusNoContent {
+		t.Fatalf("end = %d %s", res.status, res.body)
+	}
+	hd := jsonHeader()
+	hd.Set("Authorization", "Bearer "+f.token)
+	res := f.srv.do(t, http.MethodPost, "/sessions/"+f.id+"/notes", hd, `{"text":"strong on edge cases","line":3}`)
+	if res.status != http.StatusCreated || !strings.Contains(string(res.body), `"version":1`) {
+		t.Fatalf("a note after the end = %d %s, want 201 at the last version", res.status, res.body)
+	}
+	if res := f.post(t, f.candidate, "/s/"+f.id+"/notes", url.Values{"text": {"x"}, "line": {"1"}}, nil, 0); res.status != http.StatusForbidden {
+		t.Errorf("the candidate's note after the end = %d, want 403", res.status)
+	}
+	if n := len(f.notes(t)); n != 1 {
+		t.Errorf("%d notes, want 1", n)
+	}
+}
