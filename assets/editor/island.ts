@@ -134,7 +134,10 @@ export class Island {
       refused: (text) => this.status.flash(text),
     });
     this.cursors = new CursorSync(this.editor.view, this.offline, this.people, this.sync);
-    this.signals = new Signals((msg) => this.sync.send(msg));
+    this.signals = new Signals(
+      (msg) => this.sync.send(msg),
+      () => !this.people.amInterviewer,
+    );
 
     this.el.dataset.syncedVersion = String(this.offline.main.version);
     performance.mark("duet:editor-ready");

@@ -3,7 +3,8 @@
 // - Signals: a paste's size (in UTF-16 units: what the edit itself already holds, no
 //   more) and the tab being hidden or shown again go to the server as a "signal"
 //   message. The server keeps them for the interviewers, and ignores an interviewer's
-//   own. The candidate's pad says so plainly (views/notes.templ, RecordedNotice).
+//   own, and an interviewer's tab does not send them. The candidate's pad says so
+//   plainly (views/notes.templ, RecordedNotice).
 //   Signals that cannot go out (the socket is down) wait, a few at most, for it.
 // - The notes form's line: an interviewer's note is pinned to the line of their
 //   cursor, so the form's line field follows it (unless they are typing in it).
@@ -18,7 +19,12 @@ export class Signals {
   private waiting: SignalMessage[] = [];
   private readonly lineField = document.querySelector<HTMLInputElement>("input[data-note-line]");
 
-  constructor(private readonly send: (msg: SignalMessage) => boolean) {
+  /** send sends a signal when the socket is up; watched says whether anyone watches
+   * this tab's signals (the server ignores an interviewer's: they are not sent). */
+  constructor(
+    private readonly send: (msg: SignalMessage) => boolean,
+    private readonly watched: () => boolean,
+  ) {
     document.addEventListener("visibilitychange", this.onVisibility);
   }
 
@@ -38,6 +44,10 @@ export class Signals {
 
   /** flush sends what waited for the socket. */
   flush(): void {
+    if (!this.watched()) {
+      this.waiting = []; // they waited for the sync that says this tab is an interviewer's
+      return;
+    }
     while (this.waiting.length > 0 && this.send(this.waiting[0])) this.waiting.shift();
   }
 
@@ -46,6 +56,7 @@ export class Signals {
   }
 
   private report(msg: SignalMessage): void {
+    if (!this.watched()) return;
     this.flush();
     if (this.waiting.length === 0 && this.send(msg)) return;
     this.waiting.push(msg);
