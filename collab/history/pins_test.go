@@ -134,3 +134,50 @@ func TestLines(t *testing.T) {
 		t.Errorf("Line(5) (inside 😀b) = %d, want 2", got)
 	}
 }
+
+// TestMapPinsCost logs what showing notes costs on a long session: 200 notes spread
+// over a log of 10,000 one-line edits, mapped to its end (what the pad does when a
+// note is written, and on each load).
+func TestMapPinsCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a long log")
+	}
+	ctx := t.Context()
+	st := store.NewMemory()
+	t.Cleanup(func() { st.Close() })
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	id := uuid.NewString()
+	if err := st.CreateSession(ctx, store.Session{ID: id, Language: "python", CreatedAt: at, LastActive: at}); err != nil {
+		t.Fatal(err)
+	}
+	const edits, notes = 10000, 200
+	text := ot.NewText("")
+	log := make([]ot.Update, 0, edits)
+	for v := range edits {
+		c := replace(t, text.Len(), text.Len()/2, text.Len()/2, "x = "+itoa(v)+"\n")
+		var err error
+		if text, err = c.Apply(text); err != nil {
+			t.Fatal(err)
+		}
+		log = append(log, ot.Update{ClientID: "c", UserID: "u", Changes: c})
+	}
+	if err := st.AppendUpdates(ctx, id, 0, history.Encode(log)); err != nil {
+		t.Fatal(err)
+	}
+	pins := make([]history.Pin, notes)
+	for i := range pins {
+		pins[i] = history.Pin{Pos: 0, Version: 1 + i*(edits-1)/notes} // after the first edit: nothing is inserted at 0 again
+	}
+	start := time.Now()
+	got, err := history.MapPins(ctx, st, id, pins, edits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := history.LinesOf(text)
+	for _, p := range got {
+		if p.Version != edits || lines.Line(p.Pos) != 1 {
+			t.Fatalf("a pin at the start stayed at %+v, line %d; want line 1 at %d", p, lines.Line(p.Pos), edits)
+		}
+	}
+	t.Logf("BENCH notes: %d notes mapped through %d updates and placed on %d lines in %v (memory store)", notes, edits, len(lines), time.Since(start).Round(time.Millisecond))
+}
