@@ -47,7 +47,7 @@ type room struct {
 	runHeld     int                        // bytes of output those runs hold
 	typingTimer *time.Timer                // tells watchers when typing stops
 	notes       int                        // notes written while the room lived, so watchers see a new one
-	signals     map[string]*signalCount    // user id → what their browser reported while the room lived
+	signals     map[string]*signalCount    // user id → what their browser reported: the stored signals, then the live ones
 }
 
 func newRoom(h *Hub, id string) *room {
@@ -78,7 +78,13 @@ func (r *room) load(ctx context.Context) {
 				for _, p := range ps {
 					r.recorded[p.UserID] = true
 				}
-				return
+				var sigs []store.Signal
+				if sigs, err = history.Signals(ctx, r.hub.store, r.id); err == nil {
+					for _, sig := range sigs {
+						r.countSignal(sig)
+					}
+					return
+				}
 			}
 		}
 	}

@@ -67,21 +67,7 @@ func (r *room) signal(ctx context.Context, c *client, m *clientMessage) *protoco
 	if err := r.hub.store.AddSignal(ctx, r.id, sig); err != nil && !errors.Is(err, store.ErrQuota) {
 		r.hub.logger.Warn("store a signal", "session", r.id, "err", err)
 	}
-	n := r.signals[c.person.ID]
-	if n == nil {
-		n = &signalCount{}
-		r.signals[c.person.ID] = n
-	}
-	switch sig.Kind {
-	case store.SignalPaste:
-		n.pastes++
-		n.pasted += size
-	case store.SignalHidden:
-		n.away++
-		n.hidden = true
-	case store.SignalVisible:
-		n.hidden = false
-	}
+	r.countSignal(sig)
 	r.toInterviewersLocked(signalMessage(sig))
 	r.notifyLocked()
 	return nil
@@ -91,4 +77,25 @@ func (r *room) signal(ctx context.Context, c *client, m *clientMessage) *protoco
 func signalMessage(s store.Signal) []byte {
 	return newMsg("signal").str("userId", s.UserID).str("kind", s.Kind).int("size", s.Size).
 		int("version", s.Version).str("time", s.Time.Format(time.RFC3339Nano)).done()
+}
+
+// countSignal adds a signal to what interviewers see by its person's name. The room
+// counts the stored signals when it loads, so the counts survive its eviction and
+// a restart (past the stored budget, the live ones only while it lives).
+func (r *room) countSignal(sig store.Signal) {
+	n := r.signals[sig.UserID]
+	if n == nil {
+		n = &signalCount{}
+		r.signals[sig.UserID] = n
+	}
+	switch sig.Kind {
+	case store.SignalPaste:
+		n.pastes++
+		n.pasted += sig.Size
+	case store.SignalHidden:
+		n.away++
+		n.hidden = true
+	case store.SignalVisible:
+		n.hidden = false
+	}
 }
