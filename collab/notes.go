@@ -24,6 +24,9 @@ var (
 	ErrNotesFull = errors.New("the session keeps as many notes as it may")
 )
 
+// MaxNoteText is the most a note's text may hold, in bytes.
+const MaxNoteText = store.MaxNoteText
+
 // Note is an interviewer's note as shown now: Line is where its code is at the
 // session's current version, WrittenLine where it was when written.
 type Note struct {
@@ -50,7 +53,7 @@ func (h *Hub) AddNote(ctx context.Context, id string, by NoteAuthor, text string
 	switch {
 	case !utf8.ValidString(text) || strings.TrimSpace(text) == "":
 		return Note{}, ErrNoteEmpty
-	case len(text) > store.MaxNoteText:
+	case len(text) > MaxNoteText:
 		return Note{}, ErrNoteTooLong
 	}
 	r, err := h.room(ctx, id)

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"duet/collab"
 	"duet/collab/history"
 	"duet/collab/ot"
-	"duet/handlers"
 	"duet/store"
 )
 
@@ -26,7 +26,7 @@ type notesFixture struct {
 
 func newNotesFixture(t *testing.T) *notesFixture {
 	t.Helper()
-	srv := newTestServer(t, func(c *handlers.Config) { c.BodyLimit = 256 << 10 })
+	srv := newTestServer(t) // its body limit (4 KiB) is raised on the notes' routes
 	id, token := srv.mustCreate(t, "python")
 	c, err := ot.ParseChangeSet([]byte(`[[0,"def f(x):","    y = x * 2","    return y"]]`))
 	if err != nil {
@@ -199,6 +199,7 @@ func TestNotesAPI(t *testing.T) {
 		{"line 0", "application/json", `{"text":"x","line":0}`, 422, "invalid_line"},
 		{"line past the end", "application/json", `{"text":"x","line":4}`, 422, "invalid_line"},
 		{"text too long", "application/json", `{"text":"` + strings.Repeat("x", store.MaxNoteText+1) + `","line":1}`, 422, "note_too_long"},
+		{"a body past any note", "application/json", `{"text":"` + strings.Repeat("\\u00e9", store.MaxNoteText+1000) + `","line":1}`, 413, "too_large"},
 	}
 	before := len(f.notes(t))
 	for _, b := range bad {
@@ -209,6 +210,18 @@ func TestNotesAPI(t *testing.T) {
 	}
 	if got := len(f.notes(t)); got != before {
 		t.Errorf("bad bodies left %d notes, had %d", got, before)
+	}
+
+	// The longest note fits whatever -max-body-bytes says, escaped in JSON or in a form.
+	longest := strings.Repeat("é", collab.MaxNoteText/2)
+	if res := api(caller{"owner", plain, owner}, http.MethodPost, path, "application/json", `{"text":"`+strings.Repeat("\\u00e9", collab.MaxNoteText/2)+`","line":1}`); res.status != http.StatusCreated {
+		t.Errorf("POST the longest note in JSON escapes = %d %.200s", res.status, res.body)
+	}
+	if res := f.post(t, f.interviewer, "/s/"+f.id+"/notes", url.Values{"text": {longest}, "line": {"1"}}, nil, 0); res.status != http.StatusSeeOther {
+		t.Errorf("post the longest note in a form = %d %.200s", res.status, res.body)
+	}
+	if ns := f.notes(t); len(ns) != before+2 || ns[len(ns)-1].Text != longest || ns[len(ns)-2].Text != longest {
+		t.Errorf("the longest notes were not kept whole")
 	}
 }
 
