@@ -132,6 +132,10 @@ func TestNotesBrowser(t *testing.T) {
 		}
 		ivy.setDark(false)
 		cand.setDark(true)
+		ivy.emulatePhone(390, 844)
+		ivy.eval(`document.getElementById("notes").scrollIntoView()`)
+		ivy.screenshot("notes-pad-ivy-phone")
+		ivy.do(stepTimeout, chromedp.EmulateViewport(1280, 860))
 	})
 
 	t.Run("Replay", func(t *testing.T) {
