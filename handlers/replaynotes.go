@@ -45,15 +45,21 @@ func replayNotesView(tl replay.Timeline, a replay.Annotations) *views.ReplayNote
 		return strconv.FormatFloat(float64(min(v, tl.Version))*100/float64(tl.Version), 'f', 3, 64) + "%"
 	}
 	since := func(t time.Time) string { return "+" + clockText(t.Sub(tl.Created)) }
+	flags := map[int]int{} // version → its flag in m.NoteMarks
 	for _, n := range a.Notes {
 		who := personName(n.Author.Name)
 		m.Notes = append(m.Notes, views.NoteView{
 			ID: n.ID, Author: who, Text: n.Text, Line: n.Line, WrittenLine: n.Line, Version: n.Version,
 			At: since(n.Created), Time: n.Created.UTC().Format(time.RFC3339), URL: noteURL(tl.ID, n.Version, n.Line),
 		})
+		title := fmt.Sprintf("%s's note on line %d, %s: %s", who, n.Line, since(n.Created), excerpt(n.Text, 80))
+		if k, ok := flags[n.Version]; ok {
+			m.NoteMarks[k].Title += "\n" + title // notes at one version share a flag
+			continue
+		}
+		flags[n.Version] = len(m.NoteMarks)
 		m.NoteMarks = append(m.NoteMarks, views.ReplayNoteMark{
-			X: pct(n.Version), URL: noteURL(tl.ID, n.Version, n.Line), Color: n.Author.Color,
-			Title: fmt.Sprintf("%s's note on line %d, %s: %s", who, n.Line, since(n.Created), excerpt(n.Text, 80)),
+			X: pct(n.Version), URL: noteURL(tl.ID, n.Version, n.Line), Color: n.Author.Color, Title: title,
 		})
 	}
 

@@ -141,8 +141,8 @@ func TestNotesBrowser(t *testing.T) {
 	t.Run("Replay", func(t *testing.T) {
 		ivy.t = t
 		ivy.navigate(pad + "/replay")
-		ivy.waitUntil(`document.querySelectorAll(".timeline-note").length === 2 && document.querySelectorAll(".timeline-signal").length === 1`,
-			stepTimeout, "the note and the paste on the timeline")
+		ivy.waitUntil(`document.querySelectorAll(".timeline-note").length === 1 && document.querySelectorAll(".replay-notes .note").length === 2 && document.querySelectorAll(".timeline-signal").length === 1`,
+			stepTimeout, "the two notes (one flag: one version) and the paste on the timeline")
 		if got := evalAs[string](ivy, `document.querySelector(".signal-totals").textContent`); got != "1 paste (16 characters) · never left the tab" {
 			t.Errorf("the replay's signals say %q", got)
 		}
