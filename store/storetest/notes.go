@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,6 +84,30 @@ func runNotes(t *testing.T, open func(t *testing.T, l store.Limits) store.Store,
 			}
 		})
 	}
+
+	t.Run("concurrent notes stop at the limit", func(t *testing.T) {
+		ctx := t.Context()
+		s := withSession(t, open(t, store.Limits{Notes: 5}), sess)
+		errs := make(chan error, 20)
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Go(func() { errs <- s.AddNote(ctx, sess.ID, store.Note{ID: fmt.Sprintf("c%d", i), Text: "x", Line: 1}) })
+		}
+		wg.Wait()
+		close(errs)
+		refused := 0
+		for err := range errs {
+			switch {
+			case errors.Is(err, store.ErrQuota):
+				refused++
+			case err != nil:
+				t.Errorf("AddNote() error = %v", err)
+			}
+		}
+		if got, err := s.Notes(ctx, sess.ID); err != nil || len(got) != 5 || refused != 15 {
+			t.Errorf("20 notes at once under a limit of 5: %d kept, %d refused, %v", len(got), refused, err)
+		}
+	})
 
 	t.Run("a note of the longest text", func(t *testing.T) {
 		ctx := t.Context()
