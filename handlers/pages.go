@@ -84,8 +84,13 @@ func (h *Handler) pad(c echo.Context) error {
 		Presence: presenceView(s.ID, collab.Presence{Language: s.Language, People: states(s.Users)}, you),
 		Runner:   views.RunnerPanel{SessionID: s.ID, Language: s.Language},
 	}
-	if err := h.padQuestion(c, &m); err != nil {
-		return err
+	if h.questions != nil {
+		q, n, err := h.padQuestions(c, s.ID)
+		if err != nil {
+			return err
+		}
+		m.Questions, m.QuestionCount = &q, n
+		m.Runner.Questions, m.Runner.HasTests = true, q.Tests != nil
 	}
 	c.Response().Header().Set("Cache-Control", "no-store") // the code changes every second
 	if !m.Joined() {
