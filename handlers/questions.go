@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -44,40 +45,10 @@ type Owners interface {
 
 var _ Owners = (*collab.Hub)(nil)
 
-// canSeePrivate reports whether the request may see what is private to a session's
-// interviewers: its question's rubric and hidden tests. Until duet has roles, that is
-// the browser that started the session (its owner cookie, path-scoped to the pad) and
-// a program holding the owner token (Authorization: Bearer); anyone else is treated
-// as the candidate. This is the one place that decides it.
-func (h *Handler) canSeePrivate(c echo.Context, sessionID string) bool {
-	token := ""
-	if t, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization)); ok {
-		token = t
-	} else if ck, err := c.Cookie(ownerCookie); err == nil {
-		token = ck.Value
-	}
-	return token != "" && h.owners.CheckOwner(c.Request().Context(), sessionID, token) == nil
-}
-
-// errNotInterviewer refuses what only a session's interviewers may do.
-var errNotInterviewer = &httpError{status: http.StatusForbidden, code: "forbidden",
-	message: "Only the interviewers of this session can do that."}
-
-// requireInterviewer lets through the session's interviewers: a program with its
-// owner token (a wrong token is 403, as on DELETE), or an interviewer's browser. A
-// request with neither a token nor a browser identity is 401; any other browser is
-// the candidate's, 403.
-func (h *Handler) requireInterviewer(c echo.Context, sessionID string) error {
-	if token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization)); ok {
-		return h.owners.CheckOwner(c.Request().Context(), sessionID, token)
-	}
-	if h.canSeePrivate(c, sessionID) {
-		return nil
-	}
-	if browserKey(c) == "" {
-		return collab.ErrUnauthorized
-	}
-	return errNotInterviewer
+// hasBearer reports whether the request carries a Bearer token, right or wrong.
+func hasBearer(c echo.Context) bool {
+	_, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+	return ok
 }
 
 // addQuestionRequest is the body of POST /sessions/{id}/questions.
@@ -94,6 +65,9 @@ func (h *Handler) addSessionQuestion(c echo.Context) error {
 		return err
 	}
 	if err := h.requireInterviewer(c, s.ID); err != nil {
+		if errors.Is(err, errInterviewersOnly) && h.principal(c) == "" && !hasBearer(c) {
+			return collab.ErrUnauthorized // a program that sent no owner token
+		}
 		return err
 	}
 	var req addQuestionRequest
@@ -126,6 +100,9 @@ func (h *Handler) giveQuestion(ctx context.Context, sessionID, questionID string
 	s, err := h.sessions.Session(ctx, sessionID)
 	if err != nil {
 		return questions.SessionQuestion{}, err
+	}
+	if !s.Ended.IsZero() {
+		return questions.SessionQuestion{}, fmt.Errorf("add a question to %s: %w", sessionID, collab.ErrEnded)
 	}
 	if err := h.questions.AddToSession(ctx, sessionID, q, s.Version); err != nil {
 		return questions.SessionQuestion{}, err
@@ -288,7 +265,7 @@ func (h *Handler) sessionQuestion(c echo.Context) error {
 	if !ok {
 		return &httpError{status: http.StatusNotFound, code: "no_question", message: "This session was not started from a question."}
 	}
-	return c.JSON(http.StatusOK, sessionQuestionJSON(sq, h.canSeePrivate(c, s.ID)))
+	return c.JSON(http.StatusOK, sessionQuestionJSON(sq, h.role(c, s.ID) == roleInterviewer))
 }
 
 // sessionQuestionJSON is a session's question as the API shows it: with its rubric
@@ -362,7 +339,7 @@ func (h *Handler) offerQuestions(c echo.Context, m *views.HomePage, selected str
 }
 
 // padQuestions is the question part of the pad as this browser may see it:
-// everything for its interviewers (canSeePrivate), with the control that adds a
+// everything for its interviewers (role), with the control that adds a
 // question; for anyone else the prompt and the visible tests, and how many hidden
 // tests there are, but never their text. It returns how many questions the session
 // was given too.
@@ -373,7 +350,7 @@ func (h *Handler) padQuestions(c echo.Context, sessionID string) (views.PadQuest
 	if err != nil {
 		return m, 0, err
 	}
-	private := h.canSeePrivate(c, sessionID)
+	private := h.role(c, sessionID) == roleInterviewer
 	if private {
 		m.Add = &views.AddQuestion{Full: len(given) >= questions.MaxSessionQuestions}
 		qs, err := h.questions.List(ctx, "")
@@ -432,8 +409,8 @@ func (h *Handler) addQuestionPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if !h.canSeePrivate(c, s.ID) {
-		return errNotInterviewer
+	if err := h.requireInterviewer(c, s.ID); err != nil {
+		return err
 	}
 	qid := c.FormValue("question")
 	if qid == "" {

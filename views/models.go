@@ -31,10 +31,13 @@ type PadPage struct {
 	ShareURL string // absolute link to this page
 	Version  int    // document version Content is at
 	Content  string // document text at Version, shown before the editor starts
-	Owner    bool   // this browser started the session and may end it
-	UserName string // their name; "" until they have joined
-	Presence Presence
-	Runner   RunnerPanel
+	// Interviewer: the viewer is an interviewer of the session (handlers' role
+	// rule): they see the interviewer link, the replay and the End button.
+	Interviewer    bool
+	InterviewerURL string // the secret link that makes co-interviewers; "" unless Interviewer
+	UserName       string // their name; "" until they have joined
+	Presence       Presence
+	Runner         RunnerPanel
 	// Questions is the pad's question part; nil without a question library.
 	Questions *PadQuestions
 	// QuestionCount is how many questions the page shows the session was given:

@@ -59,12 +59,12 @@ func runStore(ctx context.Context, args []string, out io.Writer) error {
 const storeUsage = `Usage: duet store copy -from LOCATION -to LOCATION
 
 Copies the question library, then every session, with its whole history (update
-log, snapshots, runs, participants, the questions it was given, owner token hash
-and times), from one store to another, then checks that both have the same counts
-and the same text at the latest version. A session already copied is brought up
-to date, or left alone if it is; a question of the library is replaced by the
-source's when the source's was edited later; running the copy twice changes
-nothing the second time. A LOCATION is sqlite:PATH (the
+log, snapshots, runs, participants, interviewers, the questions it was given, owner
+token hash and times, the end included), from one store to another, then checks
+that both have the same counts and the same text at the latest version. A session
+already copied is brought up to date, or left alone if it is; a question of the
+library is replaced by the source's when the source's was edited later; running the
+copy twice changes nothing the second time. A LOCATION is sqlite:PATH (the
 duet.db of a data folder) or a postgres:// URL. Stop the duet serving the source
 first, or copy again once it is stopped.
 
@@ -254,6 +254,7 @@ type history struct {
 	runs         []store.Run
 	participants []store.Participant
 	questions    []store.SessionQuestion
+	members      []store.Member
 }
 
 func readHistory(ctx context.Context, st fullStore, id string) (history, error) {
@@ -272,6 +273,9 @@ func readHistory(ctx context.Context, st fullStore, id string) (history, error) 
 		return h, err
 	}
 	if h.participants, err = st.Participants(ctx, id); err != nil {
+		return h, err
+	}
+	if h.members, err = st.Members(ctx, id); err != nil {
 		return h, err
 	}
 	h.questions, err = st.SessionQuestions(ctx, id)
@@ -377,6 +381,18 @@ func copySession(ctx context.Context, src, dst fullStore, id string) (copyOutcom
 		return failed, "", err
 	}
 	count(n, "participants")
+	n, err = addMissing(h.members, have.members, func(a, b store.Member) bool { return a.Principal == b.Principal },
+		func(m store.Member) error { return dst.AddMember(ctx, id, m) })
+	if err != nil {
+		return failed, "", err
+	}
+	count(n, "members")
+	if have.session.Ended.IsZero() && !h.session.Ended.IsZero() {
+		if err := dst.SetEnded(ctx, id, h.session.Ended); err != nil {
+			return failed, "", err
+		}
+		note("the end time")
+	}
 	// A session's questions are a list in the order they were given: the copy's must
 	// be the start of the source's, and the rest is added in order.
 	if len(have.questions) > len(h.questions) {
@@ -404,8 +420,8 @@ func copySession(ctx context.Context, src, dst fullStore, id string) (copyOutcom
 		return failed, "", fmt.Errorf("copied, but %w", err)
 	}
 	if outcome == copied {
-		did = []string{fmt.Sprintf("%d updates, %d snapshots, %d runs, %d participants, %d questions",
-			len(h.log), len(h.snapshots), len(h.runs), len(h.participants), len(h.questions))}
+		did = []string{fmt.Sprintf("%d updates, %d snapshots, %d runs, %d participants, %d members, %d questions",
+			len(h.log), len(h.snapshots), len(h.runs), len(h.participants), len(h.members), len(h.questions))}
 	}
 	return outcome, strings.Join(did, ", "), nil
 }
@@ -449,9 +465,11 @@ func verifyCopy(ctx context.Context, src, dst fullStore, id string, h history) e
 		return fmt.Errorf("the copy has %d runs, the source %d", len(got.runs), len(h.runs))
 	case len(got.participants) != len(h.participants):
 		return fmt.Errorf("the copy has %d participants, the source %d", len(got.participants), len(h.participants))
+	case len(got.members) != len(h.members):
+		return fmt.Errorf("the copy has %d members, the source %d", len(got.members), len(h.members))
 	case len(got.questions) != len(h.questions):
 		return fmt.Errorf("the copy has %d questions, the source %d", len(got.questions), len(h.questions))
-	case c.Language != s.Language || !c.CreatedAt.Equal(s.CreatedAt) || !c.LastActive.Equal(s.LastActive) || !bytes.Equal(c.OwnerTokenHash, s.OwnerTokenHash):
+	case c.Language != s.Language || !c.CreatedAt.Equal(s.CreatedAt) || !c.LastActive.Equal(s.LastActive) || !bytes.Equal(c.OwnerTokenHash, s.OwnerTokenHash) || !c.Ended.Equal(s.Ended):
 		return fmt.Errorf("the copy's session is %+v, the source's %+v", c, s)
 	}
 	for v := range h.log {

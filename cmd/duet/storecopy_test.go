@@ -53,6 +53,8 @@ func copyFixture(t *testing.T, st fullStore, id string) {
 	second := fixtureQuestion("9b0c3d1e-0000-4000-8000-000000000002", at.Add(time.Minute))
 	second.Tests = nil
 	must(st.AddSessionQuestion(ctx, id, store.SessionQuestion{Question: second, Version: 2, Added: at.Add(90*time.Second + 1)}))
+	must(st.AddMember(ctx, id, store.Member{Principal: "b:0123456789abcdef0123456789abcdef", Role: store.RoleInterviewer, PublicID: "p-ada", Added: at}))
+	must(st.AddMember(ctx, id, store.Member{Principal: "a:bob", Role: store.RoleInterviewer, PublicID: "p-bob", Added: at.Add(time.Second + 1)}))
 	must(st.Touch(ctx, id, s.LastActive))
 }
 
@@ -101,7 +103,7 @@ func wantHistories(t *testing.T, st fullStore, where string, want ...history) {
 func diffHistory(got, want history) string {
 	g, w := got.session, want.session
 	if g.ID != w.ID || g.Language != w.Language || g.Version != w.Version || !g.CreatedAt.Equal(w.CreatedAt) ||
-		!g.LastActive.Equal(w.LastActive) || !bytes.Equal(g.OwnerTokenHash, w.OwnerTokenHash) {
+		!g.LastActive.Equal(w.LastActive) || !bytes.Equal(g.OwnerTokenHash, w.OwnerTokenHash) || !g.Ended.Equal(w.Ended) {
 		return fmt.Sprintf("session %+v, want %+v", g, w)
 	}
 	if len(got.log) != len(want.log) || len(got.snapshots) != len(want.snapshots) || len(got.runs) != len(want.runs) || len(got.participants) != len(want.participants) {
@@ -142,6 +144,15 @@ func diffHistory(got, want history) string {
 			return fmt.Sprintf("question %d = %+v, want %+v", i, got.questions[i], want.questions[i])
 		}
 	}
+	if len(got.members) != len(want.members) {
+		return fmt.Sprintf("%d members, want %d", len(got.members), len(want.members))
+	}
+	for i := range got.members {
+		g, w := got.members[i], want.members[i]
+		if g.SessionID != w.SessionID || g.Principal != w.Principal || g.Role != w.Role || g.PublicID != w.PublicID || !g.Added.Equal(w.Added) {
+			return fmt.Sprintf("member %d = %+v, want %+v", i, g, w)
+		}
+	}
 	return ""
 }
 
@@ -164,9 +175,9 @@ func TestStoreCopy(t *testing.T) {
 	copyFixture(t, src, a)
 	copyFixture(t, src, b)
 	wantA, wantB := mustHistory(t, src, a), mustHistory(t, src, b)
-	if len(wantA.log) != 3 || len(wantA.snapshots) != 2 || len(wantA.runs) != 2 || len(wantA.participants) != 2 || len(wantA.questions) != 2 {
-		t.Fatalf("fixture: %d updates, %d snapshots, %d runs, %d participants, %d questions",
-			len(wantA.log), len(wantA.snapshots), len(wantA.runs), len(wantA.participants), len(wantA.questions))
+	if len(wantA.log) != 3 || len(wantA.snapshots) != 2 || len(wantA.runs) != 2 || len(wantA.participants) != 2 || len(wantA.members) != 2 || len(wantA.questions) != 2 {
+		t.Fatalf("fixture: %d updates, %d snapshots, %d runs, %d participants, %d members, %d questions",
+			len(wantA.log), len(wantA.snapshots), len(wantA.runs), len(wantA.participants), len(wantA.members), len(wantA.questions))
 	}
 	at := wantA.session.CreatedAt
 	library := []store.Question{fixtureQuestion("9b0c3d1e-0000-4000-8000-00000000000a", at), fixtureQuestion("9b0c3d1e-0000-4000-8000-00000000000b", at)}
@@ -179,7 +190,7 @@ func TestStoreCopy(t *testing.T) {
 	src.Close()
 
 	out, err := runCopy(t, "sqlite:"+srcPath, pgURL)
-	if err != nil || !strings.Contains(out, a+": copied: 3 updates, 2 snapshots, 2 runs, 2 participants, 2 questions") ||
+	if err != nil || !strings.Contains(out, a+": copied: 3 updates, 2 snapshots, 2 runs, 2 participants, 2 members, 2 questions") ||
 		!strings.Contains(out, "2 sessions: 2 copied") || !strings.Contains(out, "2 questions in the library: 2 copied, 0 replaced") {
 		t.Fatalf("first copy to PostgreSQL: %v\n%s", err, out)
 	}
@@ -219,6 +230,12 @@ func TestStoreCopy(t *testing.T) {
 	if err := src.SaveParticipant(ctx, a, store.Participant{UserID: "u-cy", Name: "Cy", Joined: later}); err != nil {
 		t.Fatal(err)
 	}
+	if err := src.AddMember(ctx, a, store.Member{Principal: "a:cy", Role: store.RoleInterviewer, PublicID: "p-cy", Added: later}); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.SetEnded(ctx, a, later.Add(time.Nanosecond)); err != nil {
+		t.Fatal(err)
+	}
 	third := fixtureQuestion("9b0c3d1e-0000-4000-8000-000000000003", later)
 	if err := src.AddSessionQuestion(ctx, a, store.SessionQuestion{Question: third, Version: 3, Added: later}); err != nil {
 		t.Fatal(err)
@@ -230,7 +247,7 @@ func TestStoreCopy(t *testing.T) {
 	wantA = mustHistory(t, src, a)
 	src.Close()
 	out, err = runCopy(t, "sqlite:"+srcPath, pgURL)
-	if err != nil || !strings.Contains(out, a+": brought up to date: +1 updates, +1 participants, +1 questions") ||
+	if err != nil || !strings.Contains(out, a+": brought up to date: +1 updates, +1 participants, +1 members, the end time, +1 questions") ||
 		!strings.Contains(out, "1 brought up to date, 1 already the same") || !strings.Contains(out, "2 questions in the library: 0 copied, 1 replaced by a later edit, 1 already the same") {
 		t.Fatalf("copy after the source was used: %v\n%s", err, out)
 	}
