@@ -186,3 +186,26 @@ func (s *testServer) library(t *testing.T) *questions.Library {
 	}
 	return l
 }
+
+// TestNoQuestionAfterTheEnd: an ended interview takes no question (409), and its
+// interviewers are no longer offered to add one.
+func TestNoQuestionAfterTheEnd(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t)
+	id, token := srv.mustCreate(t, "python")
+	if res := srv.do(t, "POST", "/sessions/"+id+"/end", bearer(token), ""); res.status != 204 {
+		t.Fatalf("POST /sessions/{id}/end = %d %s", res.status, res.body)
+	}
+	h := bearer(token)
+	h.Set("Content-Type", "application/json")
+	res := srv.do(t, "POST", "/sessions/"+id+"/questions", h, `{"questionId":"example-two-sum-python"}`)
+	if res.status != 409 || !strings.Contains(string(res.body), "session_ended") {
+		t.Errorf("adding a question after the end = %d %s, want 409 session_ended", res.status, res.body)
+	}
+	if given, _ := srv.library(t).SessionQuestions(t.Context(), id); len(given) != 0 {
+		t.Errorf("the ended session holds %d questions", len(given))
+	}
+	if doc := mustDoc(t, srv.do(t, "GET", "/s/"+id+"/question", bearer(token), "").body); doc.Find("#question-add").Length() != 0 {
+		t.Error("an ended interview still offers to add a question")
+	}
+}

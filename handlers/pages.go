@@ -89,7 +89,7 @@ func (h *Handler) pad(c echo.Context) error {
 		m.InterviewerURL = h.knownInterviewerURL(c, s.ID)
 	}
 	if h.questions != nil {
-		q, n, err := h.padQuestions(c, s.ID)
+		q, n, err := h.padQuestions(c, s)
 		if err != nil {
 			return err
 		}

@@ -342,8 +342,9 @@ func (h *Handler) offerQuestions(c echo.Context, m *views.HomePage, selected str
 // everything for its interviewers (role), with the control that adds a
 // question; for anyone else the prompt and the visible tests, and how many hidden
 // tests there are, but never their text. It returns how many questions the session
-// was given too.
-func (h *Handler) padQuestions(c echo.Context, sessionID string) (views.PadQuestions, int, error) {
+// was given too. An ended interview takes no more questions.
+func (h *Handler) padQuestions(c echo.Context, s collab.SessionInfo) (views.PadQuestions, int, error) {
+	sessionID := s.ID
 	m := views.PadQuestions{SessionID: sessionID}
 	ctx := c.Request().Context()
 	given, err := h.questions.SessionQuestions(ctx, sessionID)
@@ -351,7 +352,7 @@ func (h *Handler) padQuestions(c echo.Context, sessionID string) (views.PadQuest
 		return m, 0, err
 	}
 	private := h.role(c, sessionID) == roleInterviewer
-	if private {
+	if private && s.Ended.IsZero() {
 		m.Add = &views.AddQuestion{Full: len(given) >= questions.MaxSessionQuestions}
 		qs, err := h.questions.List(ctx, "")
 		if err != nil {
@@ -393,7 +394,7 @@ func (h *Handler) questionFragment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	m, _, err := h.padQuestions(c, s.ID)
+	m, _, err := h.padQuestions(c, s)
 	if err != nil {
 		return err
 	}
