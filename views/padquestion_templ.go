@@ -288,7 +288,7 @@ func questionPane(q *PadQuestion) templ.Component {
 // starterHint says where the starter code is.
 func starterHint(number int) string {
 	if number > 1 {
-		return "not in the code: adding a question keeps the candidate's work"
+		return "adding a question leaves the code as it is"
 	}
 	return "the code started from it"
 }

@@ -312,7 +312,8 @@ export class RunnerPanel {
     if (!qt || qt.language !== this.lang || qt.tests.length === 0) return;
     const code = this.code();
     const hidden = qt.tests.filter((t) => t.hidden).length;
-    const title = `Tests · ${qt.tests.length - hidden} visible${hidden ? ` + ${hidden} hidden` : ""}`;
+    // Short, as run headers are narrow: the table below counts and marks the tests.
+    const title = hidden ? "Tests + hidden" : "Tests";
     await this.execute(title, (engine, hooks) => engine.runTests(code, qt.tests, hooks), qt.tests);
   }
 

@@ -218,6 +218,8 @@ func TestQuestionsBrowser(t *testing.T) {
 	canaries = append(canaries, lru.Rubric[:60])
 	t.Run("SecondQuestion", func(t *testing.T) {
 		ada.t, bob.t = t, t
+		ada.setDark(false) // before the page loads: its light screenshot catches no colour transition
+		bob.setDark(false)
 		ada.navigate(pad)
 		ada.waitPad()
 		code := evalAs[string](bob, `document.getElementById("editor").duetEditor.getText()`)
@@ -262,7 +264,7 @@ func TestQuestionsBrowser(t *testing.T) {
 				}
 			}
 		}
-		ada.eval(`window.scrollTo(0, 0)`)
+		ada.eval(`window.scrollTo(0, 0); document.getElementById("question").scrollTop = 0`)
 		shoot("second-question-desktop")
 
 		ada.navigate(pad + "/replay")
