@@ -288,21 +288,26 @@ func TestQuestionsBrowser(t *testing.T) {
 				}
 			}
 		}
-		// The watch saw what carries a question: the pad itself, and Ada's shared
-		// results with the hidden ones reduced to passed or failed.
+		// The watch saw what carries a question: the pad itself, the second question's
+		// part, and Ada's shared results with the hidden ones reduced to passed or failed.
 		kinds := map[string]int{}
-		var pads, redacted int
+		var pads, redacted, fragments int
 		for _, got := range seen() {
 			kinds[strings.Fields(got.what)[0]]++
 			if strings.HasPrefix(got.what, "document") && strings.Contains(got.body, "Hidden tests exist (3)") {
 				pads++
 			}
+			// The second question's part, fetched on the stream's question event.
+			if strings.HasPrefix(got.what, "xhr") && strings.HasSuffix(got.what, "/question") && strings.Contains(got.body, "Hidden tests exist (2)") {
+				fragments++
+			}
 			if got.what == "frame" && strings.Contains(got.body, `\"hidden\":true,\"passed\":false`) {
 				redacted++
 			}
 		}
-		if pads == 0 || redacted == 0 {
-			t.Errorf("the watch of Bob's browser saw %d pads and %d frames of hidden results (%v): it does not see what it must", pads, redacted, kinds)
+		if pads == 0 || redacted == 0 || fragments == 0 {
+			t.Errorf("the watch of Bob's browser saw %d pads, %d frames of hidden results and %d question parts (%v): it does not see what it must",
+				pads, redacted, fragments, kinds)
 		}
 		t.Logf("searched what reached Bob's browser: %v", kinds)
 	})
