@@ -146,6 +146,13 @@ func TestSessionQuestionsAreBounded(t *testing.T) {
 	t.Parallel()
 	srv := newTestServer(t)
 	id, token := srv.mustCreate(t, "python")
+	// A pad without a question: Run tests is there for when one comes, hidden; the
+	// interviewer is offered a question.
+	pad := mustDoc(t, srv.do(t, "GET", "/s/"+id, http.Header{"Cookie": {"duet_name=Ivy"}, "Authorization": {"Bearer " + token}}, "").body)
+	if pad.Find("#tests-button[hidden]").Length() != 1 || pad.Find("#runner-tests").Length() != 0 || pad.Find("#question-region #question-add form").Length() != 1 {
+		t.Errorf("a pad without a question: hidden Run tests %d, tests %d, add form %d; want 1, 0, 1",
+			pad.Find("#tests-button[hidden]").Length(), pad.Find("#runner-tests").Length(), pad.Find("#question-region #question-add form").Length())
+	}
 	h := jsonHeader()
 	h.Set("Authorization", "Bearer "+token)
 	for i := range questions.MaxSessionQuestions {
