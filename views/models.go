@@ -43,6 +43,7 @@ type PadPage struct {
 	// QuestionCount is how many questions the page shows the session was given:
 	// the event stream compares it with the store's, in case one came meanwhile.
 	QuestionCount int
+	EndedAt       string // when the interview was ended, as shown ("3 Dec 2026, 14:05 UTC"); "" while it runs
 }
 
 // eventsURL is the pad's event stream.
@@ -53,6 +54,9 @@ func eventsURL(m PadPage) string {
 	}
 	return u
 }
+
+// Ended reports whether the interview was ended (the ended page is shown).
+func (m PadPage) Ended() bool { return m.EndedAt != "" }
 
 // Joined reports whether this browser has given a name, so the pad (rather than the
 // join form) is shown.
@@ -84,6 +88,9 @@ type PersonView struct {
 	You     bool
 	Typing  bool
 	Running bool
+	// Interviewer: shown with an "Interviewer" badge, to everyone (who is who is no
+	// secret; what interviewers write is).
+	Interviewer bool
 }
 
 // ErrorPage is any failure rendered as a page.
