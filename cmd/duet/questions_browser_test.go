@@ -227,11 +227,13 @@ func TestQuestionsBrowser(t *testing.T) {
 			t.Error("Bob, the candidate, is offered to add a question")
 		}
 		ada.eval(`document.getElementById("question-add").open = true; document.getElementById("add-question").value = "example-lru-cache-python"`)
+		start := time.Now()
 		ada.click(`#question-add button[type=submit]`)
-		for _, tb := range []*tab{ada, bob} {
+		for _, tb := range []*tab{bob, ada} {
 			tb.waitUntil(`document.querySelector("#question .question-pane-title")?.textContent === `+jsString(lru.Title)+` &&
 				JSON.parse(document.getElementById("runner-tests").textContent).tests.some(t => t.name === "missing key") &&
 				!document.getElementById("tests-button").hidden`, stepTimeout, "the LRU cache in "+tb.name+"'s pane, and its tests in the runner")
+			t.Logf("BENCH second question, Ada's click → %s's pane and runner show it (polled): %v", tb.name, time.Since(start).Round(time.Millisecond))
 		}
 		if got := evalAs[string](bob, `document.getElementById("editor").duetEditor.getText()`); got != code {
 			t.Errorf("adding a question changed Bob's code from %q to %q", code, got)
@@ -266,6 +268,15 @@ func TestQuestionsBrowser(t *testing.T) {
 		}
 		ada.eval(`window.scrollTo(0, 0); document.getElementById("question").scrollTop = 0`)
 		shoot("second-question-desktop")
+
+		for _, tb := range []*tab{ada, bob} {
+			tb.emulatePhone(390, 844)
+			tb.eval(`window.scrollTo(0, 0); document.getElementById("question").scrollTop = 0`)
+		}
+		shoot("second-question-phone")
+		for _, tb := range []*tab{ada, bob} {
+			tb.do(stepTimeout, chromedp.EmulateViewport(1280, 860))
+		}
 
 		ada.navigate(pad + "/replay")
 		ada.waitUntil(`document.querySelectorAll(".timeline-question").length === 2`, stepTimeout, "the two questions on the replay's timeline")
