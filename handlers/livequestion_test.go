@@ -92,7 +92,8 @@ func TestAddQuestionToLiveInterview(t *testing.T) {
 	res = srv.do(t, "GET", "/s/"+s.ID+"/question", candidate, "")
 	doc := mustDoc(t, res.body)
 	if res.status != 200 || doc.Find(".question-pane-title").Text() != "Sum" || doc.Find("#question-add").Length() != 0 ||
-		doc.Find("[data-insert-code]").Length() != 0 || !strings.Contains(doc.Find(".panel-title").Text(), "Question 2") {
+		doc.Find("[data-insert-code]").Length() != 0 || !strings.Contains(doc.Find(".panel-title").Text(), "Question 2") ||
+		doc.Find(`#question-news[hx-swap-oob][role=status]`).Text() != "New question: Sum" {
 		t.Errorf("the candidate's question part = %d %s", res.status, res.body)
 	}
 	for _, private := range []string{"canary-7d1e", "secret rubric", "def f():"} {
@@ -117,7 +118,7 @@ func TestAddQuestionToLiveInterview(t *testing.T) {
 		t.Errorf("GET /sessions/{id}/question = %s, want Sum without its hidden test", res.body)
 	}
 	pad := srv.do(t, "GET", "/s/"+s.ID, http.Header{"Cookie": {candidateKey + "; duet_name=Cy"}}, "")
-	if d := mustDoc(t, pad.body); d.Find(`[sse-connect="/s/`+s.ID+`/events?questions=2"]`).Length() != 1 ||
+	if d := mustDoc(t, pad.body); d.Find(`[sse-connect="/s/`+s.ID+`/events?questions=2"]`).Length() != 1 || d.Find("#question-news").Text() != "" ||
 		d.Find("#question-region .question-pane-title").Text() != "Sum" {
 		t.Errorf("the candidate's pad lacks the second question or its count: %s", pad.body)
 	}

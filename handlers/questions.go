@@ -398,6 +398,7 @@ func (h *Handler) questionFragment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	m.Refreshed = true
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return h.render(c, http.StatusOK, views.QuestionRegion(m))
 }

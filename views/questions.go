@@ -69,6 +69,7 @@ type PadQuestions struct {
 	Question  *PadQuestion // the newest question given; nil for none
 	Tests     *RunnerTests // nil when the question has no tests (or there is none)
 	Add       *AddQuestion // interviewers only; nil for everyone else
+	Refreshed bool         // fetched again by the pad (not its first render)
 }
 
 // PadQuestion is the question of an interview, as one participant may see it.

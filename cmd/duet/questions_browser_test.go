@@ -235,6 +235,9 @@ func TestQuestionsBrowser(t *testing.T) {
 				!document.getElementById("tests-button").hidden`, stepTimeout, "the LRU cache in "+tb.name+"'s pane, and its tests in the runner")
 			t.Logf("BENCH second question, Ada's click → %s's pane and runner show it (polled): %v", tb.name, time.Since(start).Round(time.Millisecond))
 		}
+		if got := evalAs[string](bob, `document.getElementById("question-news").textContent`); got != "New question: "+lru.Title {
+			t.Errorf("Bob's status line says %q, want the new question's title", got)
+		}
 		if got := evalAs[string](bob, `document.getElementById("editor").duetEditor.getText()`); got != code {
 			t.Errorf("adding a question changed Bob's code from %q to %q", code, got)
 		}
