@@ -311,10 +311,9 @@ export class RunnerPanel {
     const qt = this.questionTests;
     if (!qt || qt.language !== this.lang || qt.tests.length === 0) return;
     const code = this.code();
-    const hidden = qt.tests.filter((t) => t.hidden).length;
-    // Short, as run headers are narrow: the table below counts and marks the tests.
-    const title = hidden ? "Tests + hidden" : "Tests";
-    await this.execute(title, (engine, hooks) => engine.runTests(code, qt.tests, hooks), qt.tests);
+    // The title is short, as run headers are narrow: the table below counts the tests
+    // and marks the hidden ones.
+    await this.execute("Tests", (engine, hooks) => engine.runTests(code, qt.tests, hooks), qt.tests);
   }
 
   /** enableTests offers Run tests when the session is in the tests' language. */
