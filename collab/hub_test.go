@@ -917,8 +917,8 @@ func jsonUnmarshal(b []byte, m *msg) error {
 	return nil
 }
 
-// TestWatch follows a session's presence: people, typing, running, language, and the
-// end of the watch.
+// TestWatch follows a session's presence: people, typing, running, language, the
+// questions given, and the end of the watch.
 func TestWatch(t *testing.T) {
 	t.Parallel()
 	srv := newHubServer(t, collab.Limits{})
@@ -970,6 +970,28 @@ func TestWatch(t *testing.T) {
 	}
 	if err := srv.hub.SetLanguage(ctx, id, "cobol", ""); !errors.Is(err, collab.ErrInvalidLanguage) {
 		t.Errorf("SetLanguage(cobol) error = %v, want ErrInvalidLanguage", err)
+	}
+
+	text := func() string {
+		t.Helper()
+		s, err := srv.hub.Session(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Text.String()
+	}
+	before := text()
+	for n := 1; n <= 2; n++ {
+		if err := srv.hub.QuestionAdded(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		next(func(p collab.Presence) bool { return p.Questions == n }, fmt.Sprintf("question %d", n))
+	}
+	if after := text(); after != before {
+		t.Errorf("QuestionAdded changed the document from %q to %q", before, after)
+	}
+	if err := srv.hub.QuestionAdded(ctx, "3f2a1b9c-0000-4000-8000-000000000009"); !errors.Is(err, collab.ErrNotFound) {
+		t.Errorf("QuestionAdded(unknown session) error = %v, want ErrNotFound", err)
 	}
 
 	a.conn.Close(websocket.StatusNormalClosure, "")

@@ -46,6 +46,7 @@ type room struct {
 	runLog      map[*client]*store.Run     // each connection's run in progress, stored when it ends
 	runHeld     int                        // bytes of output those runs hold
 	typingTimer *time.Timer                // tells watchers when typing stops
+	questions   int                        // questions given while the room is live (QuestionAdded)
 }
 
 func newRoom(h *Hub, id string) *room {

@@ -2,6 +2,8 @@
 // in, HTML out, no I/O and no knowledge of HTTP or of the collab domain.
 package views
 
+import "strconv"
+
 // Head is what every page tells the layout.
 type Head struct {
 	Title string // shown before " · duet" in the tab
@@ -36,8 +38,21 @@ type PadPage struct {
 	UserName       string // their name; "" until they have joined
 	Presence       Presence
 	Runner         RunnerPanel
-	Question       *PadQuestion // the interview's question; nil for none
-	EndedAt        string       // when the interview was ended, as shown ("3 Dec 2026, 14:05 UTC"); "" while it runs
+	// Questions is the pad's question part; nil without a question library.
+	Questions *PadQuestions
+	// QuestionCount is how many questions the page shows the session was given:
+	// the event stream compares it with the store's, in case one came meanwhile.
+	QuestionCount int
+	EndedAt       string // when the interview was ended, as shown ("3 Dec 2026, 14:05 UTC"); "" while it runs
+}
+
+// eventsURL is the pad's event stream.
+func eventsURL(m PadPage) string {
+	u := "/s/" + m.ID + "/events"
+	if m.Questions != nil {
+		u += "?questions=" + strconv.Itoa(m.QuestionCount)
+	}
+	return u
 }
 
 // Ended reports whether the interview was ended (the ended page is shown).
