@@ -25,6 +25,9 @@ type PersonState struct {
 type Presence struct {
 	Language string
 	People   []PersonState // in the order they came
+	// Questions counts the questions the session was given since its room went
+	// live: a watcher that sees it change shows the session's question again.
+	Questions int
 	// Notes counts the notes written since the room was loaded: a change tells an
 	// interviewer's page to show the notes again. Never shown to candidates.
 	Notes int
@@ -70,7 +73,7 @@ func (h *Hub) Watch(ctx context.Context, id string) (<-chan Presence, error) {
 func (r *room) presenceLocked() Presence {
 	now := r.hub.now()
 	people := r.peopleLocked()
-	p := Presence{Language: r.lang, People: make([]PersonState, len(people)), Notes: r.notes}
+	p := Presence{Language: r.lang, People: make([]PersonState, len(people)), Questions: r.questions, Notes: r.notes}
 	for i, person := range people {
 		p.People[i] = PersonState{
 			Person:  person,

@@ -46,6 +46,7 @@ type room struct {
 	runLog      map[*client]*store.Run     // each connection's run in progress, stored when it ends
 	runHeld     int                        // bytes of output those runs hold
 	typingTimer *time.Timer                // tells watchers when typing stops
+	questions   int                        // questions given while the room is live (QuestionAdded)
 	notes       int                        // notes written while the room lived, so watchers see a new one
 	signals     map[string]*signalCount    // user id → what their browser reported: the stored signals, then the live ones
 }

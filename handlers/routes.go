@@ -23,6 +23,7 @@ func (h *Handler) apiRoutes() []route {
 		{http.MethodDelete, "/sessions/:id", h.deleteSession, nil},
 		{http.MethodPost, "/sessions/:id/end", h.endSessionAPI, nil},
 		{http.MethodGet, "/sessions/:id/question", h.sessionQuestion, nil},
+		{http.MethodPost, "/sessions/:id/questions", h.addSessionQuestion, nil},
 		{http.MethodGet, "/sessions/:id/notes", h.listNotes, nil},
 		{http.MethodPost, "/sessions/:id/notes", h.createNote, nil},
 		// Creating questions counts against the same per-address budget as sessions.
@@ -38,7 +39,7 @@ func (h *Handler) apiRoutes() []route {
 
 // isQuestionRoute tells the API routes that exist only with a question library.
 func isQuestionRoute(path string) bool {
-	return strings.HasPrefix(path, "/questions") || path == "/sessions/:id/question"
+	return strings.HasPrefix(path, "/questions") || strings.HasPrefix(path, "/sessions/:id/question")
 }
 
 // isNotesRoute tells the API routes that exist only with notes.
@@ -66,6 +67,8 @@ func (h *Handler) register(e *echo.Echo) {
 		e.GET("/s/:id/replay", h.replay)
 	}
 	if h.questions != nil {
+		e.GET("/s/:id/question", h.questionFragment)
+		e.POST("/s/:id/questions", h.addQuestionPage)
 		e.GET("/library", h.libraryPage)
 		e.POST("/library", h.createQuestionPage, h.perAddress(createSession))
 		e.GET("/library/new", h.newQuestionPage)

@@ -41,9 +41,22 @@ type PadPage struct {
 	UserName       string // their name; "" until they have joined
 	Presence       Presence
 	Runner         RunnerPanel
-	Question       *PadQuestion // the interview's question; nil for none
-	Notes          *NotesPanel  // the interviewers' notes; nil for anyone else
-	EndedAt        string       // when the interview was ended, as shown ("3 Dec 2026, 14:05 UTC"); "" while it runs
+	// Questions is the pad's question part; nil without a question library.
+	Questions *PadQuestions
+	// QuestionCount is how many questions the page shows the session was given:
+	// the event stream compares it with the store's, in case one came meanwhile.
+	QuestionCount int
+	Notes         *NotesPanel // the interviewers' notes; nil for anyone else
+	EndedAt       string      // when the interview was ended, as shown ("3 Dec 2026, 14:05 UTC"); "" while it runs
+}
+
+// eventsURL is the pad's event stream.
+func eventsURL(m PadPage) string {
+	u := "/s/" + m.ID + "/events"
+	if m.Questions != nil {
+		u += "?questions=" + strconv.Itoa(m.QuestionCount)
+	}
+	return u
 }
 
 // Ended reports whether the interview was ended (the ended page is shown).
