@@ -438,3 +438,9 @@ func TestOpenRefuses(t *testing.T) {
 		}
 	}
 }
+
+func TestAccountsContract(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	storetest.RunAccounts(t, func(t *testing.T) store.Accounts { return newStore(t, db) })
+}

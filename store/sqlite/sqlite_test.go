@@ -487,3 +487,8 @@ func TestWALStaysBounded(t *testing.T) {
 	}
 	t.Logf("WAL of %d bytes; %+v", info.Size(), s.Stats())
 }
+
+func TestAccountsContract(t *testing.T) {
+	t.Parallel()
+	storetest.RunAccounts(t, func(t *testing.T) store.Accounts { return mustOpen(t, sqlite.Options{}) })
+}
