@@ -24,7 +24,7 @@ func copyFixture(t *testing.T, st store.Store, id string) {
 	t.Helper()
 	ctx := t.Context()
 	at := time.Date(2026, 11, 26, 9, 30, 0, 123456789, time.UTC)
-	s := store.Session{ID: id, Language: "python", CreatedAt: at, LastActive: at.Add(time.Hour), OwnerTokenHash: bytes.Repeat([]byte{0xab}, 32)}
+	s := store.Session{ID: id, Language: "python", CreatedAt: at, LastActive: at.Add(time.Hour), OwnerTokenHash: bytes.Repeat([]byte{0xab}, 32), Team: "core"}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -85,7 +85,7 @@ func wantHistories(t *testing.T, st store.Store, where string, want ...history) 
 func diffHistory(got, want history) string {
 	g, w := got.session, want.session
 	if g.ID != w.ID || g.Language != w.Language || g.Version != w.Version || !g.CreatedAt.Equal(w.CreatedAt) ||
-		!g.LastActive.Equal(w.LastActive) || !bytes.Equal(g.OwnerTokenHash, w.OwnerTokenHash) || !g.Ended.Equal(w.Ended) {
+		!g.LastActive.Equal(w.LastActive) || !bytes.Equal(g.OwnerTokenHash, w.OwnerTokenHash) || !g.Ended.Equal(w.Ended) || g.Team != w.Team {
 		return fmt.Sprintf("session %+v, want %+v", g, w)
 	}
 	if len(got.log) != len(want.log) || len(got.snapshots) != len(want.snapshots) || len(got.runs) != len(want.runs) || len(got.participants) != len(want.participants) {
