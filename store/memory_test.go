@@ -22,3 +22,8 @@ func TestMemoryAccounts(t *testing.T) {
 	t.Parallel()
 	storetest.RunAccounts(t, func(*testing.T) store.Accounts { return store.NewMemory() })
 }
+
+func TestMemoryInterviews(t *testing.T) {
+	t.Parallel()
+	storetest.RunInterviews(t, func(*testing.T) storetest.InterviewsBackend { return store.NewMemory() })
+}

@@ -456,3 +456,9 @@ func TestAccountsContract(t *testing.T) {
 	db := pgtest.NewDatabase(t)
 	storetest.RunAccounts(t, func(t *testing.T) store.Accounts { return newStore(t, db) })
 }
+
+func TestInterviewsContract(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	storetest.RunInterviews(t, func(t *testing.T) storetest.InterviewsBackend { return newStore(t, db) })
+}

@@ -501,3 +501,8 @@ func TestAccountsContract(t *testing.T) {
 	t.Parallel()
 	storetest.RunAccounts(t, func(t *testing.T) store.Accounts { return mustOpen(t, sqlite.Options{}) })
 }
+
+func TestInterviewsContract(t *testing.T) {
+	t.Parallel()
+	storetest.RunInterviews(t, func(t *testing.T) storetest.InterviewsBackend { return mustOpen(t, sqlite.Options{}) })
+}
