@@ -33,7 +33,7 @@ func (c InterviewCursor) IsZero() bool { return c.ID == "" }
 
 // Interview is one session as a list of interviews shows it.
 type Interview struct {
-	Session             // OwnerTokenHash and Bytes are not filled
+	Session               // OwnerTokenHash and Bytes are not filled
 	Participants []string // names, in the order they first joined; the first MaxListedParticipants
 	Runs         int
 	// Excerpt is the start of the text at the newest snapshot, as stored (a JSON
