@@ -52,6 +52,8 @@ const (
 // query a page.
 type Interviews interface {
 	ListInterviews(ctx context.Context, q InterviewQuery) ([]Interview, error)
+	// SetTeam gives a session to a team (its starter's), or returns ErrNotFound.
+	SetTeam(ctx context.Context, id, team string) error
 }
 
 // Cursor is the cursor after iv.

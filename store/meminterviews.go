@@ -54,6 +54,14 @@ func (m *Memory) ListInterviews(ctx context.Context, q InterviewQuery) ([]Interv
 	return out[:min(len(out), q.ClampLimit())], nil
 }
 
+// SetTeam gives a session to a team.
+func (m *Memory) SetTeam(ctx context.Context, id, team string) error {
+	return m.with(ctx, id, func(s *memSession) error {
+		s.Team = team
+		return nil
+	})
+}
+
 // before tells whether s comes after the cursor in the newest-first order.
 func before(s Session, c InterviewCursor) bool {
 	return s.CreatedAt.Before(c.Created) || s.CreatedAt.Equal(c.Created) && s.ID < c.ID

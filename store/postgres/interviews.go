@@ -32,6 +32,13 @@ WHERE s.pk IN (
 ORDER BY COALESCE(s.created, $9) DESC, s.id DESC
 LIMIT $8`
 
+// SetTeam gives a session to a team.
+func (s *Store) SetTeam(ctx context.Context, id, team string) error {
+	return s.do(ctx, "set team of "+id, func(ctx context.Context) error {
+		return mustAffect(s.pool.Exec(ctx, `UPDATE sessions SET team = $1 WHERE id = $2`, team, id))(id)
+	})
+}
+
 // ListInterviews returns a page of interviews, newest first.
 func (s *Store) ListInterviews(ctx context.Context, q store.InterviewQuery) ([]store.Interview, error) {
 	var out []store.Interview

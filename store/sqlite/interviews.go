@@ -33,6 +33,14 @@ WHERE s.pk IN (
 ORDER BY COALESCE(s.created, :min) DESC, s.id DESC
 LIMIT :limit`
 
+// SetTeam gives a session to a team.
+func (s *Store) SetTeam(ctx context.Context, id, team string) error {
+	return s.write(ctx, "set team of "+id, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET team = ? WHERE id = ?`, team, id)
+		return mustAffect(res, err, id)
+	})
+}
+
 // ListInterviews returns a page of interviews, newest first.
 func (s *Store) ListInterviews(ctx context.Context, q store.InterviewQuery) ([]store.Interview, error) {
 	out := []store.Interview{}

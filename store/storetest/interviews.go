@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -40,11 +41,11 @@ func RunInterviews(t *testing.T, open func(t *testing.T) InterviewsBackend) {
 			created = at.Add(4 * time.Minute)
 		}
 		team := map[bool]string{true: "core", false: ""}[i >= 6]
-		if i == 8 {
-			team = "other"
-		}
 		must(s.CreateSession(ctx, store.Session{ID: id(i), Language: "python", CreatedAt: created, LastActive: created.Add(time.Hour),
 			OwnerTokenHash: []byte{1}, Team: team}))
+		if i == 8 {
+			must(s.SetTeam(ctx, id(i), "other"))
+		}
 		who := "b:ada"
 		if i >= 6 {
 			who = "b:someone"
@@ -152,6 +153,15 @@ func RunInterviews(t *testing.T, open func(t *testing.T) InterviewsBackend) {
 		}
 		if tm := list(t, store.InterviewQuery{Team: "core", Limit: 1}); len(tm) != 1 || tm[0].Team != "core" {
 			t.Errorf("team's = %+v, want its team", tm)
+		}
+	})
+
+	t.Run("set team", func(t *testing.T) {
+		if err := s.SetTeam(ctx, "3f2a1b9c-0000-4000-8000-999999999999", "x"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("SetTeam(unknown) error = %v, want ErrNotFound", err)
+		}
+		if got, err := s.Session(ctx, id(8)); err != nil || got.Team != "other" {
+			t.Errorf("Session after SetTeam = %+v, %v; want team other", got, err)
 		}
 	})
 
