@@ -29,11 +29,14 @@ type PadPage struct {
 	ShareURL string // absolute link to this page
 	Version  int    // document version Content is at
 	Content  string // document text at Version, shown before the editor starts
-	Owner    bool   // this browser started the session and may end it
-	UserName string // their name; "" until they have joined
-	Presence Presence
-	Runner   RunnerPanel
-	Question *PadQuestion // the interview's question; nil for none
+	// Interviewer: the viewer is an interviewer of the session (handlers' role
+	// rule): they see the interviewer link, the replay and the End button.
+	Interviewer    bool
+	InterviewerURL string // the secret link that makes co-interviewers; "" unless Interviewer
+	UserName       string // their name; "" until they have joined
+	Presence       Presence
+	Runner         RunnerPanel
+	Question       *PadQuestion // the interview's question; nil for none
 }
 
 // Joined reports whether this browser has given a name, so the pad (rather than the
