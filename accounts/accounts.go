@@ -383,3 +383,11 @@ func newID() string {
 	rand.Read(raw)
 	return base64.RawURLEncoding.EncodeToString(raw)
 }
+
+// User is an account (store.User), so that callers need not reach into the store.
+type User = store.User
+
+// ErrOIDCRefused is an OpenID Connect sign-in that does not check out: a bad
+// state, nonce or audience, an expired or badly signed token, an error from the
+// issuer, or an email outside the allowed domain.
+var ErrOIDCRefused = errors.New("OIDC sign-in refused")

@@ -54,6 +54,8 @@ var errorCodes = []struct {
 		"Only the interviewers of this interview can see or do this."},
 	{collab.ErrEnded, http.StatusConflict, "session_ended", "The interview has ended",
 		"This interview has ended: it can be replayed, not changed."},
+	{errSignInRequired, http.StatusUnauthorized, "sign_in_required", "Sign in required",
+		"Only a signed-in interviewer can do that: sign in (a program sends an API token as a Bearer token)."},
 	{collab.ErrStarterTooLarge, http.StatusUnprocessableEntity, "starter_too_large", "Starter code too long",
 		"The question's starter code is longer than a document may be on this server."},
 }

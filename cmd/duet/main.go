@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"duet/accounts"
 	"duet/collab"
 	"duet/collab/replay"
 	"duet/handlers"
@@ -45,6 +46,9 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "store" {
 		return runStore(ctx, args[1:], stderr)
+	}
+	if len(args) > 0 && args[0] == "user" {
+		return runUser(ctx, args[1:], getenv, os.Stdin, stderr)
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
@@ -92,6 +96,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 
+	accts := accounts.New(st, accounts.Options{})
+	var oidc handlers.OIDC
+	if cfg.auth == handlers.AuthOIDC {
+		o, err := accounts.NewOIDC(ctx, accts, accounts.OIDCConfig{
+			Issuer: cfg.oidc.issuer, ClientID: cfg.oidc.clientID, ClientSecret: cfg.oidc.clientSecret,
+			RedirectURL: cfg.oidc.redirectURL, EmailDomain: cfg.oidc.emailDomain,
+		})
+		if err != nil {
+			return fmt.Errorf("oidc: %w", err)
+		}
+		oidc = o
+	}
+
 	assets, err := static.New(static.Embedded())
 	if err != nil {
 		// A binary built without its assets still serves the API and the pages, so
@@ -114,6 +131,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		TrustedProxies: cfg.trustedProxies,
 		Static:         assets,
 		Compression:    cfg.compression,
+		Auth:           cfg.auth,
+		Accounts:       accts,
+		OIDC:           oidc,
+		Interviews:     hub,
 	})
 	if err != nil {
 		return err
@@ -202,10 +223,13 @@ func serveMetrics(cfg config, m *metrics.Metrics, logger *slog.Logger, serveErr 
 	return func() { srv.Close() }, nil
 }
 
-// backend is what every store of duet keeps: sessions and the question library.
+// backend is what every store of duet keeps: sessions, the question library,
+// accounts and the lists of interviews.
 type backend interface {
 	store.Store
 	store.Questions
+	store.Accounts
+	store.Interviews
 }
 
 // openStore opens the configured store: the SQLite file in the data folder, the
