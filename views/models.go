@@ -20,10 +20,10 @@ type HomePage struct {
 	// SignInToStart replaces the start form with a link to sign in: sign-in is on
 	// and this browser is signed out.
 	SignInToStart bool
-	Languages []LanguageOption
-	Questions []QuestionOption // to start from; none without a library
-	Name      string           // the name this browser used last, to prefill
-	Error     string           // shown above the form when starting failed
+	Languages     []LanguageOption
+	Questions     []QuestionOption // to start from; none without a library
+	Name          string           // the name this browser used last, to prefill
+	Error         string           // shown above the form when starting failed
 }
 
 // PadPage is the session page, the link people share.
