@@ -92,7 +92,6 @@ func send(t *testing.T, client *http.Client, method, target string, header http.
 	return response{status: res.StatusCode, header: res.Header, body: b}
 }
 
-
 // signIn signs a new browser in as login and returns it.
 func (s *authServer) signIn(t *testing.T, login string) *http.Client {
 	t.Helper()
