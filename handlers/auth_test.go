@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 
 	"duet/accounts"
+	"duet/accounts/oidctest"
 	"duet/collab"
 	"duet/collab/replay"
 	"duet/handlers"
@@ -280,5 +281,54 @@ func TestNoSignIn(t *testing.T) {
 	doc := mustDoc(t, s.do(t, "GET", "/", nil, "").body)
 	if doc.Find(`form[action="/s"]`).Length() != 1 || doc.Find(`a[href="/login"]`).Length() != 0 || doc.Find(`a[href="/interviews"]`).Length() != 1 {
 		t.Error("without sign-in the home page should show the start form and My interviews, and no sign-in")
+	}
+}
+
+// TestOIDCSignIn signs a browser in through the test issuer, end to end over HTTP:
+// duet's /login/oidc, the issuer, the callback with the flow cookie, and then a
+// page that needs the account. A callback without the flow cookie signs nobody in.
+func TestOIDCSignIn(t *testing.T) {
+	t.Parallel()
+	is := oidctest.New(t, "duet", "s3cret")
+	st := store.NewMemory()
+	svc := accounts.New(st, accounts.Options{Argon2: cheapArgon})
+	// The issuer redirects to this address; the test sends the browser on to duet.
+	const placeholder = "http://duet.invalid/login/oidc/callback"
+	o, err := accounts.NewOIDC(t.Context(), svc, accounts.OIDCConfig{Issuer: is.URL, ClientID: "duet", ClientSecret: "s3cret", RedirectURL: placeholder})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newServerOn(t, st, func(c *handlers.Config) { c.Auth, c.Accounts, c.OIDC = handlers.AuthOIDC, svc, o })
+	b := s.browser(t)
+
+	doc := mustDoc(t, send(t, b, "GET", s.URL+"/login?next=/interviews", nil, "").body)
+	if doc.Find(`form[action="/login/oidc"]`).Length() != 1 || doc.Find(`input[name="password"]`).Length() != 0 {
+		t.Error("the sign-in page of -auth oidc should offer the company account and no password")
+	}
+	res := send(t, b, "GET", s.URL+"/login/oidc?next=/interviews", nil, "")
+	if res.status != http.StatusSeeOther || !strings.HasPrefix(res.header.Get("Location"), is.URL+"/authorize?") {
+		t.Fatalf("GET /login/oidc = %d to %q, want 303 to the issuer", res.status, res.header.Get("Location"))
+	}
+	res = send(t, b, "GET", res.header.Get("Location"), nil, "")
+	back, err := url.Parse(res.header.Get("Location"))
+	if err != nil || !strings.HasPrefix(back.String(), placeholder) {
+		t.Fatalf("issuer answered %d to %q", res.status, res.header.Get("Location"))
+	}
+	callback := s.URL + back.Path + "?" + back.RawQuery
+
+	// Another browser with the same callback but none of the flow's secrets: refused.
+	if res := send(t, s.browser(t), "GET", callback, nil, ""); res.status != http.StatusUnauthorized || strings.Contains(res.header.Get("Set-Cookie"), "duet_account=") {
+		t.Errorf("callback without the flow cookie = %d, want 401 and no sign-in", res.status)
+	}
+	res = send(t, b, "GET", callback, nil, "")
+	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/interviews" {
+		t.Fatalf("callback = %d to %q %.200s, want 303 to /interviews", res.status, res.header.Get("Location"), res.body)
+	}
+	if res := send(t, b, "GET", s.URL+"/interviews", nil, ""); res.status != http.StatusOK {
+		t.Errorf("after OIDC sign-in, /interviews = %d, want 200", res.status)
+	}
+	// The flow cookie is used once: the same callback again signs nobody in.
+	if res := send(t, s.browser(t), "GET", callback, nil, ""); res.status != http.StatusUnauthorized {
+		t.Errorf("replayed callback = %d, want 401", res.status)
 	}
 }
