@@ -119,7 +119,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	oidcDomain := fs.String("oidc-email-domain", env("OIDC_EMAIL_DOMAIN", ""), "with -auth oidc: only verified emails of this domain may sign in, such as example.com; empty: any (env OIDC_EMAIL_DOMAIN)")
 	healthcheck := fs.Bool("healthcheck", false, "ask the duet listening on -addr whether it is healthy, and exit 0 or 1 (for container health checks)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: duet [flags]\n       duet store copy -from LOCATION -to LOCATION (see duet store copy -help)\n\nServes the duet coding pad. Every flag falls back to the environment variable named in its help.\n\n")
+		fmt.Fprintf(fs.Output(), "Usage: duet [flags]\n       duet store copy -from LOCATION -to LOCATION (see duet store copy -help)\n       duet user add|passwd|delete|token|list … (see duet user add -help)\n\nServes the duet coding pad. Every flag falls back to the environment variable named in its help.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
