@@ -97,6 +97,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 
 	accts := accounts.New(st, accounts.Options{})
+	if cfg.auth != handlers.AuthNone {
+		signInsDone := make(chan struct{})
+		go func() {
+			defer close(signInsDone)
+			purgeSignIns(janitorCtx, accts, logger)
+		}()
+		defer func() { // runs before the janitor's own deferred stop
+			stopJanitor()
+			<-signInsDone
+		}()
+	}
 	var oidc handlers.OIDC
 	if cfg.auth == handlers.AuthOIDC {
 		o, err := accounts.NewOIDC(ctx, accts, accounts.OIDCConfig{
@@ -275,6 +286,26 @@ func purgeIdle(ctx context.Context, st store.Store, ttl time.Duration, logger *s
 			logger.Error("purge idle sessions", "err", err)
 		case n > 0:
 			logger.Info("purged idle sessions", "count", n, "idle_for", ttl.String())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// purgeSignIns deletes expired sign-ins at once and then every purgeInterval,
+// until ctx ends: a signed-in browser's credential is useless once expired, and the
+// table should not grow with every sign-in ever made.
+func purgeSignIns(ctx context.Context, a *accounts.Service, logger *slog.Logger) {
+	tick := time.NewTicker(purgeInterval)
+	defer tick.Stop()
+	for {
+		if n, err := a.Purge(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("purge expired sign-ins", "err", err)
+		} else if n > 0 {
+			logger.Info("purged expired sign-ins", "count", n)
 		}
 		select {
 		case <-ctx.Done():
