@@ -90,13 +90,22 @@ func (h *Handler) pad(c echo.Context) error {
 		Presence:    presenceView(s.ID, collab.Presence{Language: s.Language, People: states(s.Users)}, you),
 		Runner:      views.RunnerPanel{SessionID: s.ID, Language: s.Language},
 	}
+	c.Response().Header().Set("Cache-Control", "no-store") // the code changes every second
+	if !s.Ended.IsZero() {
+		// Over: candidates are told so and shown nothing else; interviewers get the
+		// code as it ended and the replay.
+		m.EndedAt = s.Ended.Format("2 Jan 2006, 15:04 UTC")
+		if !interviewer {
+			m.Content = ""
+		}
+		return h.render(c, http.StatusOK, views.PadEnded(m))
+	}
 	if interviewer {
 		m.InterviewerURL = h.knownInterviewerURL(c, s.ID)
 	}
 	if err := h.padQuestion(c, &m); err != nil {
 		return err
 	}
-	c.Response().Header().Set("Cache-Control", "no-store") // the code changes every second
 	if !m.Joined() {
 		return h.render(c, http.StatusOK, views.PadJoin(m))
 	}
@@ -180,6 +189,7 @@ func presenceView(sessionID string, p collab.Presence, you string) views.Presenc
 	for _, s := range p.People {
 		m.People = append(m.People, views.PersonView{
 			Name: s.Name, Color: s.Color, You: you != "" && s.ID == you, Typing: s.Typing, Running: s.Running,
+			Interviewer: s.Role == roleInterviewer,
 		})
 	}
 	return m

@@ -126,13 +126,19 @@ func rememberLink(c echo.Context, sessionID, token string) {
 	setCookie(c, linkCookie, token, "/s/"+sessionID, linkMaxAge)
 }
 
-// knownInterviewerURL is the interviewer link this browser was given, or "".
+// knownInterviewerURL is the interviewer link this request knows the token of (its
+// Bearer token, or the one its browser was given), or "".
 func (h *Handler) knownInterviewerURL(c echo.Context, sessionID string) string {
-	ck, err := c.Cookie(linkCookie)
-	if err != nil || h.sessions.CheckOwner(c.Request().Context(), sessionID, ck.Value) != nil {
+	token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+	if !ok {
+		if ck, err := c.Cookie(linkCookie); err == nil {
+			token = ck.Value
+		}
+	}
+	if token == "" || h.sessions.CheckOwner(c.Request().Context(), sessionID, token) != nil {
 		return ""
 	}
-	return h.interviewerURL(c, sessionID, ck.Value)
+	return h.interviewerURL(c, sessionID, token)
 }
 
 // interviewerURL is the secret link that makes whoever opens it an interviewer of

@@ -41,7 +41,11 @@ type PadPage struct {
 	Presence       Presence
 	Runner         RunnerPanel
 	Question       *PadQuestion // the interview's question; nil for none
+	EndedAt        string       // when the interview was ended, as shown ("3 Dec 2026, 14:05 UTC"); "" while it runs
 }
+
+// Ended reports whether the interview was ended (the ended page is shown).
+func (m PadPage) Ended() bool { return m.EndedAt != "" }
 
 // Joined reports whether this browser has given a name, so the pad (rather than the
 // join form) is shown.
@@ -73,6 +77,9 @@ type PersonView struct {
 	You     bool
 	Typing  bool
 	Running bool
+	// Interviewer: shown with an "Interviewer" badge, to everyone (who is who is no
+	// secret; what interviewers write is).
+	Interviewer bool
 }
 
 // ErrorPage is any failure rendered as a page.
