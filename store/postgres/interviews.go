@@ -11,26 +11,30 @@ var _ store.Interviews = (*Store)(nil)
 
 // listInterviews is one page of interviews in one statement. The sessions are
 // those of the principal (session_members_by_principal) and of the team
-// (sessions_by_team); the page is cut by keyset on (created, id), and for each of
-// its rows the counts, names and excerpt are subqueries on the session's own keys.
+// (sessions_by_team, a partial index: hence the literal team <> ''); the page is
+// cut by keyset on (created, id) first, and only then, for its rows alone, the
+// counts, names and excerpt are read, by subqueries on each session's own keys.
 // Names are bytea: the search folds A to Z in their escape form (encode(…,
 // 'escape') writes every other byte as digits), so it is the same in every locale
 // and in every back end. A session without a creation time sorts as the oldest.
 const listInterviews = `
+WITH page AS (
+	SELECT s.pk FROM sessions s
+	WHERE s.pk IN (
+			SELECT m.session FROM session_members m WHERE m.principal = $3 AND $3 <> ''
+			UNION
+			SELECT t.pk FROM sessions t WHERE t.team = $4 AND t.team <> '' AND $4 <> '')
+		AND ($5 = '' OR EXISTS (SELECT 1 FROM participants p WHERE p.session = s.pk
+			AND strpos(translate(encode(p.name, 'escape'), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), $5) > 0))
+		AND ($6 = '' OR (COALESCE(s.created, $9), s.id) < ($7, $6))
+	ORDER BY COALESCE(s.created, $9) DESC, s.id DESC
+	LIMIT $8)
 SELECT s.id, s.language, s.created, s.last_active, s.ended, s.team, s.version,
 	(SELECT count(*) FROM runs r WHERE r.session = s.pk),
 	ARRAY(SELECT p.name FROM participants p WHERE p.session = s.pk ORDER BY p.pk LIMIT $1),
 	(SELECT substring(sn.text FROM 1 FOR $2) FROM snapshots sn WHERE sn.session = s.pk ORDER BY sn.version DESC LIMIT 1)
-FROM sessions s
-WHERE s.pk IN (
-		SELECT m.session FROM session_members m WHERE m.principal = $3 AND $3 <> ''
-		UNION
-		SELECT t.pk FROM sessions t WHERE t.team = $4 AND $4 <> '')
-	AND ($5 = '' OR EXISTS (SELECT 1 FROM participants p WHERE p.session = s.pk
-		AND strpos(translate(encode(p.name, 'escape'), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), $5) > 0))
-	AND ($6 = '' OR (COALESCE(s.created, $9), s.id) < ($7, $6))
-ORDER BY COALESCE(s.created, $9) DESC, s.id DESC
-LIMIT $8`
+FROM page JOIN sessions s ON s.pk = page.pk
+ORDER BY COALESCE(s.created, $9) DESC, s.id DESC`
 
 // SetTeam gives a session to a team.
 func (s *Store) SetTeam(ctx context.Context, id, team string) error {

@@ -462,3 +462,12 @@ func TestInterviewsContract(t *testing.T) {
 	db := pgtest.NewDatabase(t)
 	storetest.RunInterviews(t, func(t *testing.T) storetest.InterviewsBackend { return newStore(t, db) })
 }
+
+// TestInterviewsCost logs what a page of interviews costs with 5,000 sessions.
+func TestInterviewsCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills a store with 5,000 sessions")
+	}
+	t.Parallel()
+	storetest.LogInterviewsCost(t, newStore(t, pgtest.NewDatabase(t)), 5000)
+}

@@ -14,24 +14,28 @@ var _ store.Interviews = (*Store)(nil)
 
 // listInterviews is one page of interviews in one statement. The sessions are
 // those of the principal (session_members_by_principal) and of the team
-// (sessions_by_team); the page is cut by keyset on (created, id), and for each of
-// its rows the counts, names and excerpt are subqueries on the session's own keys.
+// (sessions_by_team, a partial index: hence the literal team <> ''); the page is
+// cut by keyset on (created, id) first, and only then, for its rows alone, the
+// counts, names and excerpt are read, by subqueries on each session's own keys.
 // A session without a creation time sorts as the oldest.
 const listInterviews = `
+WITH page AS (
+	SELECT s.pk FROM sessions s
+	WHERE s.pk IN (
+			SELECT m.session FROM session_members m WHERE m.principal = :principal AND :principal <> ''
+			UNION
+			SELECT t.pk FROM sessions t WHERE t.team = :team AND t.team <> '' AND :team <> '')
+		AND (:search = '' OR EXISTS (SELECT 1 FROM participants p WHERE p.session = s.pk AND instr(lower(p.name), :search) > 0))
+		AND (:after = '' OR COALESCE(s.created, :min) < :created OR (COALESCE(s.created, :min) = :created AND s.id < :after))
+	ORDER BY COALESCE(s.created, :min) DESC, s.id DESC
+	LIMIT :limit)
 SELECT s.id, s.language, s.created, s.last_active, s.ended, s.team, s.version,
 	(SELECT COUNT(*) FROM runs r WHERE r.session = s.pk),
 	(SELECT json_group_array(name) FROM
 		(SELECT p.name FROM participants p WHERE p.session = s.pk ORDER BY p.pk LIMIT :names)),
 	(SELECT substr(sn.text, 1, :excerpt) FROM snapshots sn WHERE sn.session = s.pk ORDER BY sn.version DESC LIMIT 1)
-FROM sessions s
-WHERE s.pk IN (
-		SELECT m.session FROM session_members m WHERE m.principal = :principal AND :principal <> ''
-		UNION
-		SELECT t.pk FROM sessions t WHERE t.team = :team AND :team <> '')
-	AND (:search = '' OR EXISTS (SELECT 1 FROM participants p WHERE p.session = s.pk AND instr(lower(p.name), :search) > 0))
-	AND (:after = '' OR COALESCE(s.created, :min) < :created OR (COALESCE(s.created, :min) = :created AND s.id < :after))
-ORDER BY COALESCE(s.created, :min) DESC, s.id DESC
-LIMIT :limit`
+FROM page JOIN sessions s ON s.pk = page.pk
+ORDER BY COALESCE(s.created, :min) DESC, s.id DESC`
 
 // SetTeam gives a session to a team.
 func (s *Store) SetTeam(ctx context.Context, id, team string) error {

@@ -506,3 +506,12 @@ func TestInterviewsContract(t *testing.T) {
 	t.Parallel()
 	storetest.RunInterviews(t, func(t *testing.T) storetest.InterviewsBackend { return mustOpen(t, sqlite.Options{}) })
 }
+
+// TestInterviewsCost logs what a page of interviews costs with 5,000 sessions.
+func TestInterviewsCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills a store with 5,000 sessions")
+	}
+	t.Parallel()
+	storetest.LogInterviewsCost(t, mustOpen(t, sqlite.Options{Sync: sqlite.SyncNormal}), 5000)
+}

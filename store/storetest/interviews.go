@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,4 +172,70 @@ func RunInterviews(t *testing.T, open func(t *testing.T) InterviewsBackend) {
 			t.Errorf("after a delete = %v", got)
 		}
 	})
+}
+
+// LogInterviewsCost fills s with n sessions of one interviewer (each with a
+// participant, a run and a snapshot) and logs what listing a page costs, first
+// page, a deep page and a search: BENCH lines, not assertions. It fails only when
+// a page is wrong.
+func LogInterviewsCost(t *testing.T, s InterviewsBackend, n int) {
+	t.Helper()
+	ctx := t.Context()
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for w := range 16 {
+		wg.Go(func() {
+			for i := w; i < n; i += 16 {
+				id := fmt.Sprintf("3f2a1b9c-0000-4000-8000-%012d", i)
+				c := at.Add(time.Duration(i) * time.Minute)
+				err := s.CreateSession(ctx, store.Session{ID: id, Language: "python", CreatedAt: c, LastActive: c, OwnerTokenHash: []byte{1}})
+				if err == nil {
+					err = s.AddMember(ctx, id, store.Member{Principal: "b:ada", Role: store.RoleInterviewer, PublicID: "p", Added: c})
+				}
+				if err == nil {
+					err = s.SaveParticipant(ctx, id, store.Participant{UserID: "c", Name: fmt.Sprintf("Candidate %d", i), Joined: c})
+				}
+				if err == nil {
+					err = s.AppendRun(ctx, id, store.Run{ID: "r", Started: c})
+				}
+				if err == nil {
+					err = s.SaveSnapshot(ctx, id, store.Snapshot{Version: 0, Text: []byte(`"def solve(xs):\n    return sorted(xs)\n"`)})
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	t.Logf("filled %d sessions in %v", n, time.Since(start))
+	deep := store.InterviewCursor{Created: at.Add(time.Duration(n/2) * time.Minute), ID: fmt.Sprintf("3f2a1b9c-0000-4000-8000-%012d", n/2)}
+	for _, c := range []struct {
+		name string
+		q    store.InterviewQuery
+		want int
+	}{
+		{"first page", store.InterviewQuery{Principal: "b:ada", Limit: 25}, 25},
+		{"a page halfway down", store.InterviewQuery{Principal: "b:ada", After: deep, Limit: 25}, 25},
+		{"a search matching one", store.InterviewQuery{Principal: "b:ada", Search: fmt.Sprintf("candidate %d", n-1), Limit: 25}, 1},
+		{"a search matching none", store.InterviewQuery{Principal: "b:ada", Search: "zzz", Limit: 25}, 0},
+	} {
+		const rounds = 20
+		s.ListInterviews(ctx, c.q) // warm
+		start := time.Now()
+		for range rounds {
+			ivs, err := s.ListInterviews(ctx, c.q)
+			if err != nil || len(ivs) != c.want {
+				t.Fatalf("%s: %d interviews, %v; want %d", c.name, len(ivs), err, c.want)
+			}
+		}
+		t.Logf("BENCH ListInterviews over %d sessions, %s: %v a query (mean of %d)", n, c.name, time.Since(start)/rounds, rounds)
+	}
 }
