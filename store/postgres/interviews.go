@@ -11,7 +11,7 @@ var _ store.Interviews = (*Store)(nil)
 
 // listInterviews is one page of interviews in one statement. The sessions are
 // those of the principal (session_members_by_principal) and of the team
-// (sessions_by_team, a partial index: hence the literal team <> ''); the page is
+// (sessions_by_team, a partial index: hence the literal test for a team); the page is
 // cut by keyset on (created, id) first, and only then, for its rows alone, the
 // counts, names and excerpt are read, by subqueries on each session's own keys.
 // Names are bytea: the search folds A to Z in their escape form (encode(…,
