@@ -332,3 +332,35 @@ func TestOIDCSignIn(t *testing.T) {
 		t.Errorf("replayed callback = %d, want 401", res.status)
 	}
 }
+
+// TestSignedInRole: with sign-in, the interviewer is the account: the same on
+// another browser, and no one else's (another account, a signed-out browser, or a
+// signed-out browser that holds the starter's old identity cookie).
+func TestSignedInRole(t *testing.T) {
+	t.Parallel()
+	s := newAuthServer(t)
+	first := s.signIn(t, "ada")
+	id := startPad(t, s.testServer, first)
+	u, _ := url.Parse(s.URL)
+	keyOnly := s.browser(t) // the starter's browser identity, without its sign-in
+	for _, ck := range first.Jar.Cookies(u) {
+		if ck.Name == "duet_key" {
+			keyOnly.Jar.SetCookies(u, []*http.Cookie{ck})
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		who  *http.Client
+		want int
+	}{
+		{"the starter", first, http.StatusOK},
+		{"the same account on another browser", s.signIn(t, "ada"), http.StatusOK},
+		{"another account", s.signIn(t, "bob"), http.StatusForbidden},
+		{"signed out", s.browser(t), http.StatusForbidden},
+		{"the starter's browser key without its sign-in", keyOnly, http.StatusForbidden},
+	} {
+		if res := send(t, tt.who, "GET", s.URL+"/s/"+id+"/replay", nil, ""); res.status != tt.want {
+			t.Errorf("%s: GET replay = %d, want %d", tt.name, res.status, tt.want)
+		}
+	}
+}
