@@ -96,12 +96,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 
-	accts := accounts.New(st, accounts.Options{})
+	// Accounts only with sign-in: without it nobody has one (and making the
+	// service costs a password hash).
+	var accts handlers.Accounts // a nil *accounts.Service would not be a nil interface
+	var svc *accounts.Service
 	if cfg.auth != handlers.AuthNone {
+		svc = accounts.New(st, accounts.Options{})
+		accts = svc
 		signInsDone := make(chan struct{})
 		go func() {
 			defer close(signInsDone)
-			purgeSignIns(janitorCtx, accts, logger)
+			purgeSignIns(janitorCtx, svc, logger)
 		}()
 		defer func() { // runs before the janitor's own deferred stop
 			stopJanitor()
@@ -110,7 +115,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	var oidc handlers.OIDC
 	if cfg.auth == handlers.AuthOIDC {
-		o, err := accounts.NewOIDC(ctx, accts, accounts.OIDCConfig{
+		o, err := accounts.NewOIDC(ctx, svc, accounts.OIDCConfig{
 			Issuer: cfg.oidc.issuer, ClientID: cfg.oidc.clientID, ClientSecret: cfg.oidc.clientSecret,
 			RedirectURL: cfg.oidc.redirectURL, EmailDomain: cfg.oidc.emailDomain,
 		})
