@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -123,5 +124,30 @@ func TestRolesBrowser(t *testing.T) {
 		cy.screenshot("roles-ended-candidate-dark")
 		ada.click(`header a[href$="/replay"]`)
 		ada.waitUntil(`!!document.getElementById("replay-frame")`, stepTimeout, "the replay after the end")
+	})
+
+	// Without JavaScript, roles are plain pages and forms: the start form makes the
+	// interviewer, the interviewer link is there to select, End is a form post.
+	t.Run("WithoutJavaScript", func(t *testing.T) {
+		tb := adaBrowser.open(t, "Ada without JavaScript")
+		if _, err := chromedp.Call(tb.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+			t.Fatal(err)
+		}
+		tb.navigate(base + "/")
+		tb.waitUntil(`document.readyState === "complete" && !!document.querySelector("form.start")`, stepTimeout, "the start page")
+		tb.do(stepTimeout, chromedp.SetValue(chromedp.ID("start-name"), "Ada"))
+		if _, err := chromedp.RunResponse(tb.ctx, chromedp.Click(`form.start button[type=submit]`)); err != nil {
+			t.Fatal(err)
+		}
+		tb.waitUntil(`document.readyState === "complete" && !!document.getElementById("interviewer-url")`, stepTimeout, "the pad of the new interview")
+		link := evalAs[string](tb, `document.getElementById("interviewer-url").value`)
+		if !strings.Contains(link, "/interviewer/") {
+			t.Errorf("the interviewer link without JavaScript = %q", link)
+		}
+		if _, err := chromedp.RunResponse(tb.ctx, chromedp.Click(`form.end button`)); err != nil {
+			t.Fatal(err)
+		}
+		tb.waitUntil(`document.readyState === "complete" && !!document.getElementById("ended-title")`, stepTimeout, "the ended page")
+		tb.screenshot("roles-ended-nojs")
 	})
 }
