@@ -293,10 +293,11 @@ func TestMutablePackageVars(t *testing.T) {
 func TestLayers(t *testing.T) {
 	t.Parallel()
 	allowed := map[string][]string{
+		"accounts":        {"store"},
 		"collab":          {"collab/history", "collab/ot", "collab/people", "store"},
 		"collab/history":  {"collab/ot", "store"},
 		"collab/replay":   {"collab/history", "collab/ot", "collab/people", "store"},
-		"handlers":        {"collab", "collab/people", "collab/replay", "questions", "static", "views"},
+		"handlers":        {"accounts", "collab", "collab/people", "collab/replay", "questions", "static", "views"},
 		"metrics":         {"collab"},
 		"questions":       {"store"},
 		"store/postgres":  {"store"},

@@ -73,6 +73,16 @@ func (h *Handler) createSession(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// A program signed in with an API token starts interviews of its account: they
+	// are listed in its (and its team's) interviews.
+	if p := h.accountPrincipal(c); p != "" {
+		if err := h.sessions.AddInterviewer(c.Request().Context(), s.ID, p, ""); err != nil {
+			return err
+		}
+		if err := h.giveToTeam(c, s.ID); err != nil {
+			return err
+		}
+	}
 	c.Response().Header().Set(echo.HeaderLocation, "/sessions/"+s.ID)
 	return c.JSON(http.StatusCreated, createSessionResponse{
 		ID: s.ID, CreatedAt: s.CreatedAt, Language: s.Language, URL: h.shareURL(c, s.ID), OwnerToken: token,

@@ -64,6 +64,8 @@ var errorCodes = []struct {
 		"The line must be one of the code's lines, counted from 1."},
 	{collab.ErrNotesFull, http.StatusConflict, "too_many_notes", "Too many notes",
 		"This interview keeps as many notes as it may."},
+	{errSignInRequired, http.StatusUnauthorized, "sign_in_required", "Sign in required",
+		"Only a signed-in interviewer can do that: sign in (a program sends an API token as a Bearer token)."},
 	{collab.ErrStarterTooLarge, http.StatusUnprocessableEntity, "starter_too_large", "Starter code too long",
 		"The question's starter code is longer than a document may be on this server."},
 }

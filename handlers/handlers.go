@@ -95,6 +95,13 @@ type Config struct {
 	// Compression is the WebSocket's permessage-deflate mode (ws.go): off unless
 	// set; BENCHMARKS.md has the figures behind that default.
 	Compression websocket.CompressionMode
+	// Auth is AuthNone (the default), AuthPassword or AuthOIDC; with sign-in,
+	// Accounts keeps the accounts, and with AuthOIDC, OIDC talks to the issuer.
+	Auth     string
+	Accounts Accounts
+	OIDC     OIDC
+	// Interviews lists someone's interviews (collab.Hub); nil: no /interviews.
+	Interviews Interviews
 }
 
 // Handler serves duet over HTTP.
@@ -115,6 +122,11 @@ type Handler struct {
 
 	bodyTimeout time.Duration
 	addresses   *addressTable // nil: no per-address limits
+
+	auth       string // AuthNone, AuthPassword or AuthOIDC
+	accounts   Accounts
+	oidc       OIDC
+	interviews Interviews
 }
 
 // New checks cfg and returns the whole HTTP handler of duet, middleware included.
@@ -135,6 +147,19 @@ func New(cfg Config) (http.Handler, error) {
 		limit:     cfg.BodyLimit,
 		static:    cfg.Static,
 		deflate:   cfg.Compression,
+
+		auth:       cmp.Or(cfg.Auth, AuthNone),
+		accounts:   cfg.Accounts,
+		oidc:       cfg.OIDC,
+		interviews: cfg.Interviews,
+	}
+	switch {
+	case h.auth != AuthNone && h.auth != AuthPassword && h.auth != AuthOIDC:
+		return nil, fmt.Errorf("handlers: auth %q: want none, password or oidc", h.auth)
+	case h.auth != AuthNone && h.accounts == nil:
+		return nil, fmt.Errorf("handlers: auth %s needs the accounts", h.auth)
+	case h.auth == AuthOIDC && h.oidc == nil:
+		return nil, fmt.Errorf("handlers: auth oidc needs an OpenID Connect issuer")
 	}
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)

@@ -38,7 +38,7 @@ func (h *Handler) libraryModel(c echo.Context, query string) (views.LibraryPage,
 	if err != nil {
 		return views.LibraryPage{}, err
 	}
-	m := views.LibraryPage{Query: query, Questions: []views.QuestionRow{}}
+	m := views.LibraryPage{Query: query, Questions: []views.QuestionRow{}, Account: h.accountBar(c)}
 	for _, q := range qs {
 		m.Questions = append(m.Questions, views.QuestionRow{
 			URL: "/library/" + q.ID, Title: q.Title, Language: collab.LanguageLabel(q.Language),

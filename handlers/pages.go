@@ -22,6 +22,8 @@ const ownerCookie = "duet_owner"
 func (h *Handler) home(c echo.Context) error {
 	_, name := identity(c)
 	m := homePage("", name, "")
+	m.Account = h.accountBar(c)
+	m.SignInToStart = m.Account.SignIn && !m.Account.SignedIn
 	if err := h.offerQuestions(c, &m, c.QueryParam("question")); err != nil {
 		return err
 	}
@@ -56,6 +58,9 @@ func (h *Handler) startSession(c echo.Context) error {
 	// Whoever starts an interview is its interviewer; the pad shows them the
 	// interviewer link, which holds the owner token.
 	if err := h.addInterviewer(c, s.ID); err != nil {
+		return err
+	}
+	if err := h.giveToTeam(c, s.ID); err != nil {
 		return err
 	}
 	rememberLink(c, s.ID, token)

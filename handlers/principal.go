@@ -31,9 +31,13 @@ func keyPrincipal(key string) string {
 	return principalPrefixBrowser + hex.EncodeToString(sum[:])[:32]
 }
 
-// principal returns who the request is, or "" when it has no identity (no key
-// cookie duet made).
+// principal returns who the request is, or "" when it has no identity: with
+// sign-in, a signed-in browser (or a program with an API token) is its account
+// ("a:" + its id) on every device; else the browser's identity key, hashed.
 func (h *Handler) principal(c echo.Context) string {
+	if p := h.accountPrincipal(c); p != "" {
+		return p
+	}
 	if key := browserKey(c); key != "" {
 		return keyPrincipal(key)
 	}

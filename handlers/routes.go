@@ -18,7 +18,7 @@ type route struct {
 func (h *Handler) apiRoutes() []route {
 	return []route{
 		{http.MethodGet, "/health", h.health, nil},
-		{http.MethodPost, "/sessions", h.createSession, []echo.MiddlewareFunc{h.perAddress(createSession)}},
+		{http.MethodPost, "/sessions", h.createSession, []echo.MiddlewareFunc{h.signedIn, h.perAddress(createSession)}},
 		{http.MethodGet, "/sessions/:id", h.getSession, nil},
 		{http.MethodDelete, "/sessions/:id", h.deleteSession, nil},
 		{http.MethodPost, "/sessions/:id/end", h.endSessionAPI, nil},
@@ -53,7 +53,7 @@ func (h *Handler) register(e *echo.Echo) {
 
 	// Pages.
 	e.GET("/", h.home)
-	e.POST("/s", h.startSession, h.perAddress(createSession))
+	e.POST("/s", h.startSession, h.signedIn, h.perAddress(createSession))
 	e.GET("/s/:id", h.pad)
 	e.POST("/s/:id/end", h.endSession)
 	e.GET("/s/:id/interviewer/:token", h.interviewerLink)
@@ -69,16 +69,27 @@ func (h *Handler) register(e *echo.Echo) {
 	if h.questions != nil {
 		e.GET("/s/:id/question", h.questionFragment)
 		e.POST("/s/:id/questions", h.addQuestionPage)
-		e.GET("/library", h.libraryPage)
-		e.POST("/library", h.createQuestionPage, h.perAddress(createSession))
-		e.GET("/library/new", h.newQuestionPage)
-		e.GET("/library/export", h.exportQuestions)
-		e.POST("/library/import", h.importQuestionsPage, h.perAddress(createSession))
-		e.GET("/library/:id", h.questionPage)
-		e.POST("/library/:id", h.saveQuestionPage)
-		e.GET("/library/:id/edit", h.editQuestionPage)
-		e.POST("/library/:id/duplicate", h.duplicateQuestionPage, h.perAddress(createSession))
-		e.POST("/library/:id/delete", h.deleteQuestionPage)
+		e.GET("/library", h.libraryPage, h.signedIn)
+		e.POST("/library", h.createQuestionPage, h.signedIn, h.perAddress(createSession))
+		e.GET("/library/new", h.newQuestionPage, h.signedIn)
+		e.GET("/library/export", h.exportQuestions, h.signedIn)
+		e.POST("/library/import", h.importQuestionsPage, h.signedIn, h.perAddress(createSession))
+		e.GET("/library/:id", h.questionPage, h.signedIn)
+		e.POST("/library/:id", h.saveQuestionPage, h.signedIn)
+		e.GET("/library/:id/edit", h.editQuestionPage, h.signedIn)
+		e.POST("/library/:id/duplicate", h.duplicateQuestionPage, h.signedIn, h.perAddress(createSession))
+		e.POST("/library/:id/delete", h.deleteQuestionPage, h.signedIn)
+	}
+	// Sign-in, and the interviews of whoever is signed in (or of this browser).
+	e.GET("/login", h.loginPage)
+	e.POST("/login", h.login) // failures are throttled per login and per address by the accounts
+	e.POST("/logout", h.logout)
+	if h.oidc != nil {
+		e.GET("/login/oidc", h.oidcStart)
+		e.GET("/login/oidc/callback", h.oidcCallback)
+	}
+	if h.interviews != nil {
+		e.GET("/interviews", h.interviewsPage, h.signedIn)
 	}
 	e.GET("/docs", h.docs)
 	e.GET("/ws/:id", h.socket, h.perAddress(openSocket))
@@ -91,7 +102,11 @@ func (h *Handler) register(e *echo.Echo) {
 		if h.questions == nil && isQuestionRoute(r.path) || h.notes == nil && isNotesRoute(r.path) {
 			continue
 		}
-		e.Add(r.method, r.path, r.handle, append(slices.Clip(api), r.limit...)...)
+		mw := slices.Clip(api)
+		if strings.HasPrefix(r.path, "/questions") { // the library is the interviewers'
+			mw = append(mw, h.signedIn)
+		}
+		e.Add(r.method, r.path, r.handle, append(mw, r.limit...)...)
 		if !preflight[r.path] {
 			e.OPTIONS(r.path, h.preflight, api...)
 			preflight[r.path] = true

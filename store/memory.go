@@ -16,6 +16,8 @@ type Memory struct {
 	mu        sync.Mutex
 	sessions  map[string]*memSession // guarded by mu
 	questions map[string]Question    // the library; guarded by mu
+	users     map[string]User        // by id; guarded by mu
+	creds     map[string]Credential  // by string(Hash); guarded by mu
 	closed    bool                   // guarded by mu
 }
 
@@ -371,5 +373,6 @@ func (m *Memory) Close() error {
 	m.closed = true
 	m.sessions = nil
 	m.questions = nil
+	m.users, m.creds = nil, nil
 	return nil
 }

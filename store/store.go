@@ -35,6 +35,9 @@ type Session struct {
 	// Ended is when an interviewer ended the interview; zero while it runs. An ended
 	// session keeps its history (replay, runs, notes) but takes no more edits.
 	Ended time.Time
+	// Team is the team of the account that started it, whose members see it in
+	// their interviews; "" without sign-in or without a team.
+	Team string
 }
 
 // RoleInterviewer is the role of a Member: the only role recorded (everyone else on

@@ -41,7 +41,7 @@ func Library(m LibraryPage) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = topBar(topBarProps{Title: "Questions", LinksLabel: "Library", Links: []topBarLink{{Label: "Export", URL: "/library/export"}, {Label: "New question", URL: "/library/new", Button: true}}}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = topBar(topBarProps{Title: "Questions", LinksLabel: "Library", Links: []topBarLink{{Label: "Export", URL: "/library/export"}, {Label: "New question", URL: "/library/new", Button: true}}, Account: m.Account}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -21,10 +21,14 @@ type LanguageOption struct {
 
 // HomePage is the start page: pick a language, start an interview.
 type HomePage struct {
-	Languages []LanguageOption
-	Questions []QuestionOption // to start from; none without a library
-	Name      string           // the name this browser used last, to prefill
-	Error     string           // shown above the form when starting failed
+	Account AccountBar
+	// SignInToStart replaces the start form with a link to sign in: sign-in is on
+	// and this browser is signed out.
+	SignInToStart bool
+	Languages     []LanguageOption
+	Questions     []QuestionOption // to start from; none without a library
+	Name          string           // the name this browser used last, to prefill
+	Error         string           // shown above the form when starting failed
 }
 
 // PadPage is the session page, the link people share.

@@ -2,6 +2,7 @@ package views
 
 // LibraryPage lists the question library, with search, import and export.
 type LibraryPage struct {
+	Account   AccountBar    // My interviews, and the account with sign-in
 	Query     string        // the search, "" for all
 	Questions []QuestionRow // what matches it
 	Notice    string        // what the last action did ("Imported 3 questions.")

@@ -45,6 +45,13 @@ type config struct {
 	metricsAddr     string                    // where /metrics is served; "" serves none
 	pprof           bool                      // the Go profiler on the metrics listener too
 	compression     websocket.CompressionMode // the WebSocket's permessage-deflate
+	auth            string                    // handlers.AuthNone, AuthPassword or AuthOIDC
+	oidc            oidcConfig                // with -auth oidc
+}
+
+// oidcConfig is the OpenID Connect issuer of -auth oidc.
+type oidcConfig struct {
+	issuer, clientID, clientSecret, redirectURL, emailDomain string
 }
 
 // parseConfig reads flags, each falling back to an environment variable, and refuses
@@ -104,9 +111,15 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	metricsAddr := fs.String("metrics-addr", env("METRICS_ADDR", ""), "listen address of /metrics (Prometheus), apart from the public one, such as 127.0.0.1:9090 (env METRICS_ADDR; default: no metrics)")
 	pprof := fs.Bool("pprof", env("PPROF", "") == "true", "serve the Go profiler under /debug/pprof/ on -metrics-addr too (env PPROF=true)")
 	compression := fs.String("ws-compression", env("WS_COMPRESSION", "off"), "WebSocket permessage-deflate: off, context-takeover or no-context-takeover (env WS_COMPRESSION)")
+	auth := fs.String("auth", env("AUTH", "none"), "who may start interviews: none (anyone; an interviewer is remembered by a browser cookie), password (accounts made with duet user add) or oidc (company sign-in through -oidc-issuer) (env AUTH)")
+	oidcIssuer := fs.String("oidc-issuer", env("OIDC_ISSUER", ""), "with -auth oidc: the OpenID Connect issuer URL, such as https://accounts.google.com (env OIDC_ISSUER)")
+	oidcClientID := fs.String("oidc-client-id", env("OIDC_CLIENT_ID", ""), "with -auth oidc: duet's client id at the issuer (env OIDC_CLIENT_ID)")
+	oidcSecret := fs.String("oidc-client-secret", env("OIDC_CLIENT_SECRET", ""), "with -auth oidc: duet's client secret at the issuer; prefer the environment variable (env OIDC_CLIENT_SECRET)")
+	oidcRedirect := fs.String("oidc-redirect-url", env("OIDC_REDIRECT_URL", ""), "with -auth oidc: the callback registered at the issuer; default: -base-url + /login/oidc/callback (env OIDC_REDIRECT_URL)")
+	oidcDomain := fs.String("oidc-email-domain", env("OIDC_EMAIL_DOMAIN", ""), "with -auth oidc: only verified emails of this domain may sign in, such as example.com; empty: any (env OIDC_EMAIL_DOMAIN)")
 	healthcheck := fs.Bool("healthcheck", false, "ask the duet listening on -addr whether it is healthy, and exit 0 or 1 (for container health checks)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: duet [flags]\n       duet store copy -from LOCATION -to LOCATION (see duet store copy -help)\n\nServes the duet coding pad. Every flag falls back to the environment variable named in its help.\n\n")
+		fmt.Fprintf(fs.Output(), "Usage: duet [flags]\n       duet store copy -from LOCATION -to LOCATION (see duet store copy -help)\n       duet user add|passwd|delete|token|list … (see duet user add -help)\n\nServes the duet coding pad. Every flag falls back to the environment variable named in its help.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -128,6 +141,26 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		}
 	}
 	checkAddr("addr", *addr, ":8080 or 127.0.0.1:8080")
+	switch *auth {
+	case handlers.AuthNone, handlers.AuthPassword:
+	case handlers.AuthOIDC:
+		cfg.oidc = oidcConfig{issuer: *oidcIssuer, clientID: *oidcClientID, clientSecret: *oidcSecret, redirectURL: *oidcRedirect, emailDomain: strings.ToLower(*oidcDomain)}
+		if cfg.oidc.redirectURL == "" && *baseURL != "" {
+			cfg.oidc.redirectURL = strings.TrimSuffix(*baseURL, "/") + "/login/oidc/callback"
+		}
+		if u, err := url.Parse(cfg.oidc.issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("oidc-issuer %q: want the issuer's URL, such as https://accounts.example.com", cfg.oidc.issuer)
+		}
+		if cfg.oidc.clientID == "" {
+			bad("auth oidc needs -oidc-client-id")
+		}
+		if u, err := url.Parse(cfg.oidc.redirectURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("auth oidc needs -oidc-redirect-url (or -base-url): the callback URL registered at the issuer")
+		}
+	default:
+		bad("auth %q: want none, password or oidc", *auth)
+	}
+	cfg.auth = *auth
 	cfg.addr = *addr
 	if strings.TrimSpace(*dataDir) == "" {
 		bad("data-dir must not be empty")

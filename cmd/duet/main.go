@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"duet/accounts"
 	"duet/collab"
 	"duet/collab/replay"
 	"duet/handlers"
@@ -45,6 +46,9 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "store" {
 		return runStore(ctx, args[1:], stderr)
+	}
+	if len(args) > 0 && args[0] == "user" {
+		return runUser(ctx, args[1:], getenv, os.Stdin, stderr)
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
@@ -92,6 +96,35 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 
+	// Accounts only with sign-in: without it nobody has one (and making the
+	// service costs a password hash).
+	var accts handlers.Accounts // a nil *accounts.Service would not be a nil interface
+	var svc *accounts.Service
+	if cfg.auth != handlers.AuthNone {
+		svc = accounts.New(st, accounts.Options{})
+		accts = svc
+		signInsDone := make(chan struct{})
+		go func() {
+			defer close(signInsDone)
+			purgeSignIns(janitorCtx, svc, logger)
+		}()
+		defer func() { // runs before the janitor's own deferred stop
+			stopJanitor()
+			<-signInsDone
+		}()
+	}
+	var oidc handlers.OIDC
+	if cfg.auth == handlers.AuthOIDC {
+		o, err := accounts.NewOIDC(ctx, svc, accounts.OIDCConfig{
+			Issuer: cfg.oidc.issuer, ClientID: cfg.oidc.clientID, ClientSecret: cfg.oidc.clientSecret,
+			RedirectURL: cfg.oidc.redirectURL, EmailDomain: cfg.oidc.emailDomain,
+		})
+		if err != nil {
+			return fmt.Errorf("oidc: %w", err)
+		}
+		oidc = o
+	}
+
 	assets, err := static.New(static.Embedded())
 	if err != nil {
 		// A binary built without its assets still serves the API and the pages, so
@@ -115,6 +148,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		TrustedProxies: cfg.trustedProxies,
 		Static:         assets,
 		Compression:    cfg.compression,
+		Auth:           cfg.auth,
+		Accounts:       accts,
+		OIDC:           oidc,
+		Interviews:     hub,
 	})
 	if err != nil {
 		return err
@@ -203,10 +240,13 @@ func serveMetrics(cfg config, m *metrics.Metrics, logger *slog.Logger, serveErr 
 	return func() { srv.Close() }, nil
 }
 
-// backend is what every store of duet keeps: sessions and the question library.
+// backend is what every store of duet keeps: sessions, the question library,
+// accounts and the lists of interviews.
 type backend interface {
 	store.Store
 	store.Questions
+	store.Accounts
+	store.Interviews
 }
 
 // openStore opens the configured store: the SQLite file in the data folder, the
@@ -252,6 +292,26 @@ func purgeIdle(ctx context.Context, st store.Store, ttl time.Duration, logger *s
 			logger.Error("purge idle sessions", "err", err)
 		case n > 0:
 			logger.Info("purged idle sessions", "count", n, "idle_for", ttl.String())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// purgeSignIns deletes expired sign-ins at once and then every purgeInterval,
+// until ctx ends: a signed-in browser's credential is useless once expired, and the
+// table should not grow with every sign-in ever made.
+func purgeSignIns(ctx context.Context, a *accounts.Service, logger *slog.Logger) {
+	tick := time.NewTicker(purgeInterval)
+	defer tick.Stop()
+	for {
+		if n, err := a.Purge(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("purge expired sign-ins", "err", err)
+		} else if n > 0 {
+			logger.Info("purged expired sign-ins", "count", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -126,6 +126,18 @@ func TestParseConfig(t *testing.T) {
 		{name: "a send queue that fits smaller messages", args: []string{"-send-queue-bytes", "1000000", "-max-doc-units", "1000", "-max-message-bytes", "4096", "-pull-bytes", "10000"},
 			want: func(c config) bool { return c.limits.SendQueueBytes == 1000000 }},
 		{name: "bad quota", env: map[string]string{"SESSION_QUOTA": "lots"}, wantErr: `session-quota "lots"`},
+		{name: "no sign-in by default", want: func(c config) bool { return c.auth == handlers.AuthNone }},
+		{name: "password sign-in from env", env: map[string]string{"AUTH": "password"}, want: func(c config) bool { return c.auth == handlers.AuthPassword }},
+		{name: "oidc from env, redirect from the base URL", env: map[string]string{"AUTH": "oidc", "OIDC_ISSUER": "https://id.example.com", "OIDC_CLIENT_ID": "duet",
+			"OIDC_CLIENT_SECRET": "s", "BASE_URL": "https://pad.example.com/", "OIDC_EMAIL_DOMAIN": "Example.com"},
+			want: func(c config) bool {
+				return c.auth == handlers.AuthOIDC && c.oidc == oidcConfig{issuer: "https://id.example.com", clientID: "duet", clientSecret: "s",
+					redirectURL: "https://pad.example.com/login/oidc/callback", emailDomain: "example.com"}
+			}},
+		{name: "unknown auth", args: []string{"-auth", "ldap"}, wantErr: `auth "ldap": want none, password or oidc`},
+		{name: "oidc without an issuer", args: []string{"-auth", "oidc", "-oidc-client-id", "duet", "-base-url", "https://pad.example.com"}, wantErr: "oidc-issuer"},
+		{name: "oidc without a client", args: []string{"-auth", "oidc", "-oidc-issuer", "https://id.example.com", "-base-url", "https://pad.example.com"}, wantErr: "oidc-client-id"},
+		{name: "oidc without a redirect", args: []string{"-auth", "oidc", "-oidc-issuer", "https://id.example.com", "-oidc-client-id", "duet"}, wantErr: "oidc-redirect-url"},
 		{name: "store problems reported together", env: map[string]string{"STORE": "redis", "SYNC": "off", "SESSION_TTL": "x"},
 			wantErr: "store \"redis\": want sqlite, postgres or memory\n  sync \"off\": want full or normal\n  session-ttl \"x\""},
 	}

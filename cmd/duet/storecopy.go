@@ -58,23 +58,25 @@ func runStore(ctx context.Context, args []string, out io.Writer) error {
 
 const storeUsage = `Usage: duet store copy -from LOCATION -to LOCATION
 
-Copies the question library, then every session, with its whole history (update
-log, snapshots, runs, participants, interviewers, the questions it was given, owner
-token hash and times, the end included), from one store to another, then checks
-that both have the same counts and the same text at the latest version. A session
-already copied is brought up to date, or left alone if it is; a question of the
-library is replaced by the source's when the source's was edited later; running the
-copy twice changes nothing the second time. A LOCATION is sqlite:PATH (the
-duet.db of a data folder) or a postgres:// URL. Stop the duet serving the source
-first, or copy again once it is stopped.
+Copies every account (users with their API tokens and signed-in browsers), the
+question library, then every session, with its whole history (update log,
+snapshots, runs, participants, interviewers, notes and signals, the questions it
+was given, owner token hash and times, the end included), from one store to
+another, then checks that both have the same counts and the same text at the
+latest version. A session already copied is brought up to date, or left alone if
+it is; a question of the library is replaced by the source's when the source's was
+edited later; running the copy twice changes nothing the second time. A LOCATION
+is sqlite:PATH (the duet.db of a data folder) or a postgres:// URL. Stop the duet
+serving the source first, or copy again once it is stopped.
 
 `
 
-// fullStore is what the copy reads and writes: sessions and their history, and the
-// question library with the questions given to sessions.
+// fullStore is what the copy reads and writes: sessions and their history, the
+// question library with the questions given to sessions, and the accounts.
 type fullStore interface {
 	store.Store
 	store.Questions
+	store.Accounts
 }
 
 // sourceStore is a store whose sessions can be listed.
@@ -132,9 +134,12 @@ func (s sqliteSource) SessionIDs(ctx context.Context) ([]string, error) {
 	return ids, rows.Err()
 }
 
-// copyStore copies the question library and every session of src to dst and says
-// what it did.
+// copyStore copies the accounts, the question library and every session of src
+// to dst and says what it did.
 func copyStore(ctx context.Context, src sourceStore, dst fullStore, out io.Writer) error {
+	if err := copyAccounts(ctx, src, dst, out); err != nil {
+		return fmt.Errorf("store copy: %w", err)
+	}
 	libErr := copyLibrary(ctx, src, dst, out)
 	if ctx.Err() != nil {
 		return libErr
@@ -531,4 +536,47 @@ func redactURL(s string) string {
 		}
 	}
 	return s
+}
+
+// copyAccounts copies every user and credential of src that dst lacks. A user dst
+// holds already under the same id is brought up to date (name, team, password);
+// credentials are only ever added, and a deleted one is not brought back unless src
+// still has it. It says what it did when there was anything to copy.
+func copyAccounts(ctx context.Context, src, dst store.Accounts, out io.Writer) error {
+	users, err := src.Users(ctx)
+	if err != nil || len(users) == 0 {
+		return err
+	}
+	var added, changed, creds int
+	for _, u := range users {
+		have, err := dst.User(ctx, u.ID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			if err := dst.CreateUser(ctx, u); err != nil {
+				return fmt.Errorf("user %s: %w", u.Login, err)
+			}
+			added++
+		case err != nil:
+			return fmt.Errorf("user %s: %w", u.Login, err)
+		case have != u:
+			if err := dst.UpdateUser(ctx, u); err != nil {
+				return fmt.Errorf("user %s: %w", u.Login, err)
+			}
+			changed++
+		}
+		cs, err := src.Credentials(ctx, u.ID)
+		if err != nil {
+			return fmt.Errorf("credentials of %s: %w", u.Login, err)
+		}
+		for _, c := range cs {
+			switch err := dst.AddCredential(ctx, c); {
+			case err == nil:
+				creds++
+			case !errors.Is(err, store.ErrExists):
+				return fmt.Errorf("credential of %s: %w", u.Login, err)
+			}
+		}
+	}
+	fmt.Fprintf(out, "%d users: %d copied, %d brought up to date; %d credentials copied\n", len(users), added, changed, creds)
+	return nil
 }

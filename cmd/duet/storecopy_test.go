@@ -25,7 +25,7 @@ func copyFixture(t *testing.T, st fullStore, id string) {
 	t.Helper()
 	ctx := t.Context()
 	at := time.Date(2026, 11, 26, 9, 30, 0, 123456789, time.UTC)
-	s := store.Session{ID: id, Language: "python", CreatedAt: at, LastActive: at.Add(time.Hour), OwnerTokenHash: bytes.Repeat([]byte{0xab}, 32)}
+	s := store.Session{ID: id, Language: "python", CreatedAt: at, LastActive: at.Add(time.Hour), OwnerTokenHash: bytes.Repeat([]byte{0xab}, 32), Team: "core"}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -107,7 +107,7 @@ func wantHistories(t *testing.T, st fullStore, where string, want ...history) {
 func diffHistory(got, want history) string {
 	g, w := got.session, want.session
 	if g.ID != w.ID || g.Language != w.Language || g.Version != w.Version || !g.CreatedAt.Equal(w.CreatedAt) ||
-		!g.LastActive.Equal(w.LastActive) || !bytes.Equal(g.OwnerTokenHash, w.OwnerTokenHash) || !g.Ended.Equal(w.Ended) {
+		!g.LastActive.Equal(w.LastActive) || !bytes.Equal(g.OwnerTokenHash, w.OwnerTokenHash) || !g.Ended.Equal(w.Ended) || g.Team != w.Team {
 		return fmt.Sprintf("session %+v, want %+v", g, w)
 	}
 	if len(got.log) != len(want.log) || len(got.snapshots) != len(want.snapshots) || len(got.runs) != len(want.runs) || len(got.participants) != len(want.participants) {
@@ -347,5 +347,70 @@ func TestStoreCopyRefuses(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("run(%q) error = %v, want one saying %q", tt.args, err, tt.want)
 		}
+	}
+}
+
+// TestStoreCopyAccounts copies users and their credentials from SQLite to
+// PostgreSQL: all arrive exactly, a second copy adds nothing, and a user changed in
+// the source since is brought up to date.
+func TestStoreCopyAccounts(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	srcPath := filepath.Join(t.TempDir(), "duet.db")
+	pgURL := pgtest.NewSchema(t, pgtest.NewDatabase(t))
+	at := time.Date(2026, 12, 3, 9, 30, 0, 123456789, time.UTC)
+	ada := store.User{ID: "u-ada", Login: "ada@example.com", Name: "Ada 😀", Team: "core", PasswordHash: "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$aGFzaA", Created: at}
+	bob := store.User{ID: "u-bob", Login: "bob", Name: "Bob", Created: at.Add(time.Second)}
+	creds := []store.Credential{
+		{Hash: bytes.Repeat([]byte{1}, 32), UserID: ada.ID, Kind: store.CredentialAPI, Name: "ci", Created: at},
+		{Hash: bytes.Repeat([]byte{2}, 32), UserID: ada.ID, Kind: store.CredentialBrowser, Created: at.Add(time.Minute), Expires: at.Add(time.Hour)},
+	}
+	src, err := sqlite.Open(ctx, srcPath, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []store.User{ada, bob} {
+		if err := src.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range creds {
+		if err := src.AddCredential(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src.Close()
+
+	if out, err := runCopy(t, "sqlite:"+srcPath, pgURL); err != nil || !strings.Contains(out, "2 users: 2 copied, 0 brought up to date; 2 credentials copied") {
+		t.Fatalf("first copy: %v\n%s", err, out)
+	}
+	if out, err := runCopy(t, "sqlite:"+srcPath, pgURL); err != nil || !strings.Contains(out, "2 users: 0 copied, 0 brought up to date; 0 credentials copied") {
+		t.Fatalf("second copy: %v\n%s", err, out)
+	}
+	src, err = sqlite.Open(ctx, srcPath, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ada.Team = "platform"
+	if err := src.UpdateUser(ctx, ada); err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+	if out, err := runCopy(t, "sqlite:"+srcPath, pgURL); err != nil || !strings.Contains(out, "2 users: 0 copied, 1 brought up to date") {
+		t.Fatalf("copy after a change: %v\n%s", err, out)
+	}
+
+	pg, err := postgres.Open(ctx, pgURL, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	users, err := pg.Users(ctx)
+	if err != nil || fmt.Sprint(users) != fmt.Sprint([]store.User{ada, bob}) {
+		t.Errorf("users in PostgreSQL = %+v, %v; want %+v", users, err, []store.User{ada, bob})
+	}
+	got, err := pg.Credentials(ctx, ada.ID)
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(creds) {
+		t.Errorf("credentials in PostgreSQL = %+v, %v; want %+v", got, err, creds)
 	}
 }

@@ -167,6 +167,33 @@ var migrations = []string{
 		time    bigint
 	);
 	CREATE INDEX signals_by_session ON signals (session, pk);`,
+
+	// 8: accounts, for sign-in: users, the credentials that prove them (signed-in
+	// browsers and API tokens, kept as SHA-256), and the team a session belongs to
+	// (its starter's; '' for none) so a team sees its interviews. A user's strings
+	// are text: the package accounts takes only valid UTF-8 without NUL.
+	`CREATE TABLE users (
+		id            text PRIMARY KEY,
+		login         text NOT NULL UNIQUE,
+		name          text NOT NULL,
+		team          text NOT NULL,
+		password_hash text NOT NULL, -- argon2id, PHC string; '' for none
+		created       bigint
+	);
+
+	CREATE TABLE credentials (
+		hash    bytea PRIMARY KEY, -- SHA-256 of the secret
+		user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+		kind    text NOT NULL,
+		name    text NOT NULL,
+		created bigint,
+		expires bigint -- NULL: until deleted
+	);
+	CREATE INDEX credentials_by_user ON credentials (user_id, created);
+	CREATE INDEX credentials_by_expiry ON credentials (expires) WHERE expires IS NOT NULL;
+
+	ALTER TABLE sessions ADD COLUMN team text NOT NULL DEFAULT '';
+	CREATE INDEX sessions_by_team ON sessions (team, created, id) WHERE team <> '';`,
 }
 
 // migrateLock is the key of the advisory lock that serialises migrations: any

@@ -450,3 +450,24 @@ func TestOpenRefuses(t *testing.T) {
 		}
 	}
 }
+
+func TestAccountsContract(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	storetest.RunAccounts(t, func(t *testing.T) store.Accounts { return newStore(t, db) })
+}
+
+func TestInterviewsContract(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	storetest.RunInterviews(t, func(t *testing.T) storetest.InterviewsBackend { return newStore(t, db) })
+}
+
+// TestInterviewsCost logs what a page of interviews costs with 5,000 sessions.
+func TestInterviewsCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills a store with 5,000 sessions")
+	}
+	t.Parallel()
+	storetest.LogInterviewsCost(t, newStore(t, pgtest.NewDatabase(t)), 5000)
+}

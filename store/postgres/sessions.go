@@ -14,9 +14,9 @@ import (
 // CreateSession stores a new session at version 0, or returns ErrExists.
 func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 	return s.do(ctx, "create session "+sess.ID, func(ctx context.Context) error {
-		tag, err := s.pool.Exec(ctx, `INSERT INTO sessions (id, language, created, last_active, owner_token_hash, version, ended)
-			VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (id) DO NOTHING`,
-			sess.ID, sess.Language, encTime(sess.CreatedAt), encTime(sess.LastActive), blob(sess.OwnerTokenHash), encTime(sess.Ended))
+		tag, err := s.pool.Exec(ctx, `INSERT INTO sessions (id, language, created, last_active, owner_token_hash, version, ended, team)
+			VALUES ($1, $2, $3, $4, $5, 0, $6, $7) ON CONFLICT (id) DO NOTHING`,
+			sess.ID, sess.Language, encTime(sess.CreatedAt), encTime(sess.LastActive), blob(sess.OwnerTokenHash), encTime(sess.Ended), sess.Team)
 		if err == nil && tag.RowsAffected() == 0 {
 			err = fmt.Errorf("create session %s: %w", sess.ID, store.ErrExists)
 		}
@@ -29,8 +29,8 @@ func (s *Store) Session(ctx context.Context, id string) (store.Session, error) {
 	out := store.Session{ID: id}
 	err := s.do(ctx, "session "+id, func(ctx context.Context) error {
 		var created, active, ended *int64
-		err := s.pool.QueryRow(ctx, `SELECT language, created, last_active, owner_token_hash, version, bytes, ended FROM sessions WHERE id = $1`, id).
-			Scan(&out.Language, &created, &active, &out.OwnerTokenHash, &out.Version, &out.Bytes, &ended)
+		err := s.pool.QueryRow(ctx, `SELECT language, created, last_active, owner_token_hash, version, bytes, ended, team FROM sessions WHERE id = $1`, id).
+			Scan(&out.Language, &created, &active, &out.OwnerTokenHash, &out.Version, &out.Bytes, &ended, &out.Team)
 		if errors.Is(err, errNoRows) {
 			return noSession(id)
 		}

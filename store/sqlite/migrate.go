@@ -158,6 +158,32 @@ var migrations = []string{
 		time    INTEGER
 	) STRICT;
 	CREATE INDEX signals_by_session ON signals (session, pk);`,
+
+	// 8: accounts, for sign-in: users, the credentials that prove them (signed-in
+	// browsers and API tokens, kept as SHA-256), and the team a session belongs to
+	// (its starter's; '' for none) so a team sees its interviews.
+	`CREATE TABLE users (
+		id            TEXT PRIMARY KEY,
+		login         TEXT NOT NULL UNIQUE,
+		name          TEXT NOT NULL,
+		team          TEXT NOT NULL,
+		password_hash TEXT NOT NULL, -- argon2id, PHC string; '' for none
+		created       INTEGER
+	) STRICT;
+
+	CREATE TABLE credentials (
+		hash    BLOB PRIMARY KEY, -- SHA-256 of the secret
+		user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+		kind    TEXT NOT NULL,
+		name    TEXT NOT NULL,
+		created INTEGER,
+		expires INTEGER -- NULL: until deleted
+	) STRICT, WITHOUT ROWID;
+	CREATE INDEX credentials_by_user ON credentials (user_id, created);
+	CREATE INDEX credentials_by_expiry ON credentials (expires) WHERE expires IS NOT NULL;
+
+	ALTER TABLE sessions ADD COLUMN team TEXT NOT NULL DEFAULT '';
+	CREATE INDEX sessions_by_team ON sessions (team, created, id) WHERE team <> '';`,
 }
 
 // migrate brings the schema to version target (at most len(migrations)) in one

@@ -13,9 +13,9 @@ import (
 // CreateSession stores a new session at version 0, or returns ErrExists.
 func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 	return s.write(ctx, "create session "+sess.ID, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, language, created, last_active, owner_token_hash, version, ended)
-			VALUES (?, ?, ?, ?, ?, 0, ?) ON CONFLICT (id) DO NOTHING`,
-			sess.ID, sess.Language, encTime(sess.CreatedAt), encTime(sess.LastActive), blob(sess.OwnerTokenHash), encTime(sess.Ended))
+		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, language, created, last_active, owner_token_hash, version, ended, team)
+			VALUES (?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			sess.ID, sess.Language, encTime(sess.CreatedAt), encTime(sess.LastActive), blob(sess.OwnerTokenHash), encTime(sess.Ended), sess.Team)
 		if err != nil {
 			return err
 		}
@@ -33,8 +33,8 @@ func (s *Store) Session(ctx context.Context, id string) (store.Session, error) {
 	out := store.Session{ID: id}
 	err := s.read(ctx, "session "+id, func(tx *sql.Tx) error {
 		var created, active, ended sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT language, created, last_active, owner_token_hash, version, bytes, ended FROM sessions WHERE id = ?`, id).
-			Scan(&out.Language, &created, &active, &out.OwnerTokenHash, &out.Version, &out.Bytes, &ended)
+		err := tx.QueryRowContext(ctx, `SELECT language, created, last_active, owner_token_hash, version, bytes, ended, team FROM sessions WHERE id = ?`, id).
+			Scan(&out.Language, &created, &active, &out.OwnerTokenHash, &out.Version, &out.Bytes, &ended, &out.Team)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("session %s: %w", id, store.ErrNotFound)
 		}

@@ -496,3 +496,22 @@ func TestWALStaysBounded(t *testing.T) {
 	}
 	t.Logf("WAL of %d bytes; %+v", info.Size(), s.Stats())
 }
+
+func TestAccountsContract(t *testing.T) {
+	t.Parallel()
+	storetest.RunAccounts(t, func(t *testing.T) store.Accounts { return mustOpen(t, sqlite.Options{}) })
+}
+
+func TestInterviewsContract(t *testing.T) {
+	t.Parallel()
+	storetest.RunInterviews(t, func(t *testing.T) storetest.InterviewsBackend { return mustOpen(t, sqlite.Options{}) })
+}
+
+// TestInterviewsCost logs what a page of interviews costs with 5,000 sessions.
+func TestInterviewsCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills a store with 5,000 sessions")
+	}
+	t.Parallel()
+	storetest.LogInterviewsCost(t, mustOpen(t, sqlite.Options{Sync: sqlite.SyncNormal}), 5000)
+}

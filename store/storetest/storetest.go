@@ -30,6 +30,7 @@ func Run(t *testing.T, openLimited func(t *testing.T, l store.Limits) store.Stor
 		CreatedAt:      created,
 		LastActive:     created,
 		OwnerTokenHash: bytes.Repeat([]byte{7}, 32),
+		Team:           "compilers ✓",
 	}
 
 	tests := []struct {
@@ -347,6 +348,8 @@ func diffSession(got, want store.Session) string {
 		return fmt.Sprintf("OwnerTokenHash %x, want %x", got.OwnerTokenHash, want.OwnerTokenHash)
 	case !got.Ended.Equal(want.Ended) || got.Ended.IsZero() != want.Ended.IsZero() || got.Ended.Location() != time.UTC:
 		return fmt.Sprintf("Ended %v, want %v (in UTC)", got.Ended, want.Ended)
+	case got.Team != want.Team:
+		return fmt.Sprintf("Team %q, want %q", got.Team, want.Team)
 	}
 	return ""
 }
