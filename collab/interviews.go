@@ -30,6 +30,7 @@ type Interview struct {
 	Ended        time.Time // zero while it runs
 	Participants []string  // names, the first few, in the order they joined
 	Runs         int
+	Notes        int
 	Excerpt      string // the first lines of the code at its newest snapshot
 	Connected    int    // people connected now (0 for a session not live)
 	Cursor       InterviewCursor
@@ -50,7 +51,7 @@ func (h *Hub) Interviews(ctx context.Context, q InterviewQuery) ([]Interview, er
 	for i, iv := range rows {
 		out[i] = Interview{
 			ID: iv.ID, Language: iv.Language, CreatedAt: iv.CreatedAt, LastActive: iv.LastActive, Ended: iv.Ended,
-			Participants: iv.Participants, Runs: iv.Runs, Excerpt: excerpt(iv.Excerpt), Cursor: iv.Cursor(),
+			Participants: iv.Participants, Runs: iv.Runs, Notes: iv.Notes, Excerpt: excerpt(iv.Excerpt), Cursor: iv.Cursor(),
 		}
 		h.mu.Lock()
 		r := h.rooms[iv.ID]

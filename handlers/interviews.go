@@ -114,7 +114,7 @@ func interviewRow(iv collab.Interview) views.InterviewRow {
 		PadURL: "/s/" + iv.ID, ReplayURL: "/s/" + iv.ID + "/replay",
 		When: iv.CreatedAt.UTC().Format("2 Jan 2006, 15:04 UTC"), WhenISO: iv.CreatedAt.UTC().Format(time.RFC3339),
 		Duration: duration(end.Sub(iv.CreatedAt)), Language: collab.LanguageLabel(iv.Language),
-		State: state, StateLabel: label, Participants: names(iv.Participants), Runs: iv.Runs, Excerpt: iv.Excerpt,
+		State: state, StateLabel: label, Participants: names(iv.Participants), Runs: iv.Runs, Notes: iv.Notes, Excerpt: iv.Excerpt,
 	}
 }
 

@@ -36,6 +36,7 @@ type Interview struct {
 	Session               // OwnerTokenHash and Bytes are not filled
 	Participants []string // names, in the order they first joined; the first MaxListedParticipants
 	Runs         int
+	Notes        int // interviewers' notes
 	// Excerpt is the start of the text at the newest snapshot, as stored (a JSON
 	// string literal cut after ExcerptBytes bytes, so maybe not closed).
 	Excerpt []byte

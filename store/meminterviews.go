@@ -30,7 +30,7 @@ func (m *Memory) ListInterviews(ctx context.Context, q InterviewQuery) ([]Interv
 		if !mine || !q.After.IsZero() && !before(s.Session, q.After) {
 			continue
 		}
-		iv := Interview{Session: s.Session, Runs: len(s.runs), Participants: []string{}}
+		iv := Interview{Session: s.Session, Runs: len(s.runs), Notes: len(s.notes), Participants: []string{}}
 		iv.OwnerTokenHash, iv.Bytes = nil, 0
 		found := search == ""
 		for _, p := range s.people {

@@ -31,6 +31,7 @@ WITH page AS (
 	LIMIT $8)
 SELECT s.id, s.language, s.created, s.last_active, s.ended, s.team, s.version,
 	(SELECT count(*) FROM runs r WHERE r.session = s.pk),
+	(SELECT count(*) FROM notes n WHERE n.session = s.pk),
 	ARRAY(SELECT p.name FROM participants p WHERE p.session = s.pk ORDER BY p.pk LIMIT $1),
 	(SELECT substring(sn.text FROM 1 FOR $2) FROM snapshots sn WHERE sn.session = s.pk ORDER BY sn.version DESC LIMIT 1)
 FROM page JOIN sessions s ON s.pk = page.pk
@@ -62,7 +63,7 @@ func (s *Store) ListInterviews(ctx context.Context, q store.InterviewQuery) ([]s
 			var iv store.Interview
 			var created, active, ended *int64
 			var names [][]byte
-			if err := rows.Scan(&iv.ID, &iv.Language, &created, &active, &ended, &iv.Team, &iv.Version, &iv.Runs, &names, &iv.Excerpt); err != nil {
+			if err := rows.Scan(&iv.ID, &iv.Language, &created, &active, &ended, &iv.Team, &iv.Version, &iv.Runs, &iv.Notes, &names, &iv.Excerpt); err != nil {
 				return err
 			}
 			iv.CreatedAt, iv.LastActive, iv.Ended = decTime(created), decTime(active), decTime(ended)

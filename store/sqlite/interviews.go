@@ -31,6 +31,7 @@ WITH page AS (
 	LIMIT :limit)
 SELECT s.id, s.language, s.created, s.last_active, s.ended, s.team, s.version,
 	(SELECT COUNT(*) FROM runs r WHERE r.session = s.pk),
+	(SELECT COUNT(*) FROM notes n WHERE n.session = s.pk),
 	(SELECT json_group_array(name) FROM
 		(SELECT p.name FROM participants p WHERE p.session = s.pk ORDER BY p.pk LIMIT :names)),
 	(SELECT substr(sn.text, 1, :excerpt) FROM snapshots sn WHERE sn.session = s.pk ORDER BY sn.version DESC LIMIT 1)
@@ -66,7 +67,7 @@ func (s *Store) ListInterviews(ctx context.Context, q store.InterviewQuery) ([]s
 			var iv store.Interview
 			var created, active, ended sql.NullInt64
 			var names string
-			if err := rows.Scan(&iv.ID, &iv.Language, &created, &active, &ended, &iv.Team, &iv.Version, &iv.Runs, &names, &iv.Excerpt); err != nil {
+			if err := rows.Scan(&iv.ID, &iv.Language, &created, &active, &ended, &iv.Team, &iv.Version, &iv.Runs, &iv.Notes, &names, &iv.Excerpt); err != nil {
 				return err
 			}
 			iv.CreatedAt, iv.LastActive, iv.Ended = decTime(created), decTime(active), decTime(ended)

@@ -65,6 +65,7 @@ func RunInterviews(t *testing.T, open func(t *testing.T) InterviewsBackend) {
 	}
 	must(s.AppendRun(ctx, id(2), store.Run{ID: "r1", Started: at}))
 	must(s.AppendRun(ctx, id(2), store.Run{ID: "r2", Started: at.Add(time.Second)}))
+	must(s.AddNote(ctx, id(2), store.Note{ID: "n1", Text: "good start", Line: 1, Created: at}))
 	must(s.AppendUpdates(ctx, id(3), 0, []store.Update{{ClientID: "c", UserID: "u", Changes: []byte(`[[0,"x"]]`), Time: at}}))
 	long := []byte(`"def f():\n` + string(slices.Repeat([]byte("x"), 1000)) + `"`)
 	must(s.SaveSnapshot(ctx, id(3), store.Snapshot{Version: 0, Text: []byte(`""`)}))
@@ -139,11 +140,11 @@ func RunInterviews(t *testing.T, open func(t *testing.T) InterviewsBackend) {
 		if want := []string{"Ada Lovelace", "Grace", "ÉMILE", "Zoë", "x\\y"}; !reflect.DeepEqual(one.Participants, want) {
 			t.Errorf("participants = %q, want %q (in the order they joined)", one.Participants, want)
 		}
-		if len(two.Participants) != store.MaxListedParticipants || two.Participants[0] != "P0" || two.Runs != 2 {
-			t.Errorf("session 2: %d participants (first %q), %d runs; want %d, P0, 2", len(two.Participants), two.Participants, two.Runs, store.MaxListedParticipants)
+		if len(two.Participants) != store.MaxListedParticipants || two.Participants[0] != "P0" || two.Runs != 2 || two.Notes != 1 {
+			t.Errorf("session 2: %d participants (first %q), %d runs, %d notes; want %d, P0, 2, 1", len(two.Participants), two.Participants, two.Runs, two.Notes, store.MaxListedParticipants)
 		}
-		if len(one.Participants) == 0 || one.Runs != 0 || one.Excerpt != nil {
-			t.Errorf("session 1: %d runs, excerpt %q; want 0, none", one.Runs, one.Excerpt)
+		if len(one.Participants) == 0 || one.Runs != 0 || one.Notes != 0 || one.Excerpt != nil {
+			t.Errorf("session 1: %d runs, %d notes, excerpt %q; want 0, 0, none", one.Runs, one.Notes, one.Excerpt)
 		}
 		if want := long[:store.ExcerptBytes]; string(three.Excerpt) != string(want) || three.Version != 1 {
 			t.Errorf("excerpt = %q (version %d), want the newest snapshot's first %d bytes (version 1)", three.Excerpt, three.Version, store.ExcerptBytes)
