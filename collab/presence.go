@@ -67,7 +67,7 @@ func (r *room) presenceLocked() Presence {
 		p.People[i] = PersonState{
 			Person:  person,
 			Typing:  now.Sub(r.lastEdit[person.ID]) < typingWindow,
-			Running: len(r.running[person.ID]) > 0,
+			Running: len(r.running[person.ID]) > 0 || r.remoteRunningLocked(person.ID),
 		}
 	}
 	return p

@@ -45,6 +45,12 @@ type room struct {
 	runLog      map[*client]*store.Run     // each connection's run in progress, stored when it ends
 	runHeld     int                        // bytes of output those runs hold
 	typingTimer *time.Timer                // tells watchers when typing stops
+
+	// With a bus (several processes): how to stop following the session, and who
+	// is connected through the other processes.
+	stopFollow func()
+	remote     map[string]*remotePeople // by process id
+	remoteSeq  map[string]int           // user id → arrival order of those people
 }
 
 func newRoom(h *Hub, id string) *room {
@@ -53,38 +59,67 @@ func newRoom(h *Hub, id string) *room {
 		clients: map[*client]struct{}{}, people: map[string]*presence{}, colors: map[string]string{},
 		watchers: map[chan Presence]struct{}{}, lastEdit: map[string]time.Time{}, running: map[string]map[string]bool{},
 		runLog: map[*client]*store.Run{}, recorded: map[string]bool{},
+		remote: map[string]*remotePeople{}, remoteSeq: map[string]int{},
 		joins: newTokenBucket(float64(h.limits.JoinsPerMinute)/60, h.limits.JoinsPerMinute, h.now()),
 	}
 }
 
 // load reads the document from the store. On failure the room removes itself, so
 // the next join tries again.
+//
+// With a bus, the room follows its session from before it reads the store: whatever
+// another process appends meanwhile is either read here or delivered after.
 func (r *room) load(ctx context.Context) {
 	defer close(r.loaded)
-	s, err := history.Session(ctx, r.hub.store, r.id)
+	r.follow()
+	err := r.read(ctx)
 	if err == nil {
-		var doc history.Loaded
-		if doc, err = history.Load(ctx, r.hub.store, s, r.hub.limits.TailSize, r.hub.limits.TailBytes); err == nil {
-			r.doc = ot.NewDocument(doc.State, ot.Limits{
-				MaxLength: r.hub.limits.MaxDocLength, MaxParts: r.hub.limits.MaxParts,
-				TailSize: r.hub.limits.TailSize, TailBytes: r.hub.limits.TailBytes,
-			})
-			r.lang, r.snapshotAt = s.Language, doc.Snapshot
-			var ps []store.Participant
-			if ps, err = history.Participants(ctx, r.hub.store, r.id); err == nil {
-				for _, p := range ps {
-					r.recorded[p.UserID] = true
-				}
-				return
-			}
-		}
+		return
 	}
 	r.loadErr = err
+	r.mu.Lock()
+	r.unfollowLocked()
+	r.mu.Unlock()
 	r.hub.mu.Lock()
 	if r.hub.rooms[r.id] == r {
 		delete(r.hub.rooms, r.id)
 	}
 	r.hub.mu.Unlock()
+}
+
+// read sets the room's document, language and recorded people from the store.
+func (r *room) read(ctx context.Context) error {
+	s, err := history.Session(ctx, r.hub.store, r.id)
+	if err != nil {
+		return err
+	}
+	doc, err := history.Load(ctx, r.hub.store, s, r.hub.limits.TailSize, r.hub.limits.TailBytes)
+	if err != nil {
+		return err
+	}
+	ps, err := history.Participants(ctx, r.hub.store, r.id)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.doc = ot.NewDocument(doc.State, ot.Limits{
+		MaxLength: r.hub.limits.MaxDocLength, MaxParts: r.hub.limits.MaxParts,
+		TailSize: r.hub.limits.TailSize, TailBytes: r.hub.limits.TailBytes,
+	})
+	r.lang, r.snapshotAt = s.Language, doc.Snapshot
+	for _, p := range ps {
+		r.recorded[p.UserID] = true
+	}
+	if r.hub.bus != nil {
+		// Events delivered while the store was being read were dropped: what
+		// they carried is in the store.
+		if err := r.catchUpLocked(ctx, -1); err != nil {
+			r.doc = nil
+			return err
+		}
+	}
+	return nil
 }
 
 // waitLoaded waits until the room is ready; errRoomGone means it went away meanwhile.
@@ -131,6 +166,7 @@ func (r *room) goneLocked() {
 	if r.typingTimer != nil {
 		r.typingTimer.Stop()
 	}
+	r.unfollowLocked()
 }
 
 // end cuts everyone off for good (deleted session, shutdown).

@@ -131,6 +131,7 @@ func (h *Hub) DeleteSession(ctx context.Context, id, token string) error {
 		}
 		return fmt.Errorf("delete session %s: %w", id, err)
 	}
+	h.publishDeleted(id)
 	h.endRoom(id)
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"duet/bus/redisbus"
 	"duet/collab"
 	"duet/collab/replay"
 	"duet/handlers"
@@ -86,7 +87,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		stopJanitor()
 		<-janitorDone
 	}()
-	hub := collab.NewHub(collab.HubConfig{Store: st, Logger: logger, Limits: cfg.limits, Observer: observer})
+	var bus collab.Bus
+	if cfg.bus == "redis" {
+		rb, err := redisbus.Open(ctx, cfg.redisURL, redisbus.Options{Logger: logger})
+		if err != nil {
+			return fmt.Errorf("open the bus: %w", err)
+		}
+		// Closed after the hub has shut down (deferred calls run in reverse): its
+		// last events are published first.
+		defer rb.Close()
+		bus = rb
+		logger.Info("bus opened", "bus", "redis")
+	}
+	hub := collab.NewHub(collab.HubConfig{Store: st, Logger: logger, Limits: cfg.limits, Observer: observer, Bus: bus})
 	library, err := questions.NewLibrary(st, collab.Languages())
 	if err != nil {
 		return err
