@@ -169,7 +169,8 @@ type Hub struct {
 // hubStats are counters for logs and benchmarks.
 type hubStats struct {
 	connsOpened, connsClosed, messages, accepted atomic.Int64
-	refused                                      sync.Map // code → *atomic.Int64
+	conflicts                                    atomic.Int64 // appends another process beat to the log
+	refused                                      sync.Map     // code → *atomic.Int64
 }
 
 // Stats is a snapshot of the hub's counters.
@@ -180,6 +181,7 @@ type Stats struct {
 	Messages        int64            // client messages handled
 	UpdatesAccepted int64            // updates appended to documents
 	RefusedByCode   map[string]int64 // error codes sent, by code
+	AppendConflicts int64            // appends another process beat to the log (with a bus): caught up and tried again
 }
 
 // NewHub returns a hub over the given store.
@@ -223,6 +225,7 @@ func (h *Hub) Stats() Stats {
 		ConnsOpen:       h.stats.connsOpened.Load() - h.stats.connsClosed.Load(),
 		Messages:        h.stats.messages.Load(),
 		UpdatesAccepted: h.stats.accepted.Load(),
+		AppendConflicts: h.stats.conflicts.Load(),
 		RefusedByCode:   map[string]int64{},
 	}
 	h.stats.refused.Range(func(k, v any) bool {

@@ -1,0 +1,755 @@
+package redisbus_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"duet/bus/redisbus"
+	"duet/collab"
+	"duet/collab/history"
+	"duet/collab/ot"
+	"duet/collab/ot/ottest"
+	"duet/store/postgres"
+	"duet/store/postgres/pgtest"
+)
+
+// redisServer is a redis-server of the test's own on a free port of 127.0.0.1,
+// keeping nothing on disk; the test may stop and start it again on the same port.
+type redisServer struct {
+	port int
+	cmd  *exec.Cmd
+	url  string
+}
+
+func startRedis(t *testing.T) *redisServer {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("no redis-server: install it (make test-deps)")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	r := &redisServer{port: port, url: fmt.Sprintf("redis://127.0.0.1:%d/0", port)}
+	r.start(t)
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *redisServer) start(t *testing.T) {
+	t.Helper()
+	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no")
+	if err := r.cmd.Start(); err != nil {
+		t.Fatalf("start redis-server: %v", err)
+	}
+	for range 200 {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", r.port)); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("redis-server did not listen on %d", r.port)
+}
+
+// stop kills the server at once, as a crash would.
+func (r *redisServer) stop() {
+	if r.cmd != nil && r.cmd.Process != nil {
+		r.cmd.Process.Kill()
+		r.cmd.Wait()
+		r.cmd = nil
+	}
+}
+
+// node is one duet process as far as sessions go: its own pool to the shared
+// database, its own connection to the shared Redis, its hub and its WebSocket
+// endpoint (what handlers/ws.go does, without echo).
+type node struct {
+	*httptest.Server
+	hub   *collab.Hub
+	store *postgres.Store
+	bus   *redisbus.Bus
+}
+
+// testHeartbeat keeps presence tests short: people of a silent process go after
+// three of them.
+const testHeartbeat = 200 * time.Millisecond
+
+func newNode(t *testing.T, dbURL, redisURL string) *node {
+	t.Helper()
+	ctx := t.Context()
+	st, err := postgres.Open(ctx, dbURL, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus, err := redisbus.Open(ctx, redisURL, redisbus.Options{HealthCheck: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	hub := collab.NewHub(collab.HubConfig{Store: st, Bus: bus, Heartbeat: testHeartbeat, Logger: logger})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := strings.TrimPrefix(r.URL.Path, "/ws/")
+		if _, err := hub.Session(r.Context(), id); err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		conn, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		q := r.URL.Query()
+		hub.Serve(conn, id, collab.JoinParams{Secret: q.Get("userId"), UserName: q.Get("userName")})
+	}))
+	n := &node{Server: srv, hub: hub, store: st, bus: bus}
+	t.Cleanup(func() { n.shutdown() })
+	return n
+}
+
+// shutdown stops the node as duet does on SIGTERM. Safe to call twice.
+func (n *node) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n.hub.Shutdown(ctx)
+	n.Server.CloseClientConnections()
+	n.Server.Close()
+	n.bus.Close()
+	n.store.Close()
+}
+
+// kill stops the node as a crash would, as far as the others can tell: its bus
+// goes silent first (no goodbye, no last heartbeat), then its sockets drop.
+func (n *node) kill() {
+	n.bus.Close()
+	n.Server.CloseClientConnections()
+}
+
+func newCluster(t *testing.T, size int) (*redisServer, []*node, string) {
+	t.Helper()
+	rs := startRedis(t)
+	db := pgtest.NewDatabase(t)
+	nodes := make([]*node, size)
+	for i := range nodes {
+		nodes[i] = newNode(t, db, rs.url)
+	}
+	return rs, nodes, db
+}
+
+func mustSession(t *testing.T, n *node) string {
+	t.Helper()
+	info, _, err := n.hub.CreateSession(t.Context(), "python")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.ID
+}
+
+// msg is any server message, decoded loosely.
+type msg struct {
+	Type     string          `json:"type"`
+	Version  int             `json:"version"`
+	Content  json.RawMessage `json:"content"`
+	Language string          `json:"language"`
+	Users    []struct {
+		ID, Name, Color string
+	} `json:"users"`
+	Updates []struct {
+		ClientID string          `json:"clientID"`
+		Changes  json.RawMessage `json:"changes"`
+	} `json:"updates"`
+	More     bool   `json:"more"`
+	UserID   string `json:"userId"`
+	UserName string `json:"userName"`
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+	raw      []byte
+}
+
+type wsClient struct {
+	t    *testing.T
+	conn *websocket.Conn
+}
+
+func dial(t *testing.T, n *node, session string, q url.Values) *wsClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	u := "ws" + strings.TrimPrefix(n.URL, "http") + "/ws/" + session + "?" + q.Encode()
+	conn, _, err := websocket.Dial(ctx, u, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", u, err)
+	}
+	conn.SetReadLimit(64 << 20)
+	t.Cleanup(func() { conn.CloseNow() })
+	return &wsClient{t: t, conn: conn}
+}
+
+func (c *wsClient) send(v string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return c.conn.Write(ctx, websocket.MessageText, []byte(v))
+}
+
+func (c *wsClient) tryRead(d time.Duration) (msg, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	_, b, err := c.conn.Read(ctx)
+	if err != nil {
+		return msg{}, err
+	}
+	var m msg
+	if err := json.Unmarshal(b, &m); err != nil {
+		return msg{}, fmt.Errorf("decode %s: %w", b, err)
+	}
+	m.raw = b
+	return m, nil
+}
+
+// readUntil reads until a message satisfies ok, failing after a generous deadline.
+func (c *wsClient) readUntil(what string, ok func(msg) bool) msg {
+	c.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		m, err := c.tryRead(time.Until(deadline))
+		if err != nil {
+			c.t.Fatalf("waiting for %s: %v", what, err)
+		}
+		if ok(m) {
+			return m
+		}
+	}
+	c.t.Fatalf("no %s within 15 s", what)
+	return msg{}
+}
+
+// editor is a collab client as the editor island runs it: unconfirmed updates, one
+// push in flight, each received update applied on its own (the sequential rebase).
+type editor struct {
+	mu       sync.Mutex
+	clientID string
+	version  int
+	text     ot.Text
+	pending  []*ot.ChangeSet
+	inFlight bool
+	seen     map[int]string // every update it saw, by version: clientID and changes
+}
+
+func newEditor(clientID string, sync msg) (*editor, error) {
+	var text ot.Text
+	if err := text.UnmarshalJSON(sync.Content); err != nil {
+		return nil, err
+	}
+	return &editor{clientID: clientID, version: sync.Version, text: text, seen: map[int]string{}}, nil
+}
+
+func (e *editor) localEdit(rng *rand.Rand) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cs, err := ot.ParseChangeSet(ottest.EditJSON(rng, e.text.Len(), "😀", "漢字", "é"))
+	if err != nil {
+		return err
+	}
+	if e.text, err = cs.Apply(e.text); err != nil {
+		return err
+	}
+	e.pending = append(e.pending, cs)
+	return nil
+}
+
+func (e *editor) pushMessage() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.inFlight || len(e.pending) == 0 {
+		return ""
+	}
+	e.inFlight = true
+	parts := make([]string, len(e.pending))
+	for i, cs := range e.pending {
+		b, _ := cs.MarshalJSON()
+		parts[i] = fmt.Sprintf(`{"clientID":%q,"changes":%s}`, e.clientID, b)
+	}
+	return fmt.Sprintf(`{"type":"edit","version":%d,"updates":[%s]}`, e.version, strings.Join(parts, ","))
+}
+
+// receive applies an update message; it returns whether the client must pull.
+func (e *editor) receive(m msg) (pull bool, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if m.Version > e.version {
+		return true, nil
+	}
+	if len(m.Updates) == 0 {
+		e.inFlight = false
+		return m.Version > e.version, nil
+	}
+	for i, u := range m.Updates {
+		v := m.Version + i
+		if v < e.version {
+			continue
+		}
+		e.seen[v] = u.ClientID + " " + string(u.Changes)
+		cs, err := ot.ParseChangeSet(u.Changes)
+		if err != nil {
+			return false, fmt.Errorf("update %d: %w", v, err)
+		}
+		if u.ClientID == e.clientID {
+			if len(e.pending) == 0 {
+				return false, fmt.Errorf("update %d confirms nothing pending", v)
+			}
+			e.pending = e.pending[1:]
+			e.inFlight = false
+		} else {
+			c := cs
+			for j, p := range e.pending {
+				mapped, err := p.Map(c, false)
+				if err != nil {
+					return false, err
+				}
+				if c, err = c.Map(p, true); err != nil {
+					return false, err
+				}
+				e.pending[j] = mapped
+			}
+			if e.text, err = c.Apply(e.text); err != nil {
+				return false, fmt.Errorf("apply update %d: %w", v, err)
+			}
+		}
+		e.version = v + 1
+	}
+	return m.More, nil
+}
+
+func (e *editor) state() (version int, text string, pending int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.version, string(e.text.AppendJSON(nil)), len(e.pending)
+}
+
+// typist is an editor connected to a node, applying what it receives on a reader
+// goroutine of its own.
+type typist struct {
+	*editor
+	c    *wsClient
+	errs chan error
+	done chan struct{}
+}
+
+func connect(t *testing.T, n *node, session, clientID, user string) *typist {
+	t.Helper()
+	c := dial(t, n, session, url.Values{"userId": {user}, "userName": {user}})
+	sync := c.readUntil("sync", func(m msg) bool { return m.Type == "sync" })
+	e, err := newEditor(clientID, sync)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := &typist{editor: e, c: c, errs: make(chan error, 1), done: make(chan struct{})}
+	go tp.read()
+	return tp
+}
+
+func (tp *typist) fail(err error) {
+	select {
+	case tp.errs <- err:
+	default:
+	}
+}
+
+func (tp *typist) read() {
+	defer close(tp.done)
+	for {
+		m, err := tp.c.tryRead(time.Minute)
+		if err != nil {
+			if s := websocket.CloseStatus(err); s != -1 && s != websocket.StatusNormalClosure {
+				tp.fail(fmt.Errorf("connection closed: %w", err))
+			}
+			return
+		}
+		switch m.Type {
+		case "update":
+			pull, err := tp.receive(m)
+			if err != nil {
+				tp.fail(err)
+				return
+			}
+			if pull {
+				v, _, _ := tp.state()
+				if err := tp.c.send(fmt.Sprintf(`{"type":"pull","version":%d}`, v)); err != nil {
+					return
+				}
+			}
+		case "error":
+			tp.fail(fmt.Errorf("server error: %s", m.raw))
+			return
+		}
+	}
+}
+
+// push sends what is pending, if nothing is in flight.
+func (tp *typist) push() error {
+	if m := tp.pushMessage(); m != "" {
+		return tp.c.send(m)
+	}
+	return nil
+}
+
+// settle waits until every typist has no update pending and all are at the
+// version of the log in the store, failing on a client's error.
+func settle(t *testing.T, st *postgres.Store, session string, tps []*typist) int {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		for _, tp := range tps {
+			select {
+			case err := <-tp.errs:
+				t.Fatalf("client %s: %v", tp.clientID, err)
+			default:
+			}
+			_ = tp.push()
+		}
+		s, err := st.Session(t.Context(), session)
+		if err != nil {
+			t.Fatal(err)
+		}
+		settled := true
+		for _, tp := range tps {
+			v, _, p := tp.state()
+			settled = settled && p == 0 && v == s.Version
+		}
+		if settled {
+			return s.Version
+		}
+		if time.Now().After(deadline) {
+			for _, tp := range tps {
+				v, _, p := tp.state()
+				t.Logf("client %s: version %d, %d pending", tp.clientID, v, p)
+			}
+			t.Fatalf("clients did not settle at the log's version %d within 30 s", s.Version)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// checkConverged checks that every client and every node's replica hold the text
+// the log in PostgreSQL gives at its end, and that what each client saw of the log
+// is the log.
+func checkConverged(t *testing.T, nodes []*node, session string, tps []*typist, version int) {
+	t.Helper()
+	ctx := t.Context()
+	want, err := history.TextAt(ctx, nodes[0].store, session, version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantJSON := string(want.AppendJSON(nil))
+	for _, tp := range tps {
+		if _, text, _ := tp.state(); text != wantJSON {
+			t.Errorf("client %s has %.200s, the log gives %.200s", tp.clientID, text, wantJSON)
+		}
+	}
+	for i, n := range nodes {
+		info, err := n.hub.Session(ctx, session)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Version != version || string(info.Text.AppendJSON(nil)) != wantJSON {
+			t.Errorf("node %d's replica is at %d with %.200s; the log is at %d with %.200s", i, info.Version, info.Text.AppendJSON(nil), version, wantJSON)
+		}
+	}
+	log, err := history.Read(ctx, nodes[0].store, session, 0, version, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tp := range tps {
+		tp.mu.Lock()
+		for v, got := range tp.seen {
+			u := log[v]
+			if want := u.ClientID + " " + string(u.Changes.AppendJSON(nil)); got != want {
+				t.Errorf("client %s saw update %d as %.120s; the log has %.120s", tp.clientID, v, got, want)
+			}
+		}
+		tp.mu.Unlock()
+	}
+}
+
+// TestClusterConverges: three processes sharing one database and one Redis, two
+// clients on each typing emoji and CJK at random paces → every client and every
+// process's replica ends at the text of the log in PostgreSQL.
+func TestClusterConverges(t *testing.T) {
+	_, nodes, _ := newCluster(t, 3)
+	session := mustSession(t, nodes[0])
+	var tps []*typist
+	for i := range 6 {
+		tps = append(tps, connect(t, nodes[i%3], session, fmt.Sprintf("c%d", i), fmt.Sprintf("user%d", i)))
+	}
+	const edits = 40
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i, tp := range tps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(i), 7))
+			for range edits {
+				if err := tp.localEdit(rng); err != nil {
+					tp.fail(err)
+					return
+				}
+				if err := tp.push(); err != nil {
+					tp.fail(err)
+					return
+				}
+				time.Sleep(time.Duration(5+rng.IntN(20)) * time.Millisecond)
+			}
+		}()
+	}
+	wg.Wait()
+	version := settle(t, nodes[0].store, session, tps)
+	conflicts := 0
+	for _, n := range nodes {
+		conflicts += int(n.hub.Stats().AppendConflicts)
+	}
+	t.Logf("BENCH cluster 3 processes, 6 clients: %d updates in the log in %v, %d appends beaten by another process", version, time.Since(start), conflicts)
+	if version == 0 {
+		t.Fatal("nothing was stored")
+	}
+	checkConverged(t, nodes, session, tps, version)
+}
+
+// TestClusterConflictingPushes: two processes take pushes made on the same version
+// while the bus is down, so the second one's append conflicts in PostgreSQL: it
+// catches up from the store and rebases. Both updates end up in the log, in one
+// order both clients agree on, and once Redis is back the first process catches up
+// too (the gap is filled from PostgreSQL).
+func TestClusterConflictingPushes(t *testing.T) {
+	rs, nodes, _ := newCluster(t, 2)
+	session := mustSession(t, nodes[0])
+	a := connect(t, nodes[0], session, "ca", "alice")
+	b := connect(t, nodes[1], session, "cb", "bob")
+	tps := []*typist{a, b}
+
+	rs.stop()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 5 {
+		// Both edit on the version they share; a's push is stored first.
+		for _, tp := range tps {
+			if err := tp.localEdit(rng); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// From the second round on, a is one behind (its process has not
+		// heard of b's update): its process's append conflicts in turn.
+		va, _, _ := a.state()
+		vb, _, _ := b.state()
+		if round == 0 && va != vb {
+			t.Fatalf("clients at %d and %d, want the same version", va, vb)
+		}
+		va = vb
+		if err := a.push(); err != nil {
+			t.Fatal(err)
+		}
+		waitVersion(t, nodes[0].store, session, va+1)
+		if err := b.push(); err != nil {
+			t.Fatal(err)
+		}
+		waitVersion(t, nodes[0].store, session, va+2)
+		// b's process saw a's update in the store: b has both. a learns of b's
+		// when it edits next (its process then conflicts) or when Redis is back.
+		if round == 4 {
+			rs.start(t)
+		}
+		settleOne(t, b, va+2)
+	}
+	version := settle(t, nodes[0].store, session, tps)
+	if version != 10 {
+		t.Fatalf("log has %d updates, want 10 (5 rounds of 2)", version)
+	}
+	if c0, c1 := nodes[0].hub.Stats().AppendConflicts, nodes[1].hub.Stats().AppendConflicts; c0 < 4 || c1 < 5 {
+		t.Errorf("appends beaten by the other process: %d and %d, want 4 and 5 at least: the conflict path was not taken", c0, c1)
+	}
+	checkConverged(t, nodes, session, tps, version)
+}
+
+func waitVersion(t *testing.T, st *postgres.Store, session string, version int) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		s, err := st.Session(t.Context(), session)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Version >= version {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the log stayed at %d, want %d", s.Version, version)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func settleOne(t *testing.T, tp *typist, version int) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		select {
+		case err := <-tp.errs:
+			t.Fatalf("client %s: %v", tp.clientID, err)
+		default:
+		}
+		if v, _, p := tp.state(); v >= version && p == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			v, _, p := tp.state()
+			t.Fatalf("client %s at %d with %d pending, want %d", tp.clientID, v, p, version)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestClusterPresence: people on two processes see each other join, move their
+// cursor, switch the language, run code and leave; a process that dies without a
+// word loses its people within the expiry; deleting the session closes its sockets
+// on every process with 4410.
+func TestClusterPresence(t *testing.T) {
+	_, nodes, _ := newCluster(t, 3)
+	info, token, err := nodes[0].hub.CreateSession(t.Context(), "python")
+	if err != nil {
+		t.Fatal(err)
+	}
+	session := info.ID
+	alice := dial(t, nodes[0], session, url.Values{"userId": {"alice-secret"}, "userName": {"Alice"}})
+	alice.readUntil("alice's sync", func(m msg) bool { return m.Type == "sync" })
+	bob := dial(t, nodes[1], session, url.Values{"userId": {"bob-secret"}, "userName": {"Bob"}})
+	bob.readUntil("bob's sync", func(m msg) bool { return m.Type == "sync" })
+
+	joined := alice.readUntil("Bob joining", func(m msg) bool { return m.Type == "user_joined" && m.UserName == "Bob" })
+	bob.readUntil("Alice, known to Bob", func(m msg) bool { return m.Type == "user_joined" && m.UserName == "Alice" })
+	bobID := joined.UserID
+
+	// A third person on the third process finds both in its sync or right after.
+	carol := dial(t, nodes[2], session, url.Values{"userId": {"carol-secret"}, "userName": {"Carol"}})
+	seen := map[string]bool{}
+	carol.readUntil("Alice and Bob, known to Carol", func(m msg) bool {
+		switch m.Type {
+		case "sync":
+			for _, u := range m.Users {
+				seen[u.Name] = true
+			}
+		case "user_joined":
+			seen[m.UserName] = true
+		}
+		return seen["Alice"] && seen["Bob"]
+	})
+
+	// Cursors, language and runs cross processes.
+	if err := bob.send(`{"type":"cursor","version":0,"ranges":[{"anchor":0,"head":0}]}`); err != nil {
+		t.Fatal(err)
+	}
+	alice.readUntil("Bob's cursor", func(m msg) bool { return m.Type == "cursor" && m.UserID == bobID })
+	if err := alice.send(`{"type":"language","language":"javascript"}`); err != nil {
+		t.Fatal(err)
+	}
+	bob.readUntil("the language", func(m msg) bool { return m.Type == "language" && m.Language == "javascript" })
+	if err := bob.send(`{"type":"run","runId":"r1","event":"start","text":"main.py"}`); err != nil {
+		t.Fatal(err)
+	}
+	carol.readUntil("Bob's run", func(m msg) bool { return m.Type == "run" && m.UserID == bobID })
+	// The watching page of another process shows Bob running.
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	watch, err := nodes[2].hub.Watch(ctx, session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitPresence(t, watch, "Bob running", func(p collab.Presence) bool {
+		for _, ps := range p.People {
+			if ps.Name == "Bob" && ps.Running {
+				return true
+			}
+		}
+		return false
+	})
+
+	// Bob leaves: the others are told.
+	bob.conn.Close(websocket.StatusNormalClosure, "")
+	alice.readUntil("Bob leaving", func(m msg) bool { return m.Type == "user_left" && m.UserID == bobID })
+
+	// Carol's process dies without a word: she is gone for the others within the
+	// expiry (three heartbeats).
+	carolID := ""
+	for _, p := range mustInfo(t, nodes[0], session).Users {
+		if p.Name == "Carol" {
+			carolID = p.ID
+		}
+	}
+	if carolID == "" {
+		t.Fatal("Carol is not among the session's people on Alice's process")
+	}
+	killed := time.Now()
+	nodes[2].kill()
+	alice.readUntil("Carol vanishing", func(m msg) bool { return m.Type == "user_left" && m.UserID == carolID })
+	t.Logf("BENCH presence: a killed process's person vanished after %v (heartbeat %v, expiry %v)", time.Since(killed), testHeartbeat, 3*testHeartbeat)
+
+	// Deleting the session on one process closes its sockets on the others.
+	dave := dial(t, nodes[1], session, url.Values{"userId": {"dave-secret"}, "userName": {"Dave"}})
+	dave.readUntil("dave's sync", func(m msg) bool { return m.Type == "sync" })
+	if err := nodes[0].hub.DeleteSession(t.Context(), session, token); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*wsClient{"alice": alice, "dave": dave} {
+		for {
+			_, err := c.tryRead(15 * time.Second)
+			if err != nil {
+				if got := websocket.CloseStatus(err); got != collab.StatusSessionDeleted {
+					t.Errorf("%s's socket closed with %v (%v), want %d", name, got, err, collab.StatusSessionDeleted)
+				}
+				break
+			}
+		}
+	}
+}
+
+func mustInfo(t *testing.T, n *node, session string) collab.SessionInfo {
+	t.Helper()
+	info, err := n.hub.Session(t.Context(), session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+func waitPresence(t *testing.T, ch <-chan collab.Presence, what string, ok func(collab.Presence) bool) {
+	t.Helper()
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case p, open := <-ch:
+			if !open {
+				t.Fatalf("waiting for %s: the watch ended", what)
+			}
+			if ok(p) {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no %s within 15 s", what)
+		}
+	}
+}
