@@ -87,6 +87,9 @@ type node struct {
 	hub   *collab.Hub
 	store *postgres.Store
 	bus   *redisbus.Bus
+
+	mu    sync.Mutex
+	conns map[net.Conn]bool // open connections, hijacked ones included
 }
 
 // testHeartbeat keeps presence tests short: people of a silent process go after
@@ -106,7 +109,7 @@ func newNode(t *testing.T, dbURL, redisURL string) *node {
 	}
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	hub := collab.NewHub(collab.HubConfig{Store: st, Bus: bus, Heartbeat: testHeartbeat, Logger: logger})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := strings.TrimPrefix(r.URL.Path, "/ws/")
 		if _, err := hub.Session(r.Context(), id); err != nil {
 			http.NotFound(w, r)
@@ -119,7 +122,19 @@ func newNode(t *testing.T, dbURL, redisURL string) *node {
 		q := r.URL.Query()
 		hub.Serve(conn, id, collab.JoinParams{Secret: q.Get("userId"), UserName: q.Get("userName")})
 	}))
-	n := &node{Server: srv, hub: hub, store: st, bus: bus}
+	n := &node{Server: srv, hub: hub, store: st, bus: bus, conns: map[net.Conn]bool{}}
+	// Every connection is tracked, WebSockets (hijacked) included, so that kill can
+	// drop them all as a dead process's would drop.
+	srv.Config.ConnState = func(c net.Conn, state http.ConnState) {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		if state == http.StateClosed {
+			delete(n.conns, c)
+		} else {
+			n.conns[c] = true
+		}
+	}
+	srv.Start()
 	t.Cleanup(func() { n.shutdown() })
 	return n
 }
@@ -139,7 +154,12 @@ func (n *node) shutdown() {
 // goes silent first (no goodbye, no last heartbeat), then its sockets drop.
 func (n *node) kill() {
 	n.bus.Close()
-	n.Server.CloseClientConnections()
+	n.Listener.Close()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for c := range n.conns {
+		c.Close()
+	}
 }
 
 func newCluster(t *testing.T, size int) (*redisServer, []*node, string) {
@@ -347,9 +367,37 @@ func (e *editor) state() (version int, text string, pending int) {
 // goroutine of its own.
 type typist struct {
 	*editor
-	c    *wsClient
+	cmu  sync.Mutex
+	c    *wsClient // its connection now; replaced when it reconnects
 	errs chan error
 	done chan struct{}
+}
+
+func (tp *typist) conn() *wsClient {
+	tp.cmu.Lock()
+	defer tp.cmu.Unlock()
+	return tp.c
+}
+
+// reconnect connects the typist to another node, as the editor island does after
+// losing its connection: it keeps its version and its unconfirmed updates, pulls
+// what it missed and pushes them again (the server drops those it already has).
+func (tp *typist) reconnect(t *testing.T, n *node, session, user string) {
+	t.Helper()
+	c := dial(t, n, session, url.Values{"userId": {user}, "userName": {user}})
+	c.readUntil("sync", func(m msg) bool { return m.Type == "sync" })
+	tp.cmu.Lock()
+	tp.c = c
+	tp.cmu.Unlock()
+	tp.mu.Lock()
+	tp.inFlight = false
+	v := tp.version
+	tp.mu.Unlock()
+	tp.done = make(chan struct{})
+	go tp.read()
+	if err := c.send(fmt.Sprintf(`{"type":"pull","version":%d}`, v)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func connect(t *testing.T, n *node, session, clientID, user string) *typist {
@@ -374,8 +422,9 @@ func (tp *typist) fail(err error) {
 
 func (tp *typist) read() {
 	defer close(tp.done)
+	c := tp.conn()
 	for {
-		m, err := tp.c.tryRead(time.Minute)
+		m, err := c.tryRead(time.Minute)
 		if err != nil {
 			if s := websocket.CloseStatus(err); s != -1 && s != websocket.StatusNormalClosure {
 				tp.fail(fmt.Errorf("connection closed: %w", err))
@@ -391,7 +440,7 @@ func (tp *typist) read() {
 			}
 			if pull {
 				v, _, _ := tp.state()
-				if err := tp.c.send(fmt.Sprintf(`{"type":"pull","version":%d}`, v)); err != nil {
+				if err := c.send(fmt.Sprintf(`{"type":"pull","version":%d}`, v)); err != nil {
 					return
 				}
 			}
@@ -405,7 +454,7 @@ func (tp *typist) read() {
 // push sends what is pending, if nothing is in flight.
 func (tp *typist) push() error {
 	if m := tp.pushMessage(); m != "" {
-		return tp.c.send(m)
+		return tp.conn().send(m)
 	}
 	return nil
 }
@@ -750,6 +799,102 @@ func waitPresence(t *testing.T, ch <-chan collab.Presence, what string, ok func(
 			}
 		case <-timeout:
 			t.Fatalf("no %s within 15 s", what)
+		}
+	}
+}
+
+// typeAway makes each typist type edits at random paces, pushing as it goes;
+// between() runs once, halfway. Errors sending are left to reconnecting.
+func typeAway(t *testing.T, tps []*typist, edits int, between func()) {
+	t.Helper()
+	var wg sync.WaitGroup
+	half := make(chan struct{})
+	var halfway sync.WaitGroup
+	halfway.Add(len(tps))
+	for i, tp := range tps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(i), 11))
+			for k := range edits {
+				if k == edits/2 {
+					halfway.Done()
+					<-half
+				}
+				if err := tp.localEdit(rng); err != nil {
+					tp.fail(err)
+					return
+				}
+				_ = tp.push()
+				time.Sleep(time.Duration(5+rng.IntN(20)) * time.Millisecond)
+			}
+		}()
+	}
+	halfway.Wait()
+	between()
+	close(half)
+	wg.Wait()
+}
+
+// TestClusterRedisRestart: Redis dies in the middle of typing and comes back; the
+// processes fill what they missed from PostgreSQL and everyone converges.
+func TestClusterRedisRestart(t *testing.T) {
+	rs, nodes, _ := newCluster(t, 3)
+	session := mustSession(t, nodes[0])
+	var tps []*typist
+	for i := range 6 {
+		tps = append(tps, connect(t, nodes[i%3], session, fmt.Sprintf("c%d", i), fmt.Sprintf("user%d", i)))
+	}
+	typeAway(t, tps, 30, func() {
+		rs.stop()
+		// Typing goes on while Redis is down: each process hears of the others'
+		// updates only when its own append conflicts.
+		for _, tp := range tps {
+			_ = tp.push()
+		}
+		time.Sleep(300 * time.Millisecond)
+		rs.start(t)
+	})
+	version := settle(t, nodes[0].store, session, tps)
+	checkConverged(t, nodes, session, tps, version)
+}
+
+// TestClusterProcessDies: one of three processes dies in the middle of typing. Its
+// clients reconnect to the others with their version and their unconfirmed
+// updates; nothing any client saw confirmed is lost, nothing is stored twice, and
+// everyone converges.
+func TestClusterProcessDies(t *testing.T) {
+	_, nodes, _ := newCluster(t, 3)
+	session := mustSession(t, nodes[0])
+	var tps []*typist
+	for i := range 6 {
+		tps = append(tps, connect(t, nodes[i%3], session, fmt.Sprintf("c%d", i), fmt.Sprintf("user%d", i)))
+	}
+	typeAway(t, tps, 30, func() {
+		nodes[2].kill()
+		for i, tp := range tps {
+			if i%3 == 2 {
+				<-tp.done
+				tp.reconnect(t, nodes[i%2], session, fmt.Sprintf("user%d", i))
+			}
+		}
+	})
+	live := nodes[:2]
+	version := settle(t, live[0].store, session, tps)
+	checkConverged(t, live, session, tps, version)
+	// Every update is stored once: each client's updates are in the log as many
+	// times as it made them.
+	log, err := history.Read(t.Context(), live[0].store, session, 0, version, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, u := range log {
+		count[u.ClientID]++
+	}
+	for _, tp := range tps {
+		if count[tp.clientID] != 30 {
+			t.Errorf("client %s has %d updates in the log, it made 30", tp.clientID, count[tp.clientID])
 		}
 	}
 }
