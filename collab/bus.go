@@ -331,7 +331,10 @@ func (r *room) deliver(data []byte) {
 		return
 	}
 	if e.Type == evDeleted {
-		r.hub.endRoom(r.id)
+		// Believed only once the store agrees: a room ends for good.
+		if _, err := history.Session(ctx, r.hub.store, r.id); errors.Is(err, history.ErrNotFound) {
+			r.hub.endRoom(r.id)
+		}
 		return
 	}
 	var updates []ot.Update
@@ -352,12 +355,12 @@ func (r *room) deliver(data []byte) {
 		v, end := r.doc.Version(), e.From+len(updates)
 		switch {
 		case end <= v: // had them already
-		case e.From > v: // a gap: the store has everything up to end
-			r.catchUpLogged(ctx, end)
+		case e.From > v: // a gap: read what the store has
+			r.catchUpLogged(ctx, -1)
 		default:
 			if err := r.applyRemoteLocked(updates[v-e.From:]); err != nil {
 				r.hub.logger.Error("updates from the bus do not apply", "session", r.id, "from", e.From, "err", err)
-				r.catchUpLogged(ctx, end)
+				r.catchUpLogged(ctx, -1)
 			}
 		}
 	case evPresence, evLeaving:
@@ -365,6 +368,9 @@ func (r *room) deliver(data []byte) {
 			if e.Type == evLeaving {
 				delete(r.remote, e.Origin)
 				return
+			}
+			if len(e.People) > r.hub.limits.MaxParticipants {
+				e.People = e.People[:r.hub.limits.MaxParticipants]
 			}
 			r.remote[e.Origin] = &remotePeople{people: e.People, expires: r.hub.now().Add(r.hub.presenceTTL)}
 			for _, p := range e.People {
@@ -376,7 +382,10 @@ func (r *room) deliver(data []byte) {
 		})
 	case evCursor:
 		if e.Version > r.doc.Version() {
-			r.catchUpLogged(ctx, e.Version)
+			r.catchUpLogged(ctx, -1)
+		}
+		if e.Version < 0 || e.Version > r.doc.Version() || len(e.Ranges) == 0 || len(e.Ranges) > maxCursorRanges {
+			return
 		}
 		out := make([]cursorRange, len(e.Ranges))
 		for i, rg := range e.Ranges {
@@ -395,6 +404,12 @@ func (r *room) deliver(data []byte) {
 		r.broadcastLocked(languageMessage(e.Language, e.UserID), nil)
 		r.notifyLocked()
 	case evRelay:
+		var m struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(e.Msg, &m) != nil || m.Type != "run" {
+			return // only runs are relayed as they are
+		}
 		r.broadcastLocked(e.Msg, nil)
 	case evHello:
 		r.markDirtyLocked()

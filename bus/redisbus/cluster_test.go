@@ -898,3 +898,92 @@ func TestClusterProcessDies(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterBadEvents: what arrives on a session's channel is checked before it
+// changes anything. Malformed events, updates that do not fit, versions from
+// nowhere, forged deletions and relays of anything but runs change no replica and
+// reach no client; the session goes on as before.
+func TestClusterBadEvents(t *testing.T) {
+	rs, nodes, _ := newCluster(t, 2)
+	session := mustSession(t, nodes[0])
+	a := connect(t, nodes[0], session, "ca", "alice")
+	b := connect(t, nodes[1], session, "cb", "bob")
+	tps := []*typist{a, b}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, tp := range tps {
+		if err := tp.localEdit(rng); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := settle(t, nodes[0].store, session, tps)
+	textBefore := string(mustInfo(t, nodes[1], session).Text.AppendJSON(nil))
+
+	// A raw client watches what Bob's process sends.
+	watcher := dial(t, nodes[1], session, url.Values{"userId": {"watcher"}, "userName": {"Watcher"}})
+	watcher.readUntil("sync", func(m msg) bool { return m.Type == "sync" })
+
+	rdb, err := redisbus.Open(t.Context(), rs.url, redisbus.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	at := strconv.Itoa(before)
+	tests := []struct{ name, event string }{
+		{"not JSON", `{"t":`},
+		{"not an object", `[1,2]`},
+		{"unknown type", `{"t":"nonsense","o":"x"}`},
+		{"updates with changes that do not parse", `{"t":"updates","o":"x","from":` + at + `,"updates":[{"c":"z","u":"z","ch":[1,"a`},
+		{"updates with changes that do not parse as a change set", `{"t":"updates","o":"x","from":` + at + `,"updates":[{"c":"z","u":"z","ch":{"no":1}}]}`},
+		{"updates that do not fit the document", `{"t":"updates","o":"x","from":` + at + `,"updates":[{"c":"z","u":"z","ch":[100000,[0,"x"]]}]}`},
+		{"updates from a version far ahead", `{"t":"updates","o":"x","from":` + strconv.Itoa(before+50) + `,"updates":[{"c":"z","u":"z","ch":[[0,"x"]]}]}`},
+		{"updates from a negative version", `{"t":"updates","o":"x","from":-5,"updates":[{"c":"z","u":"z","ch":[[0,"x"]]}]}`},
+		{"a forged deletion", `{"t":"deleted","o":"x"}`},
+		{"a relay of something other than a run", `{"t":"relay","o":"x","msg":{"type":"sync","version":0,"content":"pwned"}}`},
+		{"a relay that is not JSON", `{"t":"relay","o":"x","msg":"run"}`},
+		{"a cursor from a version ahead", `{"t":"cursor","o":"x","userId":"z","version":` + strconv.Itoa(before+9) + `,"ranges":[[0,0]]}`},
+		{"a cursor out of the document", `{"t":"cursor","o":"x","userId":"z","version":` + at + `,"ranges":[[100000,0]]}`},
+		{"a cursor with no ranges", `{"t":"cursor","o":"x","userId":"z","version":` + at + `,"ranges":[]}`},
+		{"an unsupported language", `{"t":"language","o":"x","language":"cobol","userId":"z"}`},
+	}
+	for _, tt := range tests {
+		if err := rdb.Publish(t.Context(), session, []byte(tt.event)); err != nil {
+			t.Fatalf("%s: publish: %v", tt.name, err)
+		}
+	}
+	// A good edit after them all: once the watcher sees it, every bad event before
+	// it was handled (one channel, in order).
+	if err := a.localEdit(rng); err != nil {
+		t.Fatal(err)
+	}
+	after := settle(t, nodes[0].store, session, tps)
+	if after != before+1 {
+		t.Fatalf("the log went from %d to %d, want one more update", before, after)
+	}
+	for {
+		m, err := watcher.tryRead(15 * time.Second)
+		if err != nil {
+			t.Fatalf("watcher: %v (the bad events closed its socket?)", err)
+		}
+		switch m.Type {
+		case "update":
+			if m.Version != before || len(m.Updates) != 1 || m.Updates[0].ClientID != "ca" {
+				t.Fatalf("watcher got %s, want only Alice's update at %d", m.raw, before)
+			}
+		case "user_joined", "user_left", "cursor":
+			if m.UserID == "z" {
+				t.Fatalf("watcher got %s from a bad event", m.raw)
+			}
+			continue
+		default:
+			t.Fatalf("watcher got %s from a bad event", m.raw)
+		}
+		break
+	}
+	checkConverged(t, nodes, session, tps, after)
+	if got := string(mustInfo(t, nodes[1], session).Text.AppendJSON(nil)); got == textBefore {
+		t.Fatalf("the replica did not move with the good edit")
+	}
+	if info := mustInfo(t, nodes[1], session); info.Language != "python" {
+		t.Errorf("language is %q after the bad events, want python", info.Language)
+	}
+}
