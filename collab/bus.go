@@ -514,3 +514,19 @@ func (r *room) remoteRunningLocked(id string) bool {
 	}
 	return false
 }
+
+// aheadLocked tells whether err says a client is ahead of the room, and, with a bus,
+// catches the room up from the store: the client may have seen, through another
+// process, updates this one has not heard of yet. It returns true once the room has
+// moved, so the caller tries again (at most as many times as the room moves).
+func (r *room) aheadLocked(ctx context.Context, err error) bool {
+	if r.hub.bus == nil || !errors.Is(err, ot.ErrVersionAhead) {
+		return false
+	}
+	v := r.doc.Version()
+	if cerr := r.catchUpLocked(ctx, -1); cerr != nil {
+		r.hub.logger.Warn("catching up from the store failed", "session", r.id, "err", cerr)
+		return false
+	}
+	return r.doc.Version() > v
+}

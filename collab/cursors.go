@@ -35,6 +35,9 @@ func (r *room) cursor(c *client, m *clientMessage) *protocolError {
 			return refuse(CodeBadMessage, "range %d needs anchor and head", i)
 		}
 		a, h, err := r.mapRangeLocked(*m.Version, *rg.Anchor, *rg.Head)
+		if err != nil && r.aheadLocked(r.hub.ctx, err) {
+			a, h, err = r.mapRangeLocked(*m.Version, *rg.Anchor, *rg.Head)
+		}
 		switch {
 		case errors.Is(err, ot.ErrVersionAhead):
 			return refuse(CodeVersionAhead, "%v", err)

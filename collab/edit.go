@@ -49,6 +49,9 @@ func (r *room) edit(ctx context.Context, c *client, m *clientMessage) *protocolE
 			return nil // the client is being cut off already
 		}
 		p, err := r.doc.Prepare(version, updates)
+		if err != nil && r.aheadLocked(ctx, err) {
+			continue // the client saw updates through another process that this one had not heard of yet
+		}
 		if err != nil {
 			return refusePush(err)
 		}
@@ -184,6 +187,9 @@ func (r *room) pull(ctx context.Context, c *client, m *clientMessage) *protocolE
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	updates, err := r.doc.Since(v)
+	if err != nil && r.aheadLocked(ctx, err) {
+		updates, err = r.doc.Since(v)
+	}
 	if errors.Is(err, ot.ErrResync) {
 		// Older than memory: the store has the whole log.
 		updates, err = history.Read(ctx, r.hub.store, r.id, v, r.doc.Version(), r.hub.limits.PullBytes)

@@ -91,6 +91,11 @@ func (r *room) join(id, userName string) (*client, *protocolError) {
 	r.markDirtyLocked()
 	r.stopIdleLocked()
 	r.touchLocked(r.hub.ctx)
+	if r.hub.bus != nil {
+		// A client moving from another process may have seen updates this one
+		// has not heard of yet: its sync must not be behind them.
+		r.catchUpLogged(r.hub.ctx, -1)
+	}
 	c.queue(r.syncLocked(person))
 	if announce { // clients treat user_joined of someone present as a rename
 		r.broadcastLocked(presenceMessage("user_joined", person), c)

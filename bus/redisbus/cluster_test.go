@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"github.com/coder/websocket"
 
 	"duet/bus/redisbus"
+	"duet/bus/redisbus/redistest"
 	"duet/collab"
 	"duet/collab/history"
 	"duet/collab/ot"
@@ -27,57 +27,6 @@ import (
 	"duet/store/postgres"
 	"duet/store/postgres/pgtest"
 )
-
-// redisServer is a redis-server of the test's own on a free port of 127.0.0.1,
-// keeping nothing on disk; the test may stop and start it again on the same port.
-type redisServer struct {
-	port int
-	cmd  *exec.Cmd
-	url  string
-}
-
-func startRedis(t *testing.T) *redisServer {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Fatalf("no redis-server: install it (make test-deps)")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	r := &redisServer{port: port, url: fmt.Sprintf("redis://127.0.0.1:%d/0", port)}
-	r.start(t)
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *redisServer) start(t *testing.T) {
-	t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no")
-	if err := r.cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
-	}
-	for range 200 {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", r.port)); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	t.Fatalf("redis-server did not listen on %d", r.port)
-}
-
-// stop kills the server at once, as a crash would.
-func (r *redisServer) stop() {
-	if r.cmd != nil && r.cmd.Process != nil {
-		r.cmd.Process.Kill()
-		r.cmd.Wait()
-		r.cmd = nil
-	}
-}
 
 // node is one duet process as far as sessions go: its own pool to the shared
 // database, its own connection to the shared Redis, its hub and its WebSocket
@@ -162,13 +111,13 @@ func (n *node) kill() {
 	}
 }
 
-func newCluster(t *testing.T, size int) (*redisServer, []*node, string) {
+func newCluster(t *testing.T, size int) (*redistest.Server, []*node, string) {
 	t.Helper()
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	db := pgtest.NewDatabase(t)
 	nodes := make([]*node, size)
 	for i := range nodes {
-		nodes[i] = newNode(t, db, rs.url)
+		nodes[i] = newNode(t, db, rs.URL)
 	}
 	return rs, nodes, db
 }
@@ -593,7 +542,7 @@ func TestClusterConflictingPushes(t *testing.T) {
 	b := connect(t, nodes[1], session, "cb", "bob")
 	tps := []*typist{a, b}
 
-	rs.stop()
+	rs.Stop()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := range 5 {
 		// Both edit on the version they share; a's push is stored first.
@@ -621,7 +570,7 @@ func TestClusterConflictingPushes(t *testing.T) {
 		// b's process saw a's update in the store: b has both. a learns of b's
 		// when it edits next (its process then conflicts) or when Redis is back.
 		if round == 4 {
-			rs.start(t)
+			rs.Restart(t)
 		}
 		settleOne(t, b, va+2)
 	}
@@ -846,14 +795,14 @@ func TestClusterRedisRestart(t *testing.T) {
 		tps = append(tps, connect(t, nodes[i%3], session, fmt.Sprintf("c%d", i), fmt.Sprintf("user%d", i)))
 	}
 	typeAway(t, tps, 30, func() {
-		rs.stop()
+		rs.Stop()
 		// Typing goes on while Redis is down: each process hears of the others'
 		// updates only when its own append conflicts.
 		for _, tp := range tps {
 			_ = tp.push()
 		}
 		time.Sleep(300 * time.Millisecond)
-		rs.start(t)
+		rs.Restart(t)
 	})
 	version := settle(t, nodes[0].store, session, tps)
 	checkConverged(t, nodes, session, tps, version)
@@ -922,7 +871,7 @@ func TestClusterBadEvents(t *testing.T) {
 	watcher := dial(t, nodes[1], session, url.Values{"userId": {"watcher"}, "userName": {"Watcher"}})
 	watcher.readUntil("sync", func(m msg) bool { return m.Type == "sync" })
 
-	rdb, err := redisbus.Open(t.Context(), rs.url, redisbus.Options{})
+	rdb, err := redisbus.Open(t.Context(), rs.URL, redisbus.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
