@@ -293,6 +293,7 @@ func TestMutablePackageVars(t *testing.T) {
 func TestLayers(t *testing.T) {
 	t.Parallel()
 	allowed := map[string][]string{
+		"bus/redisbus":    {"collab"},
 		"collab":          {"collab/history", "collab/ot", "collab/people", "store"},
 		"collab/history":  {"collab/ot", "store"},
 		"collab/replay":   {"collab/history", "collab/ot", "collab/people", "store"},

@@ -22,9 +22,9 @@ import (
 //
 // A nil Bus is one process alone: the hub then behaves as it always did.
 type Bus interface {
-	// Publish sends an event to every process following the session, this one
-	// included. It may fail (the bus is down): the event is then lost.
-	Publish(ctx context.Context, session string, event []byte) error
+	// Publish sends events, each to every process following its session, this one
+	// included, in order. It may fail (the bus is down): the events are then lost.
+	Publish(ctx context.Context, events ...BusEvent) error
 	// Follow calls deliver with every event published on the session from now on,
 	// until stop is called. deliver(nil) says that events may have been missed (the
 	// subscription just started, or came back after an outage): the follower reads
@@ -32,6 +32,12 @@ type Bus interface {
 	// call stop, and stop must not wait for deliver (it is called under the locks
 	// deliver takes).
 	Follow(session string, deliver func(event []byte)) (stop func())
+}
+
+// BusEvent is an event of a session, as the bus carries it.
+type BusEvent struct {
+	Session string
+	Data    []byte
 }
 
 // Event types on the bus.
@@ -109,12 +115,6 @@ func decodeUpdates(from int, bs []busUpdate) ([]ot.Update, error) {
 	return out, nil
 }
 
-// outbound is an event waiting to be published.
-type outbound struct {
-	session string
-	event   []byte
-}
-
 // publishQueue is how many events wait for the publisher before new ones are
 // dropped (and the others catch up from the store).
 const publishQueue = 4096
@@ -134,7 +134,7 @@ func (r *room) publishLocked(e busEvent) {
 		return
 	}
 	select {
-	case h.outbox <- outbound{session: r.id, event: b}:
+	case h.outbox <- BusEvent{Session: r.id, Data: b}:
 	default:
 		h.logger.Warn("bus queue full: event dropped", "session", r.id, "type", e.Type)
 	}
@@ -149,7 +149,7 @@ func (h *Hub) publisher() {
 	for {
 		select {
 		case o := <-h.outbox:
-			h.publish(o)
+			h.publish(h.takeQueued(o)...)
 		case r := <-h.dirty:
 			h.publishPresence(r)
 		case <-tick.C:
@@ -158,7 +158,7 @@ func (h *Hub) publisher() {
 			for {
 				select {
 				case o := <-h.outbox:
-					h.publish(o)
+					h.publish(h.takeQueued(o)...)
 				default:
 					return
 				}
@@ -167,11 +167,29 @@ func (h *Hub) publisher() {
 	}
 }
 
-func (h *Hub) publish(o outbound) {
+// publishBatch is the most events published in one call: the bus sends them in one
+// round trip, so the queue drains as fast as it fills.
+const publishBatch = 256
+
+// takeQueued returns first with the events queued after it, up to publishBatch.
+func (h *Hub) takeQueued(first BusEvent) []BusEvent {
+	events := []BusEvent{first}
+	for len(events) < publishBatch {
+		select {
+		case o := <-h.outbox:
+			events = append(events, o)
+		default:
+			return events
+		}
+	}
+	return events
+}
+
+func (h *Hub) publish(events ...BusEvent) {
 	ctx, cancel := context.WithTimeout(context.Background(), h.heartbeat)
 	defer cancel()
-	if err := h.bus.Publish(ctx, o.session, o.event); err != nil {
-		h.logger.Warn("bus publish failed", "session", o.session, "err", err)
+	if err := h.bus.Publish(ctx, events...); err != nil {
+		h.logger.Warn("bus publish failed", "events", len(events), "session", events[0].Session, "err", err)
 	}
 }
 
@@ -225,7 +243,7 @@ func (h *Hub) publishPresence(r *room) {
 	if err != nil {
 		return
 	}
-	h.publish(outbound{session: r.id, event: b})
+	h.publish(BusEvent{Session: r.id, Data: b})
 }
 
 // localPeopleLocked lists who is connected through this process, in arrival order.
@@ -308,9 +326,49 @@ func (r *room) unfollowLocked() {
 	}
 }
 
-// deliver handles one event of the session from the bus (nil: some may have been
-// missed).
+// roomInbox is how many events from the bus wait for a room before they are
+// dropped, and the room reads from the store instead.
+const roomInbox = 4096
+
+// deliver queues an event of the session from the bus for the room (nil: some may
+// have been missed). It never waits for the room's lock, which a push holds across
+// a store commit: one busy session must not hold up the events of the others.
 func (r *room) deliver(data []byte) {
+	r.inMu.Lock()
+	if len(r.inbox) >= roomInbox {
+		r.inbox = append(r.inbox[:0], nil) // too many: catch up from the store
+	} else {
+		r.inbox = append(r.inbox, data)
+	}
+	start := !r.draining
+	r.draining = true
+	r.inMu.Unlock()
+	if start {
+		go r.drainInbox()
+	}
+}
+
+// drainInbox handles the room's queued events in order, until none is left.
+func (r *room) drainInbox() {
+	for {
+		r.inMu.Lock()
+		events := r.inbox
+		r.inbox = nil
+		if len(events) == 0 {
+			r.draining = false
+			r.inMu.Unlock()
+			return
+		}
+		r.inMu.Unlock()
+		for _, e := range events {
+			r.handleEvent(e)
+		}
+	}
+}
+
+// handleEvent handles one event of the session from the bus (nil: some may have
+// been missed).
+func (r *room) handleEvent(data []byte) {
 	ctx, cancel := context.WithTimeout(r.hub.ctx, 10*time.Second)
 	defer cancel()
 	if data == nil {
@@ -440,6 +498,12 @@ func (r *room) catchUpLocked(ctx context.Context, to int) error {
 			return err
 		}
 		to = s.Version
+		if s.Language != r.lang && LanguageLabel(s.Language) != "" {
+			// A language change whose event was lost.
+			r.lang = s.Language
+			r.broadcastLocked(languageMessage(s.Language, ""), nil)
+			r.notifyLocked()
+		}
 	}
 	for r.doc.Version() < to {
 		us, err := history.Read(ctx, r.hub.store, r.id, r.doc.Version(), to, history.ChunkBytes)
@@ -496,7 +560,7 @@ func (h *Hub) publishDeleted(id string) {
 		return
 	}
 	select {
-	case h.outbox <- outbound{session: id, event: b}:
+	case h.outbox <- BusEvent{Session: id, Data: b}:
 	default:
 		h.logger.Warn("bus queue full: deletion not published", "session", id)
 	}

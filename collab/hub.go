@@ -159,7 +159,7 @@ type Hub struct {
 	// the rooms whose presence changed, and the publisher's end.
 	bus         Bus
 	processID   string
-	outbox      chan outbound
+	outbox      chan BusEvent
 	dirty       chan *room
 	heartbeat   time.Duration
 	presenceTTL time.Duration
@@ -208,7 +208,7 @@ func NewHub(cfg HubConfig) *Hub {
 			h.heartbeat = time.Second
 		}
 		h.presenceTTL = 3 * h.heartbeat
-		h.outbox, h.dirty, h.published = make(chan outbound, publishQueue), make(chan *room, 64), make(chan struct{})
+		h.outbox, h.dirty, h.published = make(chan BusEvent, publishQueue), make(chan *room, 64), make(chan struct{})
 		go h.publisher()
 	}
 	return h

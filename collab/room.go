@@ -51,6 +51,10 @@ type room struct {
 	stopFollow func()
 	remote     map[string]*remotePeople // by process id
 	remoteSeq  map[string]int           // user id → arrival order of those people
+
+	inMu     sync.Mutex // guards inbox and draining; never held with mu
+	inbox    [][]byte   // events from the bus waiting for mu
+	draining bool       // a goroutine handles inbox
 }
 
 func newRoom(h *Hub, id string) *room {

@@ -895,7 +895,7 @@ func TestClusterBadEvents(t *testing.T) {
 		{"an unsupported language", `{"t":"language","o":"x","language":"cobol","userId":"z"}`},
 	}
 	for _, tt := range tests {
-		if err := rdb.Publish(t.Context(), session, []byte(tt.event)); err != nil {
+		if err := rdb.Publish(t.Context(), collab.BusEvent{Session: session, Data: []byte(tt.event)}); err != nil {
 			t.Fatalf("%s: publish: %v", tt.name, err)
 		}
 	}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"duet/collab"
 )
 
 // Bus is a connection to Redis carrying sessions' events. It is safe for
@@ -82,10 +84,26 @@ func Open(ctx context.Context, url string, opts Options) (*Bus, error) {
 	return b, nil
 }
 
-// Publish sends an event to every process following the session.
-func (b *Bus) Publish(ctx context.Context, session string, event []byte) error {
-	if err := b.client.Publish(ctx, b.prefix+session, event).Err(); err != nil {
-		return fmt.Errorf("publish on %s: %w", session, err)
+// Publish sends events, each to every process following its session, in one round
+// trip (a pipeline).
+func (b *Bus) Publish(ctx context.Context, events ...collab.BusEvent) error {
+	switch len(events) {
+	case 0:
+		return nil
+	case 1:
+		if err := b.client.Publish(ctx, b.prefix+events[0].Session, events[0].Data).Err(); err != nil {
+			return fmt.Errorf("publish on %s: %w", events[0].Session, err)
+		}
+		return nil
+	}
+	_, err := b.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, e := range events {
+			p.Publish(ctx, b.prefix+e.Session, e.Data)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("publish %d events: %w", len(events), err)
 	}
 	return nil
 }
