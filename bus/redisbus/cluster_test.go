@@ -47,6 +47,11 @@ const testHeartbeat = 200 * time.Millisecond
 
 func newNode(t *testing.T, dbURL, redisURL string) *node {
 	t.Helper()
+	return newNodeLimits(t, dbURL, redisURL, collab.Limits{})
+}
+
+func newNodeLimits(t *testing.T, dbURL, redisURL string, lim collab.Limits) *node {
+	t.Helper()
 	ctx := t.Context()
 	st, err := postgres.Open(ctx, dbURL, postgres.Options{})
 	if err != nil {
@@ -57,7 +62,7 @@ func newNode(t *testing.T, dbURL, redisURL string) *node {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	hub := collab.NewHub(collab.HubConfig{Store: st, Bus: bus, Heartbeat: testHeartbeat, Logger: logger})
+	hub := collab.NewHub(collab.HubConfig{Store: st, Bus: bus, Heartbeat: testHeartbeat, Logger: logger, Limits: lim})
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := strings.TrimPrefix(r.URL.Path, "/ws/")
 		if _, err := hub.Session(r.Context(), id); err != nil {
@@ -934,5 +939,44 @@ func TestClusterBadEvents(t *testing.T) {
 	}
 	if info := mustInfo(t, nodes[1], session); info.Language != "python" {
 		t.Errorf("language is %q after the bad events, want python", info.Language)
+	}
+}
+
+// TestClusterParticipantLimit: the participant limit holds for the session as a
+// whole: with a limit of two, a third person is refused whichever process they come
+// through, while someone already in (on another process) may open another tab; a
+// place freed on one process is free on the others once its heartbeat says so.
+func TestClusterParticipantLimit(t *testing.T) {
+	rs := redistest.Start(t)
+	db := pgtest.NewDatabase(t)
+	lim := collab.Limits{MaxParticipants: 2}
+	a, b := newNodeLimits(t, db, rs.URL, lim), newNodeLimits(t, db, rs.URL, lim)
+	session := mustSession(t, a)
+	alice := dial(t, a, session, url.Values{"userId": {"alice-secret"}, "userName": {"Alice"}})
+	alice.readUntil("sync", func(m msg) bool { return m.Type == "sync" })
+	bob := dial(t, b, session, url.Values{"userId": {"bob-secret"}, "userName": {"Bob"}})
+	bob.readUntil("sync", func(m msg) bool { return m.Type == "sync" })
+	alice.readUntil("Bob joining", func(m msg) bool { return m.Type == "user_joined" && m.UserName == "Bob" })
+	bob.readUntil("Alice, known to Bob", func(m msg) bool { return m.Type == "user_joined" && m.UserName == "Alice" })
+
+	for _, n := range []*node{a, b} {
+		carol := dial(t, n, session, url.Values{"userId": {"carol-secret"}, "userName": {"Carol"}})
+		m := carol.readUntil("a refusal", func(m msg) bool { return m.Type == "error" || m.Type == "sync" })
+		if m.Type != "error" || m.Code != collab.CodeSessionFull {
+			t.Fatalf("a third person on %s got %s, want session_full", n.URL, m.raw)
+		}
+	}
+	// Alice's second tab, through Bob's process, is the same person: welcome.
+	tab := dial(t, b, session, url.Values{"userId": {"alice-secret"}, "userName": {"Alice"}})
+	if m := tab.readUntil("sync", func(m msg) bool { return m.Type == "sync" || m.Type == "error" }); m.Type != "sync" {
+		t.Fatalf("Alice's second tab on the other process got %s, want a sync", m.raw)
+	}
+	// Bob leaves; Carol gets in through Alice's process.
+	bob.conn.Close(websocket.StatusNormalClosure, "")
+	tab.conn.Close(websocket.StatusNormalClosure, "")
+	alice.readUntil("Bob leaving", func(m msg) bool { return m.Type == "user_left" && m.UserName == "Bob" })
+	carol := dial(t, a, session, url.Values{"userId": {"carol-secret"}, "userName": {"Carol"}})
+	if m := carol.readUntil("sync", func(m msg) bool { return m.Type == "sync" || m.Type == "error" }); m.Type != "sync" {
+		t.Fatalf("Carol after Bob left got %s, want a sync", m.raw)
 	}
 }
