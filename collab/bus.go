@@ -50,6 +50,7 @@ const (
 	evRelay    = "relay"    // a message for every client, as is (runs)
 	evDeleted  = "deleted"  // the session was deleted
 	evHello    = "hello"    // Origin (re)started following: the others send their presence now
+	evEnded    = "ended"    // the interviewer ended the interview
 )
 
 // busEvent is one message on the bus. Change sets are carried as the JSON their
@@ -78,6 +79,7 @@ type busPerson struct {
 	ID      string `json:"id"`
 	Name    string `json:"name"`
 	Color   string `json:"color"`
+	Role    string `json:"role,omitempty"`
 	Running bool   `json:"running,omitempty"`
 }
 
@@ -255,7 +257,7 @@ func (r *room) localPeopleLocked() []busPerson {
 	slices.SortFunc(ps, func(a, b *presence) int { return a.seq - b.seq })
 	out := make([]busPerson, len(ps))
 	for i, p := range ps {
-		out[i] = busPerson{ID: p.ID, Name: p.Name, Color: p.Color, Running: len(r.running[p.ID]) > 0}
+		out[i] = busPerson{ID: p.ID, Name: p.Name, Color: p.Color, Role: string(p.Role), Running: len(r.running[p.ID]) > 0}
 	}
 	return out
 }
@@ -284,7 +286,7 @@ func (r *room) changePresenceLocked(change func()) {
 	}
 	changed := false
 	for _, p := range after {
-		if old, ok := was[p.ID]; !ok || old.Name != p.Name {
+		if old, ok := was[p.ID]; !ok || old.Name != p.Name || old.Role != p.Role {
 			r.broadcastLocked(presenceMessage("user_joined", p), nil)
 			changed = true
 		}
@@ -388,10 +390,16 @@ func (r *room) handleEvent(data []byte) {
 	if e.Origin == r.hub.processID {
 		return
 	}
-	if e.Type == evDeleted {
+	switch e.Type {
+	case evDeleted:
 		// Believed only once the store agrees: a room ends for good.
 		if _, err := history.Session(ctx, r.hub.store, r.id); errors.Is(err, history.ErrNotFound) {
 			r.hub.endRoom(r.id)
+		}
+		return
+	case evEnded:
+		if s, err := history.Session(ctx, r.hub.store, r.id); err == nil && !s.Ended.IsZero() {
+			r.endInterview()
 		}
 		return
 	}
@@ -549,20 +557,20 @@ func (r *room) fanOutRemoteLocked(from int, us []ot.Update) {
 	}
 }
 
-// publishDeleted tells the other processes that a session was deleted, so they cut
-// off its clients too.
-func (h *Hub) publishDeleted(id string) {
+// publishSessionEvent tells the other processes that a session was deleted or its
+// interview ended, so they cut off its clients too.
+func (h *Hub) publishSessionEvent(id, typ string) {
 	if h.bus == nil {
 		return
 	}
-	b, err := json.Marshal(busEvent{Type: evDeleted, Origin: h.processID})
+	b, err := json.Marshal(busEvent{Type: typ, Origin: h.processID})
 	if err != nil {
 		return
 	}
 	select {
 	case h.outbox <- BusEvent{Session: id, Data: b}:
 	default:
-		h.logger.Warn("bus queue full: deletion not published", "session", id)
+		h.logger.Warn("bus queue full: event not published", "session", id, "type", typ)
 	}
 }
 
@@ -593,4 +601,21 @@ func (r *room) aheadLocked(ctx context.Context, err error) bool {
 		return false
 	}
 	return r.doc.Version() > v
+}
+
+// endInterview cuts off the room's clients when the interview was ended through
+// another process (EndSession does the same on its own).
+func (r *room) endInterview() {
+	r.mu.Lock()
+	r.over = true
+	r.goneLocked()
+	for c := range r.clients {
+		c.kick(closeReason{status: StatusSessionEnded, code: CodeSessionEnded, message: "the interviewer ended the interview"})
+	}
+	r.mu.Unlock()
+	r.hub.mu.Lock()
+	if r.hub.rooms[r.id] == r {
+		delete(r.hub.rooms, r.id)
+	}
+	r.hub.mu.Unlock()
 }

@@ -17,6 +17,7 @@ type Person struct {
 	ID    string
 	Name  string
 	Color string
+	Role  Role // of their newest connection (a person's tabs may differ until they reload)
 }
 
 // presence is one person, who may be connected from several tabs.
@@ -33,17 +34,23 @@ type JoinParams struct {
 	// id derived from it (people.PublicID). Empty: a fresh one for this connection.
 	Secret   string
 	UserName string // sanitized by the hub
+	// Role is what the handlers decided the connection is (handlers/principal.go),
+	// fixed for its life; "" is a candidate.
+	Role Role
 }
 
 // join registers a new client of the person with public id id, and queues its sync,
 // then tells the others. The sync and the registration happen under one lock, so no
 // update falls between them.
-func (r *room) join(id, userName string) (*client, *protocolError) {
+func (r *room) join(id, userName string, role Role) (*client, *protocolError) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	lim := r.hub.limits
 	if r.gone {
 		return nil, refuse(CodeSessionDeleted, "the session has ended")
+	}
+	if r.over {
+		return nil, refuse(CodeSessionEnded, "the interview has ended")
 	}
 	existing := r.people[id]
 	remote, elsewhere := r.remotePersonLocked(id) // connected through another process
@@ -56,16 +63,18 @@ func (r *room) join(id, userName string) (*client, *protocolError) {
 		return nil, refuse(CodeSessionFull, "this session already has %d connections", lim.MaxConnections)
 	}
 	name := people.SanitizeName(userName)
-	known := existing != nil
-	if known {
-		remote.Name = existing.Name
-	}
-	if name == "" && (known || elsewhere) {
+	if name == "" && existing != nil {
+		name = existing.Name
+	} else if name == "" && elsewhere {
 		name = remote.Name
 	}
 	// Everyone is told of an arrival or a rename: their number is what throwaway
 	// identities would make grow, so the session has a budget of them.
-	announce := !(known || elsewhere) || remote.Name != name
+	known := existing != nil
+	if known {
+		remote.Name, remote.Role = existing.Name, string(existing.Role)
+	}
+	announce := !(known || elsewhere) || remote.Name != name || Role(remote.Role) != role
 	if announce && !r.joins.allow(r.hub.now()) {
 		return nil, refuse(CodeTooManyJoins, "more than %d people joined this session in the last minute: try again in a moment", lim.JoinsPerMinute)
 	}
@@ -78,7 +87,7 @@ func (r *room) join(id, userName string) (*client, *protocolError) {
 		color = remote.Color // one person has one color, whatever process they came through
 		r.colors[id] = color
 	}
-	person := Person{ID: id, Name: name, Color: color}
+	person := Person{ID: id, Name: name, Color: color, Role: role}
 	c := newClient(r, person)
 	if existing == nil {
 		r.arrivals++
@@ -86,6 +95,7 @@ func (r *room) join(id, userName string) (*client, *protocolError) {
 	} else {
 		existing.conns++
 		existing.Name = name // the newest tab's name wins: renaming reconnects
+		existing.Role = role // and its role: becoming an interviewer reloads the page
 	}
 	r.clients[c] = struct{}{}
 	r.markDirtyLocked()
@@ -177,7 +187,7 @@ func (r *room) peopleLocked() []Person {
 		for _, o := range origins {
 			for _, p := range r.remote[o].people {
 				if r.people[p.ID] == nil && !slices.ContainsFunc(ps, func(a arrival) bool { return a.ID == p.ID }) {
-					ps = append(ps, arrival{Person{ID: p.ID, Name: p.Name, Color: p.Color}, r.remoteSeq[p.ID]})
+					ps = append(ps, arrival{Person{ID: p.ID, Name: p.Name, Color: p.Color, Role: Role(p.Role)}, r.remoteSeq[p.ID]})
 				}
 			}
 		}

@@ -34,6 +34,7 @@ type room struct {
 	guests     int                  // "Guest N" names handed out
 	arrivals   int                  // people who came, for ordering the list
 	gone       bool                 // evicted, deleted or shut down: no more joins
+	over       bool                 // the interview was ended (store.Session.Ended): no joins, no edits
 	ended      chan struct{}        // closed when gone becomes true
 	idle       *time.Timer          // pending eviction while nobody is connected or watching
 	snapshotAt int                  // version of the newest stored snapshot
@@ -111,7 +112,7 @@ func (r *room) read(ctx context.Context) error {
 		MaxLength: r.hub.limits.MaxDocLength, MaxParts: r.hub.limits.MaxParts,
 		TailSize: r.hub.limits.TailSize, TailBytes: r.hub.limits.TailBytes,
 	})
-	r.lang, r.snapshotAt = s.Language, doc.Snapshot
+	r.lang, r.snapshotAt, r.over = s.Language, doc.Snapshot, !s.Ended.IsZero()
 	for _, p := range ps {
 		r.recorded[p.UserID] = true
 	}

@@ -42,18 +42,10 @@ type Owners interface {
 var _ Owners = (*collab.Hub)(nil)
 
 // canSeePrivate reports whether the request may see what is private to a session's
-// interviewers: its question's rubric and hidden tests. Until duet has roles, that is
-// the browser that started the session (its owner cookie, path-scoped to the pad) and
-// a program holding the owner token (Authorization: Bearer); anyone else is treated
-// as the candidate. This is the one place that decides it.
+// interviewers: its question's rubric and hidden tests. That is the role rule
+// (principal.go); anyone else is the candidate.
 func (h *Handler) canSeePrivate(c echo.Context, sessionID string) bool {
-	token := ""
-	if t, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization)); ok {
-		token = t
-	} else if ck, err := c.Cookie(ownerCookie); err == nil {
-		token = ck.Value
-	}
-	return token != "" && h.owners.CheckOwner(c.Request().Context(), sessionID, token) == nil
+	return h.role(c, sessionID) == roleInterviewer
 }
 
 // questionRequest is the body of POST /questions and PUT /questions/{id}.

@@ -32,7 +32,7 @@ const replayBuckets = replay.DefaultTimelineBuckets
 // replayPauseMark is the shortest pause the timeline marks.
 const replayPauseMark = time.Minute
 
-// replay shows a session's history at one version (?v=N; the last one without it),
+// replay shows a session's history, to its interviewers only, at one version (?v=N; the last one without it),
 // with a run's output when ?run=ID names one. An htmx request gets only the frame (and
 // the steps and run output, out of band), and its URL bar is set to the canonical
 // address of what it shows.
@@ -43,6 +43,9 @@ func (h *Handler) replay(c echo.Context) error {
 	rp := h.replays
 	id, err := sessionID(c)
 	if err != nil {
+		return err
+	}
+	if err := h.requireInterviewer(c, id); err != nil {
 		return err
 	}
 	v, err := parseVersion(c.QueryParam("v"))

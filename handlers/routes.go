@@ -21,6 +21,7 @@ func (h *Handler) apiRoutes() []route {
 		{http.MethodPost, "/sessions", h.createSession, []echo.MiddlewareFunc{h.perAddress(createSession)}},
 		{http.MethodGet, "/sessions/:id", h.getSession, nil},
 		{http.MethodDelete, "/sessions/:id", h.deleteSession, nil},
+		{http.MethodPost, "/sessions/:id/end", h.endSessionAPI, nil},
 		{http.MethodGet, "/sessions/:id/question", h.sessionQuestion, nil},
 		// Creating questions counts against the same per-address budget as sessions.
 		{http.MethodGet, "/questions", h.listQuestions, nil},
@@ -47,6 +48,7 @@ func (h *Handler) register(e *echo.Echo) {
 	e.POST("/s", h.startSession, h.perAddress(createSession))
 	e.GET("/s/:id", h.pad)
 	e.POST("/s/:id/end", h.endSession)
+	e.GET("/s/:id/interviewer/:token", h.interviewerLink)
 	e.POST("/s/:id/name", h.setName)
 	e.POST("/s/:id/language", h.setLanguage)
 	e.GET("/s/:id/events", h.events, h.perAddress(openStream))

@@ -29,12 +29,19 @@ type PadPage struct {
 	ShareURL string // absolute link to this page
 	Version  int    // document version Content is at
 	Content  string // document text at Version, shown before the editor starts
-	Owner    bool   // this browser started the session and may end it
-	UserName string // their name; "" until they have joined
-	Presence Presence
-	Runner   RunnerPanel
-	Question *PadQuestion // the interview's question; nil for none
+	// Interviewer: the viewer is an interviewer of the session (handlers' role
+	// rule): they see the interviewer link, the replay and the End button.
+	Interviewer    bool
+	InterviewerURL string // the secret link that makes co-interviewers; "" unless Interviewer
+	UserName       string // their name; "" until they have joined
+	Presence       Presence
+	Runner         RunnerPanel
+	Question       *PadQuestion // the interview's question; nil for none
+	EndedAt        string       // when the interview was ended, as shown ("3 Dec 2026, 14:05 UTC"); "" while it runs
 }
+
+// Ended reports whether the interview was ended (the ended page is shown).
+func (m PadPage) Ended() bool { return m.EndedAt != "" }
 
 // Joined reports whether this browser has given a name, so the pad (rather than the
 // join form) is shown.
@@ -66,6 +73,9 @@ type PersonView struct {
 	You     bool
 	Typing  bool
 	Running bool
+	// Interviewer: shown with an "Interviewer" badge, to everyone (who is who is no
+	// secret; what interviewers write is).
+	Interviewer bool
 }
 
 // ErrorPage is any failure rendered as a page.

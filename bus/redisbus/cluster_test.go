@@ -980,3 +980,30 @@ func TestClusterParticipantLimit(t *testing.T) {
 		t.Fatalf("Carol after Bob left got %s, want a sync", m.raw)
 	}
 }
+
+// TestClusterEndInterview: ending the interview through one process cuts off the
+// clients of every process with the ended close code.
+func TestClusterEndInterview(t *testing.T) {
+	_, nodes, _ := newCluster(t, 2)
+	session := mustSession(t, nodes[0])
+	var cs []*wsClient
+	for i, n := range nodes {
+		c := dial(t, n, session, url.Values{"userId": {fmt.Sprintf("u%d", i)}, "userName": {fmt.Sprintf("U%d", i)}})
+		c.readUntil("sync", func(m msg) bool { return m.Type == "sync" })
+		cs = append(cs, c)
+	}
+	if err := nodes[0].hub.EndSession(t.Context(), session); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cs {
+		for {
+			_, err := c.tryRead(15 * time.Second)
+			if err != nil {
+				if got := websocket.CloseStatus(err); got != collab.StatusSessionEnded {
+					t.Errorf("client on process %d closed with %v (%v), want %d", i, got, err, collab.StatusSessionEnded)
+				}
+				break
+			}
+		}
+	}
+}

@@ -59,7 +59,7 @@ func runStore(ctx context.Context, args []string, out io.Writer) error {
 const storeUsage = `Usage: duet store copy -from LOCATION -to LOCATION
 
 Copies every session, with its whole history (update log, snapshots, runs,
-participants, owner token hash and times), from one store to another, then checks
+participants, interviewers, owner token hash and times, the end included), from one store to another, then checks
 that both have the same counts and the same text at the latest version. A
 session already copied is brought up to date, or left alone if it is; running
 the copy twice changes nothing the second time. A LOCATION is sqlite:PATH (the
@@ -176,6 +176,7 @@ type history struct {
 	snapshots    []store.Snapshot
 	runs         []store.Run
 	participants []store.Participant
+	members      []store.Member
 }
 
 func readHistory(ctx context.Context, st store.Store, id string) (history, error) {
@@ -193,7 +194,10 @@ func readHistory(ctx context.Context, st store.Store, id string) (history, error
 	if h.runs, err = st.Runs(ctx, id); err != nil {
 		return h, err
 	}
-	h.participants, err = st.Participants(ctx, id)
+	if h.participants, err = st.Participants(ctx, id); err != nil {
+		return h, err
+	}
+	h.members, err = st.Members(ctx, id)
 	return h, err
 }
 
@@ -296,6 +300,18 @@ func copySession(ctx context.Context, src, dst store.Store, id string) (copyOutc
 		return failed, "", err
 	}
 	count(n, "participants")
+	n, err = addMissing(h.members, have.members, func(a, b store.Member) bool { return a.Principal == b.Principal },
+		func(m store.Member) error { return dst.AddMember(ctx, id, m) })
+	if err != nil {
+		return failed, "", err
+	}
+	count(n, "members")
+	if have.session.Ended.IsZero() && !h.session.Ended.IsZero() {
+		if err := dst.SetEnded(ctx, id, h.session.Ended); err != nil {
+			return failed, "", err
+		}
+		note("the end time")
+	}
 	if have.session.LastActive.Before(h.session.LastActive) {
 		if err := dst.Touch(ctx, id, h.session.LastActive); err != nil {
 			return failed, "", err
@@ -307,7 +323,7 @@ func copySession(ctx context.Context, src, dst store.Store, id string) (copyOutc
 		return failed, "", fmt.Errorf("copied, but %w", err)
 	}
 	if outcome == copied {
-		did = []string{fmt.Sprintf("%d updates, %d snapshots, %d runs, %d participants", len(h.log), len(h.snapshots), len(h.runs), len(h.participants))}
+		did = []string{fmt.Sprintf("%d updates, %d snapshots, %d runs, %d participants, %d members", len(h.log), len(h.snapshots), len(h.runs), len(h.participants), len(h.members))}
 	}
 	return outcome, strings.Join(did, ", "), nil
 }
@@ -351,7 +367,9 @@ func verifyCopy(ctx context.Context, src, dst store.Store, id string, h history)
 		return fmt.Errorf("the copy has %d runs, the source %d", len(got.runs), len(h.runs))
 	case len(got.participants) != len(h.participants):
 		return fmt.Errorf("the copy has %d participants, the source %d", len(got.participants), len(h.participants))
-	case c.Language != s.Language || !c.CreatedAt.Equal(s.CreatedAt) || !c.LastActive.Equal(s.LastActive) || !bytes.Equal(c.OwnerTokenHash, s.OwnerTokenHash):
+	case len(got.members) != len(h.members):
+		return fmt.Errorf("the copy has %d members, the source %d", len(got.members), len(h.members))
+	case c.Language != s.Language || !c.CreatedAt.Equal(s.CreatedAt) || !c.LastActive.Equal(s.LastActive) || !bytes.Equal(c.OwnerTokenHash, s.OwnerTokenHash) || !c.Ended.Equal(s.Ended):
 		return fmt.Errorf("the copy's session is %+v, the source's %+v", c, s)
 	}
 	for v := range h.log {

@@ -48,6 +48,8 @@ func copyFixture(t *testing.T, st store.Store, id string) {
 	must(st.SaveParticipant(ctx, id, store.Participant{UserID: "u-ada", Name: "Ada", Joined: at}))
 	must(st.SaveParticipant(ctx, id, store.Participant{UserID: "u-bob", Name: "Bob", Joined: at.Add(time.Second)}))
 	must(st.SaveParticipant(ctx, id, store.Participant{UserID: "u-ada", Name: "Ada 😀", Joined: at.Add(time.Hour)}))
+	must(st.AddMember(ctx, id, store.Member{Principal: "b:0123456789abcdef0123456789abcdef", Role: store.RoleInterviewer, PublicID: "p-ada", Added: at}))
+	must(st.AddMember(ctx, id, store.Member{Principal: "a:bob", Role: store.RoleInterviewer, PublicID: "p-bob", Added: at.Add(time.Second + 1)}))
 	must(st.Touch(ctx, id, s.LastActive))
 }
 
@@ -83,7 +85,7 @@ func wantHistories(t *testing.T, st store.Store, where string, want ...history) 
 func diffHistory(got, want history) string {
 	g, w := got.session, want.session
 	if g.ID != w.ID || g.Language != w.Language || g.Version != w.Version || !g.CreatedAt.Equal(w.CreatedAt) ||
-		!g.LastActive.Equal(w.LastActive) || !bytes.Equal(g.OwnerTokenHash, w.OwnerTokenHash) {
+		!g.LastActive.Equal(w.LastActive) || !bytes.Equal(g.OwnerTokenHash, w.OwnerTokenHash) || !g.Ended.Equal(w.Ended) {
 		return fmt.Sprintf("session %+v, want %+v", g, w)
 	}
 	if len(got.log) != len(want.log) || len(got.snapshots) != len(want.snapshots) || len(got.runs) != len(want.runs) || len(got.participants) != len(want.participants) {
@@ -116,6 +118,15 @@ func diffHistory(got, want history) string {
 			return fmt.Sprintf("participant %d = %+v, want %+v", i, g, w)
 		}
 	}
+	if len(got.members) != len(want.members) {
+		return fmt.Sprintf("%d members, want %d", len(got.members), len(want.members))
+	}
+	for i := range got.members {
+		g, w := got.members[i], want.members[i]
+		if g.SessionID != w.SessionID || g.Principal != w.Principal || g.Role != w.Role || g.PublicID != w.PublicID || !g.Added.Equal(w.Added) {
+			return fmt.Sprintf("member %d = %+v, want %+v", i, g, w)
+		}
+	}
 	return ""
 }
 
@@ -138,13 +149,13 @@ func TestStoreCopy(t *testing.T) {
 	copyFixture(t, src, a)
 	copyFixture(t, src, b)
 	wantA, wantB := mustHistory(t, src, a), mustHistory(t, src, b)
-	if len(wantA.log) != 3 || len(wantA.snapshots) != 2 || len(wantA.runs) != 2 || len(wantA.participants) != 2 {
-		t.Fatalf("fixture: %d updates, %d snapshots, %d runs, %d participants", len(wantA.log), len(wantA.snapshots), len(wantA.runs), len(wantA.participants))
+	if len(wantA.log) != 3 || len(wantA.snapshots) != 2 || len(wantA.runs) != 2 || len(wantA.participants) != 2 || len(wantA.members) != 2 {
+		t.Fatalf("fixture: %d updates, %d snapshots, %d runs, %d participants, %d members", len(wantA.log), len(wantA.snapshots), len(wantA.runs), len(wantA.participants), len(wantA.members))
 	}
 	src.Close()
 
 	out, err := runCopy(t, "sqlite:"+srcPath, pgURL)
-	if err != nil || !strings.Contains(out, a+": copied: 3 updates, 2 snapshots, 2 runs, 2 participants") || !strings.Contains(out, "2 sessions: 2 copied") {
+	if err != nil || !strings.Contains(out, a+": copied: 3 updates, 2 snapshots, 2 runs, 2 participants, 2 members") || !strings.Contains(out, "2 sessions: 2 copied") {
 		t.Fatalf("first copy to PostgreSQL: %v\n%s", err, out)
 	}
 	out, err = runCopy(t, "sqlite:"+srcPath, pgURL)
@@ -181,10 +192,16 @@ func TestStoreCopy(t *testing.T) {
 	if err := src.SaveParticipant(ctx, a, store.Participant{UserID: "u-cy", Name: "Cy", Joined: later}); err != nil {
 		t.Fatal(err)
 	}
+	if err := src.AddMember(ctx, a, store.Member{Principal: "a:cy", Role: store.RoleInterviewer, PublicID: "p-cy", Added: later}); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.SetEnded(ctx, a, later.Add(time.Nanosecond)); err != nil {
+		t.Fatal(err)
+	}
 	wantA = mustHistory(t, src, a)
 	src.Close()
 	out, err = runCopy(t, "sqlite:"+srcPath, pgURL)
-	if err != nil || !strings.Contains(out, a+": brought up to date: +1 updates, +1 participants") || !strings.Contains(out, "1 brought up to date, 1 already the same") {
+	if err != nil || !strings.Contains(out, a+": brought up to date: +1 updates, +1 participants, +1 members, the end time") || !strings.Contains(out, "1 brought up to date, 1 already the same") {
 		t.Fatalf("copy after the source was used: %v\n%s", err, out)
 	}
 	wantHistories(t, pg, "brought up to date", wantA)
