@@ -217,6 +217,10 @@ func (h *Hub) heartbeatRooms() {
 	h.mu.Unlock()
 	for _, r := range rooms {
 		r.mu.Lock()
+		if !r.followingLocked() {
+			r.mu.Unlock()
+			continue // nobody here: nothing to tell, nothing to hear
+		}
 		if r.doc != nil && !r.gone {
 			r.changePresenceLocked(func() {
 				now := h.now()
@@ -318,6 +322,21 @@ func (r *room) follow() {
 	r.mu.Lock()
 	r.stopFollow = stop
 	r.mu.Unlock()
+}
+
+// followLocked follows the session again after the room stopped (nobody was left),
+// and catches up with what it missed meanwhile from the store.
+func (r *room) followLocked(ctx context.Context) {
+	if r.hub.bus == nil || r.stopFollow != nil || r.gone {
+		return
+	}
+	r.stopFollow = r.hub.bus.Follow(r.id, r.deliver)
+	r.catchUpLogged(ctx, -1)
+}
+
+// followingLocked tells whether the room is up to date: alone, or following.
+func (r *room) followingLocked() bool {
+	return r.hub.bus == nil || r.stopFollow != nil
 }
 
 // unfollowLocked stops following the session.

@@ -101,7 +101,9 @@ func (r *room) join(id, userName string, role Role) (*client, *protocolError) {
 	r.markDirtyLocked()
 	r.stopIdleLocked()
 	r.touchLocked(r.hub.ctx)
-	if r.hub.bus != nil {
+	if r.hub.bus != nil && r.stopFollow == nil {
+		r.followLocked(r.hub.ctx) // the room stopped following when nobody was left
+	} else if r.hub.bus != nil {
 		// A client moving from another process may have seen updates this one
 		// has not heard of yet: its sync must not be behind them.
 		r.catchUpLogged(r.hub.ctx, -1)

@@ -38,6 +38,7 @@ func (h *Hub) Watch(ctx context.Context, id string) (<-chan Presence, error) {
 	}
 	r.watchers[ch] = struct{}{}
 	r.stopIdleLocked()
+	r.followLocked(ctx)
 	ch <- r.presenceLocked()
 	r.mu.Unlock()
 

@@ -154,10 +154,17 @@ func (r *room) stopIdleLocked() {
 	}
 }
 
-// maybeIdleLocked schedules the eviction of a room nobody uses any more.
+// maybeIdleLocked schedules the eviction of a room nobody uses any more. With a
+// bus, the room stops following its session at once: it reads what it missed from
+// the store when someone comes back (followLocked).
 func (r *room) maybeIdleLocked() {
 	if len(r.clients) == 0 && len(r.watchers) == 0 && !r.gone && r.idle == nil {
 		r.idle = time.AfterFunc(r.hub.limits.IdleTTL, func() { r.hub.evict(r) })
+	}
+	if len(r.clients) == 0 && len(r.watchers) == 0 && r.hub.bus != nil {
+		r.unfollowLocked()
+		clear(r.remote)
+		clear(r.remoteSeq)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/redis/go-redis/v9"
 
 	"duet/bus/redisbus"
 	"duet/bus/redisbus/redistest"
@@ -1006,4 +1007,51 @@ func TestClusterEndInterview(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestClusterFollowsOnlyWithClients: a process follows a session on Redis only while
+// someone is connected to it there; when someone comes back, it reads what it
+// missed from PostgreSQL.
+func TestClusterFollowsOnlyWithClients(t *testing.T) {
+	rs, nodes, _ := newCluster(t, 2)
+	session := mustSession(t, nodes[0])
+	rdb := redis.NewClient(&redis.Options{Addr: strings.TrimSuffix(strings.TrimPrefix(rs.URL, "redis://"), "/0")})
+	defer rdb.Close()
+	subscribers := func(want int64) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			n, err := rdb.PubSubNumSub(t.Context(), "duet:session:"+session).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n["duet:session:"+session] == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d processes follow the session, want %d", n["duet:session:"+session], want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	a := connect(t, nodes[0], session, "ca", "alice")
+	b := connect(t, nodes[1], session, "cb", "bob")
+	subscribers(2)
+	b.c.conn.Close(websocket.StatusNormalClosure, "")
+	subscribers(1)
+
+	// Alice types while Bob's process follows nothing; Bob comes back to it.
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 5 {
+		if err := a.localEdit(rng); err != nil {
+			t.Fatal(err)
+		}
+	}
+	version := settle(t, nodes[0].store, session, []*typist{a})
+	b2 := connect(t, nodes[1], session, "cb2", "bob")
+	subscribers(2)
+	if v, _, _ := b2.state(); v != version {
+		t.Fatalf("Bob's sync on the process that stopped following is at %d, want %d", v, version)
+	}
+	checkConverged(t, nodes, session, []*typist{a, b2}, version)
 }

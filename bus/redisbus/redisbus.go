@@ -30,8 +30,9 @@ type Bus struct {
 	mu      sync.Mutex
 	follows map[string]*follow // by channel; guarded by mu
 
-	subMu sync.Mutex // orders subscribes and unsubscribes
-	done  chan struct{}
+	subMu      sync.Mutex      // orders subscribes and unsubscribes
+	subscribed map[string]bool // channels asked of Redis; guarded by subMu
+	done       chan struct{}
 }
 
 type follow struct {
@@ -71,7 +72,7 @@ func Open(ctx context.Context, url string, opts Options) (*Bus, error) {
 	}
 	b := &Bus{
 		client: client, prefix: opts.Prefix, logger: opts.Logger,
-		follows: map[string]*follow{}, done: make(chan struct{}),
+		follows: map[string]*follow{}, subscribed: map[string]bool{}, done: make(chan struct{}),
 	}
 	b.ps = client.Subscribe(ctx)
 	ch := b.ps.ChannelWithSubscriptions(
@@ -109,52 +110,51 @@ func (b *Bus) Publish(ctx context.Context, events ...collab.BusEvent) error {
 }
 
 // Follow subscribes to a session's channel. deliver(nil) comes each time the
-// subscription is (re)confirmed by Redis. Follow waits for the subscribe command to
-// be sent (not for its confirmation); stop waits for nothing.
+// subscription is (re)confirmed by Redis: events published before then may have
+// been missed. Neither Follow nor stop waits for Redis: the subscription catches up
+// with what is wanted on a goroutine of its own.
 func (b *Bus) Follow(session string, deliver func([]byte)) (stop func()) {
 	channel := b.prefix + session
 	f := &follow{deliver: deliver}
 	b.mu.Lock()
 	b.follows[channel] = f
 	b.mu.Unlock()
-	b.subscribe(channel)
+	go b.sync(channel)
 	return func() {
 		b.mu.Lock()
 		if b.follows[channel] == f {
 			delete(b.follows, channel)
 		}
 		b.mu.Unlock()
-		go b.unsubscribe(channel)
+		go b.sync(channel)
 	}
 }
 
-// subscribe subscribes to a channel. A failure (Redis is down) is logged: the
-// channel is subscribed anyway when the connection comes back.
-func (b *Bus) subscribe(channel string) {
-	b.subMu.Lock()
-	defer b.subMu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := b.ps.Subscribe(ctx, channel); err != nil && !errors.Is(err, redis.ErrClosed) {
-		b.logger.Warn("redis subscribe failed; retried when the connection comes back", "channel", channel, "err", err)
-	}
-}
-
-// unsubscribe unsubscribes from a channel nobody follows any more; one followed
-// again meanwhile stays.
-func (b *Bus) unsubscribe(channel string) {
+// sync subscribes to a channel someone follows, or unsubscribes from one nobody
+// does any more, whatever order Follow and stop came in. A failure (Redis is down)
+// is logged: go-redis subscribes again to what it was asked for when the
+// connection comes back.
+func (b *Bus) sync(channel string) {
 	b.subMu.Lock()
 	defer b.subMu.Unlock()
 	b.mu.Lock()
 	_, followed := b.follows[channel]
 	b.mu.Unlock()
-	if followed {
+	if followed == b.subscribed[channel] {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := b.ps.Unsubscribe(ctx, channel); err != nil && !errors.Is(err, redis.ErrClosed) {
-		b.logger.Debug("redis unsubscribe failed", "channel", channel, "err", err)
+	var err error
+	if followed {
+		err = b.ps.Subscribe(ctx, channel)
+		b.subscribed[channel] = true
+	} else {
+		err = b.ps.Unsubscribe(ctx, channel)
+		delete(b.subscribed, channel)
+	}
+	if err != nil && !errors.Is(err, redis.ErrClosed) {
+		b.logger.Warn("redis (un)subscribe failed; done again when the connection comes back", "channel", channel, "subscribe", followed, "err", err)
 	}
 }
 
