@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"duet/bus/redisbus"
 	"duet/collab"
 	"duet/collab/replay"
@@ -89,6 +91,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}()
 	var bus collab.Bus
 	if cfg.bus == "redis" {
+		// go-redis logs (reconnections, mostly) through a logger of its own: into
+		// duet's, as warnings, rather than unstructured lines on stderr.
+		redis.SetLogger(redisLogger{logger})
 		rb, err := redisbus.Open(ctx, cfg.redisURL, redisbus.Options{Logger: logger})
 		if err != nil {
 			return fmt.Errorf("open the bus: %w", err)
@@ -303,4 +308,11 @@ func probe(ctx context.Context, addr string) error {
 		return fmt.Errorf("healthcheck: /health answered %s", res.Status)
 	}
 	return nil
+}
+
+// redisLogger is go-redis's logger writing to duet's.
+type redisLogger struct{ logger *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.logger.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
