@@ -36,7 +36,8 @@ type client struct {
 	kicked   chan struct{} // closed when the client must go
 	why      closeReason   // set before kicked is closed
 
-	runs runTracker // only the connection's reader uses it
+	runs    runTracker   // only the connection's reader uses it
+	signals *tokenBucket // signals it may send; only the connection's reader uses it
 }
 
 func newClient(r *room, p Person) *client {

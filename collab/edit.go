@@ -24,6 +24,8 @@ func (r *room) handle(ctx context.Context, c *client, m *clientMessage) *protoco
 		return r.language(ctx, c, m)
 	case "run":
 		return r.run(c, m)
+	case "signal":
+		return r.signal(ctx, c, m)
 	}
 	return refuse(CodeUnknownType, "unknown message type %q", m.Type)
 }

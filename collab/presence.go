@@ -14,12 +14,23 @@ type PersonState struct {
 	Person
 	Typing  bool // made an edit in the last few seconds
 	Running bool // has a run in progress
+	// What their browser reported (signals), for interviewers' eyes only.
+	Pastes int  // pastes
+	Pasted int  // UTF-16 units those inserted
+	Away   int  // times they left the tab
+	Hidden bool // their tab is hidden now
 }
 
 // Presence is what a session's page shows live: who is here and the language.
 type Presence struct {
 	Language string
 	People   []PersonState // in the order they came
+	// Questions counts the questions the session was given since its room went
+	// live: a watcher that sees it change shows the session's question again.
+	Questions int
+	// Notes counts the notes written since the room was loaded: a change tells an
+	// interviewer's page to show the notes again. Never shown to candidates.
+	Notes int
 }
 
 // Watch follows a session's presence: the returned channel gets the current state at
@@ -63,12 +74,15 @@ func (h *Hub) Watch(ctx context.Context, id string) (<-chan Presence, error) {
 func (r *room) presenceLocked() Presence {
 	now := r.hub.now()
 	people := r.peopleLocked()
-	p := Presence{Language: r.lang, People: make([]PersonState, len(people))}
+	p := Presence{Language: r.lang, People: make([]PersonState, len(people)), Questions: r.questions, Notes: r.notes}
 	for i, person := range people {
 		p.People[i] = PersonState{
 			Person:  person,
 			Typing:  now.Sub(r.lastEdit[person.ID]) < typingWindow,
 			Running: len(r.running[person.ID]) > 0 || r.remoteRunningLocked(person.ID),
+		}
+		if n := r.signals[person.ID]; n != nil {
+			p.People[i].Pastes, p.People[i].Pasted, p.People[i].Away, p.People[i].Hidden = n.pastes, n.pasted, n.away, n.hidden
 		}
 	}
 	return p

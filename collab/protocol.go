@@ -67,6 +67,8 @@ type clientMessage struct {
 	Stream   *string         `json:"stream"`
 	Text     *string         `json:"text"`
 	Status   *string         `json:"status"`
+	Kind     *string         `json:"kind"` // signal
+	Size     *int            `json:"size"` // signal: a paste's size
 }
 
 type clientUpdate struct {

@@ -46,6 +46,9 @@ type room struct {
 	runLog      map[*client]*store.Run     // each connection's run in progress, stored when it ends
 	runHeld     int                        // bytes of output those runs hold
 	typingTimer *time.Timer                // tells watchers when typing stops
+	questions   int                        // questions given while the room is live (QuestionAdded)
+	notes       int                        // notes written while the room lived, so watchers see a new one
+	signals     map[string]*signalCount    // user id → what their browser reported: the stored signals, then the live ones
 
 	// With a bus (several processes): how to stop following the session, and who
 	// is connected through the other processes.
@@ -63,7 +66,7 @@ func newRoom(h *Hub, id string) *room {
 		hub: h, id: id, loaded: make(chan struct{}), ended: make(chan struct{}),
 		clients: map[*client]struct{}{}, people: map[string]*presence{}, colors: map[string]string{},
 		watchers: map[chan Presence]struct{}{}, lastEdit: map[string]time.Time{}, running: map[string]map[string]bool{},
-		runLog: map[*client]*store.Run{}, recorded: map[string]bool{},
+		runLog: map[*client]*store.Run{}, recorded: map[string]bool{}, signals: map[string]*signalCount{},
 		remote: map[string]*remotePeople{}, remoteSeq: map[string]int{},
 		joins: newTokenBucket(float64(h.limits.JoinsPerMinute)/60, h.limits.JoinsPerMinute, h.now()),
 	}
@@ -106,6 +109,10 @@ func (r *room) read(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	sigs, err := history.Signals(ctx, r.hub.store, r.id)
+	if err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.doc = ot.NewDocument(doc.State, ot.Limits{
@@ -115,6 +122,9 @@ func (r *room) read(ctx context.Context) error {
 	r.lang, r.snapshotAt, r.over = s.Language, doc.Snapshot, !s.Ended.IsZero()
 	for _, p := range ps {
 		r.recorded[p.UserID] = true
+	}
+	for _, sig := range sigs {
+		r.countSignal(sig)
 	}
 	if r.hub.bus != nil {
 		// Events delivered while the store was being read were dropped: what

@@ -45,7 +45,7 @@ func newHubServer(t *testing.T, lim collab.Limits) *hubServer {
 			return
 		}
 		q := r.URL.Query()
-		hub.Serve(conn, id, collab.JoinParams{Secret: q.Get("userId"), UserName: q.Get("userName")})
+		hub.Serve(conn, id, collab.JoinParams{Secret: q.Get("userId"), UserName: q.Get("userName"), Role: collab.Role(q.Get("role"))})
 	}))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

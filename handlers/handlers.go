@@ -69,7 +69,10 @@ type Config struct {
 	// (collab.Hub); either nil: no question routes, and pads show no question.
 	Questions Library
 	Owners    Owners
-	Logger    *slog.Logger
+	// Notes are the interviewers' notes (collab.Hub); nil: no notes routes, and
+	// pads show no notes.
+	Notes  Notes
+	Logger *slog.Logger
 	// BaseURL is the public root of duet ("https://pad.example.com") used in share
 	// links. Empty: derived from each request's scheme and Host.
 	BaseURL string
@@ -101,6 +104,7 @@ type Handler struct {
 	replays   Replays
 	questions Library // nil: no questions
 	owners    Owners
+	notes     Notes    // nil: no notes
 	wsOrigins []string // host patterns of the allowed origins, for websocket.Accept
 	logger    *slog.Logger
 	baseURL   string
@@ -125,6 +129,7 @@ func New(cfg Config) (http.Handler, error) {
 		logger:    cfg.Logger,
 		questions: cfg.Questions,
 		owners:    cfg.Owners,
+		notes:     cfg.Notes,
 		baseURL:   strings.TrimSuffix(cfg.BaseURL, "/"),
 		origins:   cfg.Origins,
 		limit:     cfg.BodyLimit,

@@ -38,7 +38,7 @@ func newTestServer(t *testing.T, mutate ...func(*handlers.Config)) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := handlers.Config{Sessions: hub, Sockets: hub, Replays: replay.New(st), Questions: library, Owners: hub,
+	cfg := handlers.Config{Sessions: hub, Sockets: hub, Replays: replay.New(st), Questions: library, Owners: hub, Notes: hub,
 		BodyLimit: 4096, Static: embeddedAssets(t)}
 	for _, m := range mutate {
 		m(&cfg)

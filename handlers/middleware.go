@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"duet/collab"
 	"duet/questions"
 )
 
@@ -124,18 +125,21 @@ func (h *Handler) preflight(c echo.Context) error {
 }
 
 // bodyLimit caps request bodies at the configured limit, raised on the routes that
-// take a question (questions.MaxBody) or a file of them (questions.MaxImportBody):
-// those are bounded by the library's own rules, which a small -max-body-bytes
-// would make unreachable. It runs after routing, so it knows the route.
+// take a question (questions.MaxBody) or a file of them (questions.MaxImportBody),
+// and on those that take a note (noteMaxBody): those are bounded by their own
+// rules, which a small -max-body-bytes would make unreachable. It runs after
+// routing, so it knows the route.
 func (h *Handler) bodyLimit() echo.MiddlewareFunc {
 	limit := func(n int64) echo.MiddlewareFunc {
 		return middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: byteSize(max(n, h.limit))})
 	}
-	def, one, file := limit(h.limit), limit(questions.MaxBody), limit(questions.MaxImportBody)
+	def, one, file, note := limit(h.limit), limit(questions.MaxBody), limit(questions.MaxImportBody), limit(noteMaxBody)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		def, one, file := def(next), one(next), file(next)
+		def, one, file, note := def(next), one(next), file(next), note(next)
 		return func(c echo.Context) error {
 			switch c.Path() {
+			case "/sessions/:id/notes", "/s/:id/notes":
+				return note(c)
 			case "/questions", "/questions/:id", "/library", "/library/:id":
 				return one(c)
 			case "/questions/import", "/library/import":
@@ -145,6 +149,11 @@ func (h *Handler) bodyLimit() echo.MiddlewareFunc {
 		}
 	}
 }
+
+// noteMaxBody is the largest body a note at its longest (collab.MaxNoteText) can
+// take: each byte of its text as a JSON escape (\u00XX) or a form's %XX, and room for
+// the rest.
+const noteMaxBody = 6*collab.MaxNoteText + 4<<10
 
 // byteSize writes n in the unit syntax of echo's body limit ("65536B").
 func byteSize(n int64) string {

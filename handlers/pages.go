@@ -98,7 +98,15 @@ func (h *Handler) pad(c echo.Context) error {
 	if interviewer {
 		m.InterviewerURL = h.knownInterviewerURL(c, s.ID)
 	}
-	if err := h.padQuestion(c, &m); err != nil {
+	if h.questions != nil {
+		q, n, err := h.padQuestions(c, s)
+		if err != nil {
+			return err
+		}
+		m.Questions, m.QuestionCount = &q, n
+		m.Runner.Questions, m.Runner.HasTests = true, q.Tests != nil
+	}
+	if err := h.padNotes(c, &m); err != nil {
 		return err
 	}
 	if !m.Joined() {

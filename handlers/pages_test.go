@@ -120,7 +120,7 @@ func TestStartFromTheForm(t *testing.T) {
 	if len(key) != 43 || bytes.Contains(body, []byte(key)) {
 		t.Errorf("identity key %q: want 43 characters that the page does not contain", key)
 	}
-	for _, sel := range []string{"#participants", "#output", "#editor pre", "#connection-status[role=status]", `[sse-connect="/s/` + id + `/events"]`} {
+	for _, sel := range []string{"#participants", "#output", "#editor pre", "#connection-status[role=status]", `[sse-connect^="/s/` + id + `/events"]`} {
 		if doc.Find(sel).Length() != 1 {
 			t.Errorf("pad lacks %s", sel)
 		}

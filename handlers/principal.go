@@ -54,6 +54,19 @@ const (
 // the duet_owner cookie (path-scoped to the pad): it is made an interviewer, and
 // the cookie deleted, the first time it comes back.
 func (h *Handler) role(c echo.Context, sessionID string) collab.Role {
+	// A page asks more than once (the pad, then its question): decide once per
+	// request and session.
+	key := "duet.role." + sessionID
+	if r, ok := c.Get(key).(collab.Role); ok {
+		return r
+	}
+	r := h.decideRole(c, sessionID)
+	c.Set(key, r)
+	return r
+}
+
+// decideRole is role, uncached.
+func (h *Handler) decideRole(c echo.Context, sessionID string) collab.Role {
 	ctx := c.Request().Context()
 	if token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization)); ok {
 		if h.sessions.CheckOwner(ctx, sessionID, token) == nil {

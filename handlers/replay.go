@@ -14,6 +14,7 @@ import (
 
 	"duet/collab"
 	"duet/collab/replay"
+	"duet/questions"
 	"duet/views"
 )
 
@@ -22,6 +23,7 @@ type Replays interface {
 	Timeline(ctx context.Context, id string, maxBuckets int) (replay.Timeline, error)
 	FrameAt(ctx context.Context, id string, version int) (replay.Frame, error)
 	Run(ctx context.Context, id, runID string) (replay.RunMark, error)
+	Annotations(ctx context.Context, id string) (replay.Annotations, error)
 }
 
 var _ Replays = (*replay.Reader)(nil)
@@ -52,6 +54,10 @@ func (h *Handler) replay(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	line, err := parseLine(c.QueryParam("line"))
+	if err != nil {
+		return err
+	}
 	runID := c.QueryParam("run")
 	ctx := c.Request().Context()
 	hd := c.Response().Header()
@@ -67,8 +73,8 @@ func (h *Handler) replay(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		hd.Set("HX-Replace-Url", views.ReplayURL(id, f.Version, runID))
-		return h.render(c, http.StatusOK, views.ReplayUpdate(frameView(f, f.Latest), run))
+		hd.Set("HX-Replace-Url", views.ReplayURL(id, f.Version, runID)+lineQuery(line))
+		return h.render(c, http.StatusOK, views.ReplayUpdate(notedFrame(frameView(f, f.Latest), line), run))
 	}
 
 	tl, err := rp.Timeline(ctx, id, replayBuckets)
@@ -83,7 +89,21 @@ func (h *Handler) replay(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, views.Replay(replayPage(tl, f, run)))
+	m := replayPage(tl, f, run)
+	if h.questions != nil {
+		given, err := h.questions.SessionQuestions(ctx, id)
+		if err != nil {
+			return err
+		}
+		m.Timeline.Questions = questionMarks(tl, given)
+	}
+	m.Frame = notedFrame(m.Frame, line)
+	notes, err := rp.Annotations(ctx, id)
+	if err != nil {
+		return err
+	}
+	m.Notes = replayNotesView(tl, notes)
+	return h.render(c, http.StatusOK, views.Replay(m))
 }
 
 // partial reports whether to answer with the frame only: an htmx request that is
@@ -290,6 +310,28 @@ func timelineView(tl replay.Timeline) views.ReplayTimeline {
 		m.Ticks = append(m.Ticks, views.ReplayTick{X: pct(v), Anchor: anchor, Label: label})
 	}
 	return m
+}
+
+// questionMarks places on the timeline the questions the session was given, at the
+// version each was given at, each a link to that version.
+func questionMarks(tl replay.Timeline, given []questions.SessionQuestion) []views.ReplayQuestionMark {
+	var out []views.ReplayQuestionMark
+	for i, q := range given {
+		v := min(max(q.Version, 0), tl.Version)
+		x := "0%"
+		if tl.Version > 0 {
+			x = strconv.FormatFloat(float64(v)*100/float64(tl.Version), 'f', 3, 64) + "%"
+		}
+		what := "Started from the question"
+		if i > 0 || q.Version > 0 {
+			what = fmt.Sprintf("Question %d given", i+1)
+		}
+		out = append(out, views.ReplayQuestionMark{
+			X: x, URL: views.ReplayURL(tl.ID, v, ""), Number: strconv.Itoa(i + 1),
+			Title: fmt.Sprintf("%s: %s, on version %d, +%s", what, q.Title, v, clockText(q.Added.Sub(tl.Created))),
+		})
+	}
+	return out
 }
 
 // runView is one run in the list.

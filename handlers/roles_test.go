@@ -366,8 +366,8 @@ func TestInterviewerLink(t *testing.T) {
 		{"no token", "/s/" + id + "/interviewer/", 404, false, ""},
 	}
 	for _, tt := range tests {
+		// In order, not in parallel: each counts the members the one before left.
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
 			browser := srv.browser(t)
 			before, err := srv.store.Members(t.Context(), id)
 			if err != nil {
@@ -407,6 +407,9 @@ func TestInterviewerLink(t *testing.T) {
 					}
 				}
 			} else {
+				if len(after) != len(before) {
+					t.Errorf("members %d → %d, want no change", len(before), len(after))
+				}
 				for _, ck := range res.Cookies() {
 					if ck.Name == "duet_link" || ck.Name == "duet_key" {
 						t.Errorf("a refused link set the cookie %s", ck.Name)

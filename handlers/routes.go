@@ -23,6 +23,9 @@ func (h *Handler) apiRoutes() []route {
 		{http.MethodDelete, "/sessions/:id", h.deleteSession, nil},
 		{http.MethodPost, "/sessions/:id/end", h.endSessionAPI, nil},
 		{http.MethodGet, "/sessions/:id/question", h.sessionQuestion, nil},
+		{http.MethodPost, "/sessions/:id/questions", h.addSessionQuestion, nil},
+		{http.MethodGet, "/sessions/:id/notes", h.listNotes, nil},
+		{http.MethodPost, "/sessions/:id/notes", h.createNote, nil},
 		// Creating questions counts against the same per-address budget as sessions.
 		{http.MethodGet, "/questions", h.listQuestions, nil},
 		{http.MethodPost, "/questions", h.createQuestion, []echo.MiddlewareFunc{h.perAddress(createSession)}},
@@ -36,7 +39,12 @@ func (h *Handler) apiRoutes() []route {
 
 // isQuestionRoute tells the API routes that exist only with a question library.
 func isQuestionRoute(path string) bool {
-	return strings.HasPrefix(path, "/questions") || path == "/sessions/:id/question"
+	return strings.HasPrefix(path, "/questions") || strings.HasPrefix(path, "/sessions/:id/question")
+}
+
+// isNotesRoute tells the API routes that exist only with notes.
+func isNotesRoute(path string) bool {
+	return path == "/sessions/:id/notes"
 }
 
 // register lists every route of duet in one place.
@@ -52,10 +60,15 @@ func (h *Handler) register(e *echo.Echo) {
 	e.POST("/s/:id/name", h.setName)
 	e.POST("/s/:id/language", h.setLanguage)
 	e.GET("/s/:id/events", h.events, h.perAddress(openStream))
+	if h.notes != nil {
+		e.POST("/s/:id/notes", h.postNote)
+	}
 	if h.replays != nil {
 		e.GET("/s/:id/replay", h.replay)
 	}
 	if h.questions != nil {
+		e.GET("/s/:id/question", h.questionFragment)
+		e.POST("/s/:id/questions", h.addQuestionPage)
 		e.GET("/library", h.libraryPage)
 		e.POST("/library", h.createQuestionPage, h.perAddress(createSession))
 		e.GET("/library/new", h.newQuestionPage)
@@ -75,7 +88,7 @@ func (h *Handler) register(e *echo.Echo) {
 	e.GET("/openapi.json", h.openAPI, api...)
 	preflight := map[string]bool{}
 	for _, r := range h.apiRoutes() {
-		if h.questions == nil && isQuestionRoute(r.path) {
+		if h.questions == nil && isQuestionRoute(r.path) || h.notes == nil && isNotesRoute(r.path) {
 			continue
 		}
 		e.Add(r.method, r.path, r.handle, append(slices.Clip(api), r.limit...)...)

@@ -19,12 +19,21 @@ type Limits struct {
 	// the older ones (ThinSnapshots), so that an old history costs what its kept
 	// snapshots do, not one snapshot for every few hundred updates. Negative: all.
 	Snapshots int
+	// Notes is how many notes one session keeps (2,000); one more is refused with
+	// ErrQuota. Negative: no limit.
+	Notes int
+	// Signals is how many signals (pastes, leaving the tab) one session keeps
+	// (10,000): hours of a restless candidate. One more is refused with ErrQuota, so
+	// a flooding client cannot grow the store. Negative: no limit.
+	Signals int
 }
 
 // Defaults of Limits.
 const (
 	DefaultSessionBytes = 64 << 20
 	DefaultSnapshots    = 32
+	DefaultNotes        = 2000
+	DefaultSignals      = 10000
 )
 
 // WithDefaults returns l with its zero fields set to their defaults.
@@ -34,6 +43,12 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.Snapshots == 0 {
 		l.Snapshots = DefaultSnapshots
+	}
+	if l.Notes == 0 {
+		l.Notes = DefaultNotes
+	}
+	if l.Signals == 0 {
+		l.Signals = DefaultSignals
 	}
 	return l
 }

@@ -27,6 +27,9 @@ type memSession struct {
 	people  []Participant // in the order they first joined
 	members []Member      // by Added, then Principal
 
+	notes   []Note   // as recorded
+	signals []Signal // as recorded
+
 	questions []SessionQuestion // in the order they were added
 }
 

@@ -114,7 +114,7 @@ type Store interface {
 	// Touch records activity at a time, which keeps the session from expiring.
 	// LastActive never moves back.
 	Touch(ctx context.Context, id string, at time.Time) error
-	// DeleteSession removes a session with its log, snapshots and runs.
+	// DeleteSession removes a session with its log, snapshots, runs, notes and signals.
 	DeleteSession(ctx context.Context, id string) error
 	// PurgeIdle deletes, as DeleteSession does, every session whose LastActive is
 	// before the given time, and returns how many it deleted.
@@ -174,6 +174,17 @@ type Store interface {
 	// principal), or ErrNotFound for an unknown session. Members go with their
 	// session: deleted, purged or erased.
 	Members(ctx context.Context, id string) ([]Member, error)
+	// AddNote records an interviewer's note; a note id already recorded in the
+	// session is ErrExists. Past Limits.Notes or the session's quota it is ErrQuota,
+	// and nothing is stored.
+	AddNote(ctx context.Context, id string, n Note) error
+	// Notes returns a session's notes in the order they were recorded.
+	Notes(ctx context.Context, id string) ([]Note, error)
+	// AddSignal records a candidate's signal; past Limits.Signals it is ErrQuota,
+	// and nothing is stored.
+	AddSignal(ctx context.Context, id string, s Signal) error
+	// Signals returns a session's signals in the order they were recorded.
+	Signals(ctx context.Context, id string) ([]Signal, error)
 
 	// Close waits for writes in progress and releases the store; later calls
 	// return ErrClosed.

@@ -2,6 +2,11 @@
 // in, HTML out, no I/O and no knowledge of HTTP or of the collab domain.
 package views
 
+import (
+	"strconv"
+	"strings"
+)
+
 // Head is what every page tells the layout.
 type Head struct {
 	Title string // shown before " · duet" in the tab
@@ -36,8 +41,22 @@ type PadPage struct {
 	UserName       string // their name; "" until they have joined
 	Presence       Presence
 	Runner         RunnerPanel
-	Question       *PadQuestion // the interview's question; nil for none
-	EndedAt        string       // when the interview was ended, as shown ("3 Dec 2026, 14:05 UTC"); "" while it runs
+	// Questions is the pad's question part; nil without a question library.
+	Questions *PadQuestions
+	// QuestionCount is how many questions the page shows the session was given:
+	// the event stream compares it with the store's, in case one came meanwhile.
+	QuestionCount int
+	Notes         *NotesPanel // the interviewers' notes; nil for anyone else
+	EndedAt       string      // when the interview was ended, as shown ("3 Dec 2026, 14:05 UTC"); "" while it runs
+}
+
+// eventsURL is the pad's event stream.
+func eventsURL(m PadPage) string {
+	u := "/s/" + m.ID + "/events"
+	if m.Questions != nil {
+		u += "?questions=" + strconv.Itoa(m.QuestionCount)
+	}
+	return u
 }
 
 // Ended reports whether the interview was ended (the ended page is shown).
@@ -76,6 +95,49 @@ type PersonView struct {
 	// Interviewer: shown with an "Interviewer" badge, to everyone (who is who is no
 	// secret; what interviewers write is).
 	Interviewer bool
+	Signals     *PersonSignals // what their browser reported; only on interviewers' pages, nil otherwise
+}
+
+// PersonSignals are a candidate's pastes and tab switches, shown small by their name
+// on an interviewer's pad.
+type PersonSignals struct {
+	Pastes int  // pastes
+	Pasted int  // characters (UTF-16 units) they inserted
+	Away   int  // times they left the tab
+	Hidden bool // their tab is hidden now
+}
+
+// Any reports whether there is anything to show.
+func (s *PersonSignals) Any() bool { return s != nil && (s.Pastes > 0 || s.Away > 0 || s.Hidden) }
+
+// Label is the short text by the name: "2 pastes · away 1×", "away now".
+func (s *PersonSignals) Label() string {
+	var parts []string
+	if s.Pastes > 0 {
+		parts = append(parts, plural(s.Pastes, "paste"))
+	}
+	if s.Hidden {
+		parts = append(parts, "away now")
+	} else if s.Away > 0 {
+		parts = append(parts, "away "+strconv.Itoa(s.Away)+"×")
+	}
+	return strings.Join(parts, " · ")
+}
+
+// Title says it in full, for the tooltip.
+func (s *PersonSignals) Title() string {
+	t := plural(s.Pastes, "paste") + " (" + plural(s.Pasted, "character") + ") · left the tab " + plural(s.Away, "time")
+	if s.Hidden {
+		t += " · the tab is hidden now"
+	}
+	return t
+}
+
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.Itoa(n) + " " + thing + "s"
 }
 
 // ErrorPage is any failure rendered as a page.

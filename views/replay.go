@@ -20,6 +20,7 @@ type ReplayPage struct {
 	Authors  []ReplayAuthor
 	Runs     []ReplayRun
 	Run      *ReplayRunOutput // the run whose output is shown; nil for none
+	Notes    *ReplayNotes     // the interviewers' notes and the signals; nil for none
 }
 
 // Empty reports whether there is nothing to replay.
@@ -38,6 +39,7 @@ type ReplayFrame struct {
 	At        string // when, since the session started: "+12:04"; "" at version 0
 	Time      string // when, RFC 3339, for <time datetime>
 	Changed   [2]int // first and last lines (from 1) the last update touched, marked; zero for none
+	Noted     int    // the line of a note, marked instead of Changed; zero for none
 }
 
 // URL is the address of version v of the replay, which renders that version directly.
@@ -61,10 +63,11 @@ func ReplayURL(sessionID string, v int, runID string) string {
 // percentages of the width, as SVG attributes (the Content Security Policy allows no
 // style attribute), so that version v lines up with the slider at v.
 type ReplayTimeline struct {
-	Bars   []ReplayBar
-	Pauses []ReplayMark
-	Runs   []ReplayRunMark
-	Ticks  []ReplayTick
+	Bars      []ReplayBar
+	Pauses    []ReplayMark
+	Runs      []ReplayRunMark
+	Questions []ReplayQuestionMark // the questions the session was given, in order
+	Ticks     []ReplayTick
 	// The playback clock at the buckets' boundaries, for the replay script: version
 	// ClockVersions[i] is reached ClockMillis[i] ms into playback at 1x. Comma-separated.
 	ClockVersions string
@@ -92,6 +95,15 @@ type ReplayRunMark struct {
 	Status string // "ok", "error", … or "" when unknown
 	URL    string
 	Title  string // "Ada ran main.py at +12:04: ok"
+}
+
+// ReplayQuestionMark is a question given to the session: a link to the version it
+// was given at.
+type ReplayQuestionMark struct {
+	X      string
+	Number string // "1", "2": which question of the interview
+	URL    string
+	Title  string // "Question 2 given: LRU cache, on version 412, +31:02"
 }
 
 // ReplayTick is a time label under the timeline.

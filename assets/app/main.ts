@@ -91,3 +91,31 @@ if (document.readyState === "loading") {
 } else {
   enhance(document);
 }
+
+// Notes (views/notes.templ): in a textarea marked data-enter-submits, Enter saves the
+// form and Shift+Enter starts a new line. When htmx saved a note, the box is emptied
+// for the next; when it did not (refused, or the connection dropped), the words stay
+// in the box and the form says why.
+document.addEventListener("keydown", (e) => {
+  const box = e.target;
+  if (!(box instanceof HTMLTextAreaElement) || !box.hasAttribute("data-enter-submits")) return;
+  if (e.key !== "Enter" || e.shiftKey || e.isComposing) return;
+  e.preventDefault();
+  if (box.value.trim() !== "") box.form?.requestSubmit();
+});
+document.addEventListener("htmx:afterRequest", (e) => {
+  const form = e.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-note-form")) return;
+  const detail = (e as CustomEvent<{ successful: boolean; failed: boolean; xhr: XMLHttpRequest }>).detail;
+  const error = form.querySelector<HTMLElement>(".note-error");
+  const box = form.querySelector<HTMLTextAreaElement>("textarea");
+  if (detail.successful) {
+    if (box) box.value = "";
+    if (error) error.textContent = "";
+    box?.focus();
+    return;
+  }
+  const status = detail.xhr?.status ?? 0;
+  const why = status >= 400 && status < 500 ? detail.xhr.responseText.slice(0, 300) : "the connection dropped.";
+  if (error) error.textContent = `Not saved: ${why} Your note is still here.`;
+});

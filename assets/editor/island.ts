@@ -12,6 +12,7 @@
 //   people.ts      who is here; cursorsync.ts and cursors.ts: where they are
 //   status.ts      the connection status line
 //   bridge.ts      what the runner island gets
+//   signals.ts     pastes and leaving the tab, reported; the notes form's line
 //
 // Life of an edit: typing makes an unconfirmed update (collab), saved to localStorage
 // within 200 ms and at once when the page hides; pushed within 50 ms while typing
@@ -29,6 +30,7 @@ import { LanguageSwitch } from "./language";
 import { Link } from "./link";
 import { Offline, restore } from "./offline";
 import { People } from "./people";
+import { Signals } from "./signals";
 import type { ServerMessage } from "./protocol";
 import { type Language, isLanguage } from "./setup";
 import { StatusLine } from "./status";
@@ -68,6 +70,7 @@ export class Island {
   private offline!: Offline;
   private sync!: Sync;
   private cursors!: CursorSync;
+  private signals!: Signals;
   private destroyed = false;
 
   private constructor(
@@ -80,7 +83,10 @@ export class Island {
         this.sync.push();
         this.renderStatus();
       },
-      updated: (u) => this.cursors.viewUpdated(u),
+      updated: (u) => {
+        this.cursors.viewUpdated(u);
+        this.signals.viewUpdated(u);
+      },
       refused: (text) => this.status.flash(text),
     });
     this.language = new LanguageSwitch(el, page.language, this.editor);
@@ -128,6 +134,10 @@ export class Island {
       refused: (text) => this.status.flash(text),
     });
     this.cursors = new CursorSync(this.editor.view, this.offline, this.people, this.sync);
+    this.signals = new Signals(
+      (msg) => this.sync.send(msg),
+      () => !this.people.amInterviewer,
+    );
 
     this.el.dataset.syncedVersion = String(this.offline.main.version);
     performance.mark("duet:editor-ready");
@@ -139,7 +149,26 @@ export class Island {
     this.link.start(this.sync);
     this.offline.persistSoon();
     this.bridge.announce(this.el);
+    document.addEventListener("click", this.onInsertCode);
+    this.pad()?.setAttribute("data-editing", "");
   }
+
+  /** pad is the page element whose data-editing shows the editor's page controls. */
+  private pad(): Element | null {
+    return this.el.closest(".pad-page");
+  }
+
+  /**
+   * onInsertCode: a button data-insert-code="ID" (the question's starter code, for
+   * interviewers) adds the text of element ID below the code, as this person's edit.
+   */
+  private onInsertCode = (e: MouseEvent): void => {
+    const button = (e.target as Element | null)?.closest?.<HTMLElement>("[data-insert-code]");
+    const source = button && document.getElementById(button.dataset.insertCode ?? "");
+    if (!source) return;
+    e.preventDefault();
+    if (!this.editor.insertBelow(source.textContent ?? "")) this.status.flash("The interview has ended: the code cannot change.");
+  };
 
   private onMessage(m: ServerMessage): void {
     try {
@@ -179,6 +208,7 @@ export class Island {
   /** received: the sync took in a sync or an update message. */
   private received(ownMain: boolean): void {
     this.cursors.received(ownMain || this.sync.caughtUp);
+    this.signals.flush();
     this.el.dataset.syncedVersion = String(this.offline.main.version);
     this.offline.persistSoon();
     this.renderStatus();
@@ -198,6 +228,7 @@ export class Island {
     this.sync.end();
     this.offline.end();
     this.editor.endEditing();
+    this.pad()?.removeAttribute("data-editing");
     this.cursors.clear();
     this.renderStatus();
   }
@@ -207,9 +238,12 @@ export class Island {
     if (this.destroyed) return;
     this.destroyed = true;
     this.offline.destroy(); // first: whatever happens next, the edits are kept
+    document.removeEventListener("click", this.onInsertCode);
+    this.pad()?.removeAttribute("data-editing");
     this.link.destroy();
     this.sync.destroy();
     this.cursors.destroy();
+    this.signals.destroy();
     this.language.destroy();
     this.keymap.destroy();
     this.join.destroy();

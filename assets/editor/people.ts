@@ -14,6 +14,11 @@ export class People {
     return this.you?.id ?? "";
   }
 
+  /** Whether this tab joined as an interviewer (sync.you.role); false until the first sync. */
+  get amInterviewer(): boolean {
+    return this.you?.role === "interviewer";
+  }
+
   /** Whether userId is this tab's participant (their other tabs share it). */
   isMe(userId: string): boolean {
     return this.you !== null && userId === this.you.id;

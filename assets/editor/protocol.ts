@@ -80,6 +80,16 @@ export interface RunMessage {
   [field: string]: unknown;
 }
 
+/** To interviewers only: a candidate's browser reported a paste (size in UTF-16 units) or a tab switch. */
+export interface SignalMessage {
+  type: "signal";
+  userId: string;
+  kind: "paste" | "hidden" | "visible";
+  size: number;
+  version: number;
+  time: string;
+}
+
 export type ServerMessage =
   | SyncMessage
   | UpdateMessage
@@ -87,7 +97,8 @@ export type ServerMessage =
   | CursorMessage
   | LanguageMessage
   | ErrorMessage
-  | RunMessage;
+  | RunMessage
+  | SignalMessage;
 
 /** Close codes the island acts on (the server's, in collab/protocol.go). */
 export const Close = {

@@ -123,6 +123,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Replays:        replay.New(st),
 		Questions:      library,
 		Owners:         hub,
+		Notes:          hub,
 		Logger:         logger,
 		BaseURL:        cfg.baseURL,
 		Origins:        cfg.origins,

@@ -231,3 +231,21 @@ func Participants(ctx context.Context, st store.Store, id string) ([]store.Parti
 	}
 	return ps, nil
 }
+
+// Notes returns the notes of a session, in the order they were written.
+func Notes(ctx context.Context, st store.Store, id string) ([]store.Note, error) {
+	ns, err := st.Notes(ctx, id)
+	if err != nil {
+		return nil, storeError("notes of "+id, err)
+	}
+	return ns, nil
+}
+
+// Signals returns the signals of a session, in the order they were recorded.
+func Signals(ctx context.Context, st store.Store, id string) ([]store.Signal, error) {
+	ss, err := st.Signals(ctx, id)
+	if err != nil {
+		return nil, storeError("signals of "+id, err)
+	}
+	return ss, nil
+}

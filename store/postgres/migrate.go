@@ -139,6 +139,34 @@ var migrations = []string{
 		PRIMARY KEY (session, principal)
 	);
 	CREATE INDEX session_members_by_principal ON session_members (principal, added);`,
+
+	// 7: interviewers' notes, pinned to a line (pos: the UTF-16 offset of its start)
+	// at a version, and the signals candidates' browsers report. Deleted with their
+	// session.
+	`CREATE TABLE notes (
+		pk          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		session     bigint NOT NULL REFERENCES sessions (pk) ON DELETE CASCADE,
+		id          bytea NOT NULL,
+		author      bytea NOT NULL,
+		author_name bytea NOT NULL,
+		text        bytea NOT NULL,
+		line        integer NOT NULL,
+		pos         integer NOT NULL,
+		version     integer NOT NULL,
+		created     bigint,
+		UNIQUE (session, id)
+	);
+
+	CREATE TABLE signals (
+		pk      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		session bigint NOT NULL REFERENCES sessions (pk) ON DELETE CASCADE,
+		user_id bytea NOT NULL,
+		kind    text NOT NULL,
+		size    integer NOT NULL,
+		version integer NOT NULL,
+		time    bigint
+	);
+	CREATE INDEX signals_by_session ON signals (session, pk);`,
 }
 
 // migrateLock is the key of the advisory lock that serialises migrations: any

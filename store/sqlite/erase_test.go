@@ -19,19 +19,20 @@ import (
 const eraseWait = 10 * time.Second
 
 // canaries are strings that appear only in one session's text, names and output.
-type canaries struct{ text, name, title, output string }
+type canaries struct{ text, name, title, output, note string }
 
 func newCanaries(t *testing.T, tag string) canaries {
 	t.Helper()
 	mark := func(what string) string { return fmt.Sprintf("%s-%s-%s", tag, what, rand.Text()) }
-	return canaries{text: mark("text"), name: mark("name"), title: mark("title"), output: mark("output")}
+	return canaries{text: mark("text"), name: mark("name"), title: mark("title"), output: mark("output"), note: mark("note")}
 }
 
-func (c canaries) all() []string { return []string{c.text, c.name, c.title, c.output} }
+func (c canaries) all() []string { return []string{c.text, c.name, c.title, c.output, c.note} }
 
 // fillSession gives a session everything the hub stores: a log whose updates insert
 // the text canary, snapshots holding it (one large enough to overflow a page), a run
-// with the title and output canaries, and a participant named by the name canary.
+// with the title and output canaries, a participant named by the name canary, and an
+// interviewer's note holding the note canary.
 // Other sessions are filled at the same time by the caller, so their rows share pages.
 func fillSession(t *testing.T, s *sqlite.Store, id string, c canaries, from, n int) {
 	t.Helper()
@@ -55,6 +56,11 @@ func fillSession(t *testing.T, s *sqlite.Store, id string, c canaries, from, n i
 	}
 	if err := s.SaveParticipant(ctx, id, store.Participant{UserID: fmt.Sprintf("u-%s-%d", id, from), Name: c.name, Joined: time.Unix(1, 0)}); err != nil {
 		t.Fatalf("SaveParticipant(%s) error = %v", id, err)
+	}
+	note := store.Note{ID: fmt.Sprintf("note-%s-%d", id, from), Author: "iv-" + id, AuthorName: c.name, Text: c.note + " " + strings.Repeat("x", 100),
+		Line: 1, Version: from + n, Created: time.Unix(3, 0)}
+	if err := s.AddNote(ctx, id, note); err != nil {
+		t.Fatalf("AddNote(%s) error = %v", id, err)
 	}
 }
 

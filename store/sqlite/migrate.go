@@ -130,6 +130,34 @@ var migrations = []string{
 		PRIMARY KEY (session, principal)
 	) STRICT, WITHOUT ROWID;
 	CREATE INDEX session_members_by_principal ON session_members (principal, added);`,
+
+	// 7: interviewers' notes, pinned to a line (pos: the UTF-16 offset of its start)
+	// at a version, and the signals candidates' browsers report. Deleted with their
+	// session.
+	`CREATE TABLE notes (
+		pk          INTEGER PRIMARY KEY,
+		session     INTEGER NOT NULL REFERENCES sessions (pk) ON DELETE CASCADE,
+		id          TEXT NOT NULL,
+		author      TEXT NOT NULL,
+		author_name TEXT NOT NULL,
+		text        BLOB NOT NULL,
+		line        INTEGER NOT NULL,
+		pos         INTEGER NOT NULL,
+		version     INTEGER NOT NULL,
+		created     INTEGER,
+		UNIQUE (session, id)
+	) STRICT;
+
+	CREATE TABLE signals (
+		pk      INTEGER PRIMARY KEY,
+		session INTEGER NOT NULL REFERENCES sessions (pk) ON DELETE CASCADE,
+		user_id TEXT NOT NULL,
+		kind    TEXT NOT NULL,
+		size    INTEGER NOT NULL,
+		version INTEGER NOT NULL,
+		time    INTEGER
+	) STRICT;
+	CREATE INDEX signals_by_session ON signals (session, pk);`,
 }
 
 // migrate brings the schema to version target (at most len(migrations)) in one

@@ -198,6 +198,8 @@ func Run(t *testing.T, openLimited func(t *testing.T, l store.Limits) store.Stor
 	t.Run("concurrent appends", func(t *testing.T) { runConcurrentAppends(t, open, base) })
 	t.Run("quota", func(t *testing.T) { runQuota(t, openLimited, base) })
 	t.Run("snapshots thinned", func(t *testing.T) { runThinning(t, openLimited, base) })
+	t.Run("notes", func(t *testing.T) { runNotes(t, openLimited, base) })
+	t.Run("signals", func(t *testing.T) { runSignals(t, openLimited, base) })
 
 	t.Run("times come back in UTC to the nanosecond", func(t *testing.T) {
 		ctx := t.Context()
