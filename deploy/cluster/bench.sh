@@ -32,7 +32,7 @@ run() { # label processes bus
 		local port=$((18080 + i))
 		local busflags=()
 		if [ "$bus" = redis ]; then busflags=(-bus redis -redis-url "redis://127.0.0.1:$REDIS_PORT/0"); fi
-		"$BIN" -addr "127.0.0.1:$port" -store postgres -database-url "$url" "${busflags[@]}" -log-level warn \
+		"$BIN" -addr "127.0.0.1:$port" -metrics-addr "127.0.0.1:$((19080 + i))" -store postgres -database-url "$url" "${busflags[@]}" -log-level warn \
 			-sessions-per-minute 0 -socket-opens-per-minute 0 -max-sockets-per-address 0 -max-event-streams-per-address 0 &
 		pids+=($!)
 		ps+=($!)
@@ -43,6 +43,14 @@ run() { # label processes bus
 	also_url=$(IFS=,; echo "${urls[*]:1}")
 	also_pid=$(IFS=,; echo "${ps[*]:1}")
 	"$LOAD" -url "${urls[0]}" -pid "${ps[0]}" ${also_url:+-also-url "$also_url" -also-pid "$also_pid"} -label "$label" -out "$OUT" "$@" || true
+	local conflicts=0 accepted=0
+	for i in $(seq 1 "$n"); do
+		local m
+		m=$(curl -s "http://127.0.0.1:$((19080 + i))/metrics")
+		conflicts=$((conflicts + $(echo "$m" | awk '/^duet_append_conflicts_total /{print int($2)}')))
+		accepted=$((accepted + $(echo "$m" | awk '/^duet_updates_accepted_total /{print int($2)}')))
+	done
+	echo "bench: $label: $accepted updates accepted, $conflicts appends beaten by another process"
 	kill "${pids[@]}"
 	wait "${pids[@]}" 2>/dev/null || true
 	pids=()
