@@ -4,11 +4,15 @@ NPM     ?= npm
 BIN     ?= bin/duet
 ARGS    ?= -log-format text
 
-.PHONY: run build test lint generate assets npm test-deps clean bench
+.PHONY: run build test lint generate assets npm test-deps clean bench cluster
 
 ## run: build everything and serve duet on :8080 (sessions in ./data/duet.db, no services needed)
 run: build
 	./$(BIN) $(ARGS)
+
+## cluster: three processes on :8081-8083 sharing the local PostgreSQL and Redis (see README)
+cluster: build
+	BIN=$(BIN) deploy/cluster/run.sh
 
 ## build: one static binary with the assets embedded, in bin/duet
 build: generate assets

@@ -294,6 +294,7 @@ func TestLayers(t *testing.T) {
 	t.Parallel()
 	allowed := map[string][]string{
 		"accounts":        {"store"},
+		"bus/redisbus":    {"collab"},
 		"collab":          {"collab/history", "collab/ot", "collab/people", "store"},
 		"collab/history":  {"collab/ot", "store"},
 		"collab/replay":   {"collab/history", "collab/ot", "collab/people", "store"},

@@ -34,20 +34,9 @@ func (r *room) cursor(c *client, m *clientMessage) *protocolError {
 		if rg.Anchor == nil || rg.Head == nil {
 			return refuse(CodeBadMessage, "range %d needs anchor and head", i)
 		}
-		// Map as CodeMirror maps a selection range: a cursor sticks before text
-		// inserted at it; a range grows neither way.
-		a, h := *rg.Anchor, *rg.Head
-		aAssoc, hAssoc := -1, -1
-		if a != h {
-			if a < h {
-				aAssoc, hAssoc = 1, -1
-			} else {
-				aAssoc, hAssoc = -1, 1
-			}
-		}
-		var err error
-		if a, err = r.doc.MapPos(*m.Version, a, aAssoc); err == nil {
-			h, err = r.doc.MapPos(*m.Version, h, hAssoc)
+		a, h, err := r.mapRangeLocked(*m.Version, *rg.Anchor, *rg.Head)
+		if err != nil && r.aheadLocked(r.hub.ctx, err) {
+			a, h, err = r.mapRangeLocked(*m.Version, *rg.Anchor, *rg.Head)
 		}
 		switch {
 		case errors.Is(err, ot.ErrVersionAhead):
@@ -60,5 +49,32 @@ func (r *room) cursor(c *client, m *clientMessage) *protocolError {
 		out[i] = cursorRange{anchor: a, head: h}
 	}
 	r.broadcastLocked(cursorMessage(c.person.ID, r.doc.Version(), out), c)
+	if r.hub.bus != nil {
+		ranges := make([][2]int, len(out))
+		for i, o := range out {
+			ranges[i] = [2]int{o.anchor, o.head}
+		}
+		r.publishLocked(busEvent{Type: evCursor, UserID: c.person.ID, Version: r.doc.Version(), Ranges: ranges})
+	}
 	return nil
+}
+
+// mapRangeLocked maps a selection range made at version to the current one, as
+// CodeMirror maps a selection range: a cursor sticks before text inserted at it; a
+// range grows neither way.
+func (r *room) mapRangeLocked(version, a, h int) (int, int, error) {
+	aAssoc, hAssoc := -1, -1
+	if a != h {
+		if a < h {
+			aAssoc, hAssoc = 1, -1
+		} else {
+			aAssoc, hAssoc = -1, 1
+		}
+	}
+	a, err := r.doc.MapPos(version, a, aAssoc)
+	if err != nil {
+		return 0, 0, err
+	}
+	h, err = r.doc.MapPos(version, h, hAssoc)
+	return a, h, err
 }

@@ -46,39 +46,63 @@ func (r *room) edit(ctx context.Context, c *client, m *clientMessage) *protocolE
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.gone {
-		return nil // the client is being cut off already
-	}
-	p, err := r.doc.Prepare(version, updates)
-	if err != nil {
-		return refusePush(err)
-	}
-	if len(p.Accepted) == 0 {
-		// Everything was accepted before (a resend): tell the sender where the
-		// document is, so it pulls what it lacks.
-		c.queue(updateMessage(p.From, nil, false))
-		return nil
-	}
-	if err := r.hub.store.AppendUpdates(ctx, r.id, p.From, history.Encode(p.Accepted)); err != nil {
-		if errors.Is(err, store.ErrQuota) {
-			// Nothing was stored, so nothing changes, and the client may go on
-			// reading; another edit will be refused as well.
-			return refuse(CodeQuotaExceeded, "this session has stored all it may: the edit was not saved")
+	for attempt := 1; ; attempt++ {
+		if r.gone {
+			return nil // the client is being cut off already
 		}
-		r.storeFailed(c, err)
+		p, err := r.doc.Prepare(version, updates)
+		if err != nil && r.aheadLocked(ctx, err) {
+			continue // the client saw updates through another process that this one had not heard of yet
+		}
+		if err != nil {
+			return refusePush(err)
+		}
+		if len(p.Accepted) == 0 {
+			// Everything was accepted before (a resend): tell the sender where the
+			// document is, so it pulls what it lacks.
+			c.queue(updateMessage(p.From, nil, false))
+			return nil
+		}
+		err = r.hub.store.AppendUpdates(ctx, r.id, p.From, history.Encode(p.Accepted))
+		if errors.Is(err, store.ErrConflict) && r.hub.bus != nil && attempt < maxAppendAttempts {
+			// Another process appended first: take what it stored, then rebase
+			// the push over it, as over any update accepted since its version.
+			r.hub.stats.conflicts.Add(1)
+			if err = r.catchUpLocked(ctx, -1); err == nil {
+				continue
+			}
+		}
+		if err != nil {
+			if errors.Is(err, store.ErrQuota) {
+				// Nothing was stored, so nothing changes, and the client may go on
+				// reading; another edit will be refused as well.
+				return refuse(CodeQuotaExceeded, "this session has stored all it may: the edit was not saved")
+			}
+			r.storeFailed(c, err)
+			return nil
+		}
+		r.doc.Commit(p)
+		r.hub.stats.accepted.Add(int64(len(p.Accepted)))
+		out := newOutgoing(updateMessage(p.From, p.Accepted, false))
+		out.fan = &fanOut{accepted: time.Now()}
+		r.broadcastOutLocked(out, nil)
+		if r.hub.bus != nil {
+			r.publishLocked(busEvent{Type: evUpdates, From: p.From, Updates: encodeUpdates(p.Accepted)})
+		}
+		r.editedLocked(c.person.ID) // (appending to the log counts as activity in the store)
+		if r.doc.Version()-r.snapshotAt >= r.hub.limits.SnapshotEvery {
+			r.saveSnapshotLocked(ctx)
+		}
 		return nil
 	}
-	r.doc.Commit(p)
-	r.hub.stats.accepted.Add(int64(len(p.Accepted)))
-	out := newOutgoing(updateMessage(p.From, p.Accepted, false))
-	out.fan = &fanOut{accepted: time.Now()}
-	r.broadcastOutLocked(out, nil)
-	r.editedLocked(c.person.ID) // (appending to the log counts as activity in the store)
-	if r.doc.Version()-r.snapshotAt >= r.hub.limits.SnapshotEvery {
-		r.saveSnapshotLocked(ctx)
-	}
-	return nil
 }
+
+// maxAppendAttempts bounds the appends of one push that other processes beat to the
+// log; past them the client is cut off and resends its updates after reconnecting.
+// Some process wins each race, so the session always moves on; a push loses many in
+// a row only when several processes append to one session hundreds of times a
+// second.
+const maxAppendAttempts = 32
 
 // parseEdit reads an edit message: the version it was made on and its updates,
 // stamped with who made them and when.
@@ -165,6 +189,9 @@ func (r *room) pull(ctx context.Context, c *client, m *clientMessage) *protocolE
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	updates, err := r.doc.Since(v)
+	if err != nil && r.aheadLocked(ctx, err) {
+		updates, err = r.doc.Since(v)
+	}
 	if errors.Is(err, ot.ErrResync) {
 		// Older than memory: the store has the whole log.
 		updates, err = history.Read(ctx, r.hub.store, r.id, v, r.doc.Version(), r.hub.limits.PullBytes)

@@ -123,6 +123,13 @@ type HubConfig struct {
 	// Observer is told of messages, fan-outs and disconnections (for metrics); nil
 	// observes nothing.
 	Observer Observer
+	// Bus links this process to the others serving the same store's sessions;
+	// nil: this process is alone (see Bus).
+	Bus Bus
+	// Heartbeat is how often, with a bus, each process tells the others who is
+	// connected through it (1 s); the people of a process silent for three
+	// heartbeats are gone.
+	Heartbeat time.Duration
 }
 
 // Hub owns the live sessions of one process: their documents, who is connected, and
@@ -147,12 +154,23 @@ type Hub struct {
 	conns  sync.WaitGroup   // running Serve calls; Add only under mu while !closed
 
 	stats hubStats
+
+	// With a bus: this process's name on it, the events waiting to be published,
+	// the rooms whose presence changed, and the publisher's end.
+	bus         Bus
+	processID   string
+	outbox      chan BusEvent
+	dirty       chan *room
+	heartbeat   time.Duration
+	presenceTTL time.Duration
+	published   chan struct{}
 }
 
 // hubStats are counters for logs and benchmarks.
 type hubStats struct {
 	connsOpened, connsClosed, messages, accepted atomic.Int64
-	refused                                      sync.Map // code → *atomic.Int64
+	conflicts                                    atomic.Int64 // appends another process beat to the log
+	refused                                      sync.Map     // code → *atomic.Int64
 }
 
 // Stats is a snapshot of the hub's counters.
@@ -163,6 +181,7 @@ type Stats struct {
 	Messages        int64            // client messages handled
 	UpdatesAccepted int64            // updates appended to documents
 	RefusedByCode   map[string]int64 // error codes sent, by code
+	AppendConflicts int64            // appends another process beat to the log (with a bus): caught up and tried again
 }
 
 // NewHub returns a hub over the given store.
@@ -182,6 +201,16 @@ func NewHub(cfg HubConfig) *Hub {
 	if h.observer == nil {
 		h.observer = nopObserver{}
 	}
+	if cfg.Bus != nil {
+		h.bus, h.processID = cfg.Bus, newProcessID()
+		h.heartbeat = cfg.Heartbeat
+		if h.heartbeat <= 0 {
+			h.heartbeat = time.Second
+		}
+		h.presenceTTL = 3 * h.heartbeat
+		h.outbox, h.dirty, h.published = make(chan BusEvent, publishQueue), make(chan *room, 64), make(chan struct{})
+		go h.publisher()
+	}
 	return h
 }
 
@@ -196,6 +225,7 @@ func (h *Hub) Stats() Stats {
 		ConnsOpen:       h.stats.connsOpened.Load() - h.stats.connsClosed.Load(),
 		Messages:        h.stats.messages.Load(),
 		UpdatesAccepted: h.stats.accepted.Load(),
+		AppendConflicts: h.stats.conflicts.Load(),
 		RefusedByCode:   map[string]int64{},
 	}
 	h.stats.refused.Range(func(k, v any) bool {
@@ -291,7 +321,15 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	clear(h.rooms)
 	h.mu.Unlock()
 	if first {
+		for _, r := range rooms {
+			r.mu.Lock()
+			r.publishLocked(busEvent{Type: evLeaving}) // its people go now, not at their expiry
+			r.mu.Unlock()
+		}
 		h.cancel()
+		if h.bus != nil {
+			<-h.published // the events queued are sent
+		}
 		for _, r := range rooms {
 			r.end(closeReason{status: statusGoingAway, message: "server shutting down"})
 			r.mu.Lock()

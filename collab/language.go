@@ -77,6 +77,7 @@ func (r *room) setLanguageLocked(ctx context.Context, lang, userID string) error
 		return fmt.Errorf("store language: %w", err)
 	}
 	r.lang = lang
+	r.publishLocked(busEvent{Type: evLanguage, Language: lang, UserID: userID})
 	r.broadcastLocked(languageMessage(lang, userID), nil)
 	r.notifyLocked()
 	return nil

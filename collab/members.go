@@ -3,6 +3,7 @@ package collab
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -52,8 +53,9 @@ func (r *room) join(id, userName string, role Role) (*client, *protocolError) {
 		return nil, refuse(CodeSessionEnded, "the interview has ended")
 	}
 	existing := r.people[id]
+	remote, elsewhere := r.remotePersonLocked(id) // connected through another process
 	switch {
-	case existing == nil && len(r.people) >= lim.MaxParticipants:
+	case existing == nil && !elsewhere && r.countPeopleLocked() >= lim.MaxParticipants:
 		return nil, refuse(CodeSessionFull, "this session already has %d participants", lim.MaxParticipants)
 	case existing != nil && existing.conns >= lim.MaxPersonConnections:
 		return nil, refuse(CodeTooManyConnections, "you have %d connections to this session open, the most allowed: close some tabs", existing.conns)
@@ -63,10 +65,16 @@ func (r *room) join(id, userName string, role Role) (*client, *protocolError) {
 	name := people.SanitizeName(userName)
 	if name == "" && existing != nil {
 		name = existing.Name
+	} else if name == "" && elsewhere {
+		name = remote.Name
 	}
 	// Everyone is told of an arrival or a rename: their number is what throwaway
 	// identities would make grow, so the session has a budget of them.
-	announce := existing == nil || existing.Name != name || existing.Role != role
+	known := existing != nil
+	if known {
+		remote.Name, remote.Role = existing.Name, string(existing.Role)
+	}
+	announce := !(known || elsewhere) || remote.Name != name || Role(remote.Role) != role
 	if announce && !r.joins.allow(r.hub.now()) {
 		return nil, refuse(CodeTooManyJoins, "more than %d people joined this session in the last minute: try again in a moment", lim.JoinsPerMinute)
 	}
@@ -74,7 +82,12 @@ func (r *room) join(id, userName string, role Role) (*client, *protocolError) {
 		r.guests++
 		name = "Guest " + strconv.Itoa(r.guests)
 	}
-	person := Person{ID: id, Name: name, Color: r.colorLocked(id), Role: role}
+	color := r.colorLocked(id)
+	if elsewhere && !known && remote.Color != "" {
+		color = remote.Color // one person has one color, whatever process they came through
+		r.colors[id] = color
+	}
+	person := Person{ID: id, Name: name, Color: color, Role: role}
 	c := newClient(r, person)
 	if existing == nil {
 		r.arrivals++
@@ -85,8 +98,16 @@ func (r *room) join(id, userName string, role Role) (*client, *protocolError) {
 		existing.Role = role // and its role: becoming an interviewer reloads the page
 	}
 	r.clients[c] = struct{}{}
+	r.markDirtyLocked()
 	r.stopIdleLocked()
 	r.touchLocked(r.hub.ctx)
+	if r.hub.bus != nil && r.stopFollow == nil {
+		r.followLocked(r.hub.ctx) // the room stopped following when nobody was left
+	} else if r.hub.bus != nil {
+		// A client moving from another process may have seen updates this one
+		// has not heard of yet: its sync must not be behind them.
+		r.catchUpLogged(r.hub.ctx, -1)
+	}
 	c.queue(r.syncLocked(person))
 	if announce { // clients treat user_joined of someone present as a rename
 		r.broadcastLocked(presenceMessage("user_joined", person), c)
@@ -118,9 +139,12 @@ func (r *room) leave(c *client) {
 		p.conns--
 		if p.conns == 0 {
 			delete(r.people, c.person.ID)
-			delete(r.lastEdit, c.person.ID)
-			r.broadcastLocked(presenceMessage("user_left", p.Person), nil)
-			r.notifyLocked()
+			r.markDirtyLocked()
+			if _, elsewhere := r.remotePersonLocked(c.person.ID); !elsewhere {
+				delete(r.lastEdit, c.person.ID)
+				r.broadcastLocked(presenceMessage("user_left", p.Person), nil)
+				r.notifyLocked()
+			}
 		}
 	}
 	r.maybeIdleLocked()
@@ -149,18 +173,42 @@ func (r *room) colorLocked(userID string) string {
 	return best
 }
 
-// peopleLocked lists who is connected, in the order they came.
+// peopleLocked lists who is connected, through this process or (with a bus) any
+// other, in the order they came.
 func (r *room) peopleLocked() []Person {
-	ps := make([]*presence, 0, len(r.people))
-	for _, p := range r.people {
-		ps = append(ps, p)
+	type arrival struct {
+		Person
+		seq int
 	}
-	slices.SortFunc(ps, func(a, b *presence) int { return a.seq - b.seq })
+	ps := make([]arrival, 0, len(r.people))
+	for _, p := range r.people {
+		ps = append(ps, arrival{p.Person, p.seq})
+	}
+	if len(r.remote) > 0 {
+		origins := slices.Sorted(maps.Keys(r.remote))
+		for _, o := range origins {
+			for _, p := range r.remote[o].people {
+				if r.people[p.ID] == nil && !slices.ContainsFunc(ps, func(a arrival) bool { return a.ID == p.ID }) {
+					ps = append(ps, arrival{Person{ID: p.ID, Name: p.Name, Color: p.Color, Role: Role(p.Role)}, r.remoteSeq[p.ID]})
+				}
+			}
+		}
+	}
+	slices.SortStableFunc(ps, func(a, b arrival) int { return a.seq - b.seq })
 	out := make([]Person, len(ps))
 	for i, p := range ps {
 		out[i] = p.Person
 	}
 	return out
+}
+
+// countPeopleLocked is how many people are connected to the session, through any
+// process.
+func (r *room) countPeopleLocked() int {
+	if len(r.remote) == 0 {
+		return len(r.people)
+	}
+	return len(r.peopleLocked())
 }
 
 // recordParticipant stores who joined (or their new name), so that the replay names

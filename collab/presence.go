@@ -49,6 +49,7 @@ func (h *Hub) Watch(ctx context.Context, id string) (<-chan Presence, error) {
 	}
 	r.watchers[ch] = struct{}{}
 	r.stopIdleLocked()
+	r.followLocked(ctx)
 	ch <- r.presenceLocked()
 	r.mu.Unlock()
 
@@ -78,7 +79,7 @@ func (r *room) presenceLocked() Presence {
 		p.People[i] = PersonState{
 			Person:  person,
 			Typing:  now.Sub(r.lastEdit[person.ID]) < typingWindow,
-			Running: len(r.running[person.ID]) > 0,
+			Running: len(r.running[person.ID]) > 0 || r.remoteRunningLocked(person.ID),
 		}
 		if n := r.signals[person.ID]; n != nil {
 			p.People[i].Pastes, p.People[i].Pasted, p.People[i].Away, p.People[i].Hidden = n.pastes, n.pasted, n.away, n.hidden

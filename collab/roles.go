@@ -81,6 +81,7 @@ func (h *Hub) EndSession(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("end session %s: %w", id, err)
 	}
+	h.publishSessionEvent(id, evEnded) // the other processes cut their clients off too
 	if r != nil {
 		h.mu.Lock()
 		if h.rooms[id] == r {

@@ -49,6 +49,16 @@ type room struct {
 	questions   int                        // questions given while the room is live (QuestionAdded)
 	notes       int                        // notes written while the room lived, so watchers see a new one
 	signals     map[string]*signalCount    // user id → what their browser reported: the stored signals, then the live ones
+
+	// With a bus (several processes): how to stop following the session, and who
+	// is connected through the other processes.
+	stopFollow func()
+	remote     map[string]*remotePeople // by process id
+	remoteSeq  map[string]int           // user id → arrival order of those people
+
+	inMu     sync.Mutex // guards inbox and draining; never held with mu
+	inbox    [][]byte   // events from the bus waiting for mu
+	draining bool       // a goroutine handles inbox
 }
 
 func newRoom(h *Hub, id string) *room {
@@ -57,44 +67,74 @@ func newRoom(h *Hub, id string) *room {
 		clients: map[*client]struct{}{}, people: map[string]*presence{}, colors: map[string]string{},
 		watchers: map[chan Presence]struct{}{}, lastEdit: map[string]time.Time{}, running: map[string]map[string]bool{},
 		runLog: map[*client]*store.Run{}, recorded: map[string]bool{}, signals: map[string]*signalCount{},
+		remote: map[string]*remotePeople{}, remoteSeq: map[string]int{},
 		joins: newTokenBucket(float64(h.limits.JoinsPerMinute)/60, h.limits.JoinsPerMinute, h.now()),
 	}
 }
 
 // load reads the document from the store. On failure the room removes itself, so
 // the next join tries again.
+//
+// With a bus, the room follows its session from before it reads the store: whatever
+// another process appends meanwhile is either read here or delivered after.
 func (r *room) load(ctx context.Context) {
 	defer close(r.loaded)
-	s, err := history.Session(ctx, r.hub.store, r.id)
+	r.follow()
+	err := r.read(ctx)
 	if err == nil {
-		var doc history.Loaded
-		if doc, err = history.Load(ctx, r.hub.store, s, r.hub.limits.TailSize, r.hub.limits.TailBytes); err == nil {
-			r.doc = ot.NewDocument(doc.State, ot.Limits{
-				MaxLength: r.hub.limits.MaxDocLength, MaxParts: r.hub.limits.MaxParts,
-				TailSize: r.hub.limits.TailSize, TailBytes: r.hub.limits.TailBytes,
-			})
-			r.lang, r.snapshotAt, r.over = s.Language, doc.Snapshot, !s.Ended.IsZero()
-			var ps []store.Participant
-			if ps, err = history.Participants(ctx, r.hub.store, r.id); err == nil {
-				for _, p := range ps {
-					r.recorded[p.UserID] = true
-				}
-				var sigs []store.Signal
-				if sigs, err = history.Signals(ctx, r.hub.store, r.id); err == nil {
-					for _, sig := range sigs {
-						r.countSignal(sig)
-					}
-					return
-				}
-			}
-		}
+		return
 	}
 	r.loadErr = err
+	r.mu.Lock()
+	r.unfollowLocked()
+	r.mu.Unlock()
 	r.hub.mu.Lock()
 	if r.hub.rooms[r.id] == r {
 		delete(r.hub.rooms, r.id)
 	}
 	r.hub.mu.Unlock()
+}
+
+// read sets the room's document, language and recorded people from the store.
+func (r *room) read(ctx context.Context) error {
+	s, err := history.Session(ctx, r.hub.store, r.id)
+	if err != nil {
+		return err
+	}
+	doc, err := history.Load(ctx, r.hub.store, s, r.hub.limits.TailSize, r.hub.limits.TailBytes)
+	if err != nil {
+		return err
+	}
+	ps, err := history.Participants(ctx, r.hub.store, r.id)
+	if err != nil {
+		return err
+	}
+	sigs, err := history.Signals(ctx, r.hub.store, r.id)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.doc = ot.NewDocument(doc.State, ot.Limits{
+		MaxLength: r.hub.limits.MaxDocLength, MaxParts: r.hub.limits.MaxParts,
+		TailSize: r.hub.limits.TailSize, TailBytes: r.hub.limits.TailBytes,
+	})
+	r.lang, r.snapshotAt, r.over = s.Language, doc.Snapshot, !s.Ended.IsZero()
+	for _, p := range ps {
+		r.recorded[p.UserID] = true
+	}
+	for _, sig := range sigs {
+		r.countSignal(sig)
+	}
+	if r.hub.bus != nil {
+		// Events delivered while the store was being read were dropped: what
+		// they carried is in the store.
+		if err := r.catchUpLocked(ctx, -1); err != nil {
+			r.doc = nil
+			return err
+		}
+	}
+	return nil
 }
 
 // waitLoaded waits until the room is ready; errRoomGone means it went away meanwhile.
@@ -124,10 +164,17 @@ func (r *room) stopIdleLocked() {
 	}
 }
 
-// maybeIdleLocked schedules the eviction of a room nobody uses any more.
+// maybeIdleLocked schedules the eviction of a room nobody uses any more. With a
+// bus, the room stops following its session at once: it reads what it missed from
+// the store when someone comes back (followLocked).
 func (r *room) maybeIdleLocked() {
 	if len(r.clients) == 0 && len(r.watchers) == 0 && !r.gone && r.idle == nil {
 		r.idle = time.AfterFunc(r.hub.limits.IdleTTL, func() { r.hub.evict(r) })
+	}
+	if len(r.clients) == 0 && len(r.watchers) == 0 && r.hub.bus != nil {
+		r.unfollowLocked()
+		clear(r.remote)
+		clear(r.remoteSeq)
 	}
 }
 
@@ -141,6 +188,7 @@ func (r *room) goneLocked() {
 	if r.typingTimer != nil {
 		r.typingTimer.Stop()
 	}
+	r.unfollowLocked()
 }
 
 // end cuts everyone off for good (deleted session, shutdown).

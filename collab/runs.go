@@ -50,7 +50,9 @@ func (r *room) run(c *client, m *clientMessage) *protocolError {
 			run.Ended, run.Status, run.Truncated = now, e.status, run.Truncated || e.truncated
 		}
 	}
-	r.broadcastLocked(runMessage(c.person.ID, *e), c)
+	msg := runMessage(c.person.ID, *e)
+	r.broadcastLocked(msg, c)
+	r.publishLocked(busEvent{Type: evRelay, Msg: msg})
 	r.mu.Unlock()
 	if done != nil {
 		r.recordRun(done)
@@ -110,6 +112,7 @@ func (r *room) runningLocked(userID, runID string, running bool) {
 	}
 	if before != (len(runs) > 0) {
 		r.notifyLocked()
+		r.markDirtyLocked()
 	}
 }
 

@@ -108,10 +108,13 @@ func (h *Hub) Session(ctx context.Context, id string) (SessionInfo, error) {
 	h.mu.Unlock()
 	if r != nil && r.waitLoaded(ctx) == nil {
 		r.mu.Lock()
-		info.Version, info.Text, info.Language = r.doc.Version(), r.doc.Text(), r.lang
-		info.Users = r.peopleLocked()
+		if r.followingLocked() { // else it may be behind: the store is not
+			info.Version, info.Text, info.Language = r.doc.Version(), r.doc.Text(), r.lang
+			info.Users = r.peopleLocked()
+			r.mu.Unlock()
+			return info, nil
+		}
 		r.mu.Unlock()
-		return info, nil
 	}
 	// Nobody is connected: read the document from the store without keeping it.
 	doc, err := history.Load(ctx, h.store, s, 0, 0)
@@ -134,6 +137,7 @@ func (h *Hub) DeleteSession(ctx context.Context, id, token string) error {
 		}
 		return fmt.Errorf("delete session %s: %w", id, err)
 	}
+	h.publishSessionEvent(id, evDeleted)
 	h.endRoom(id)
 	return nil
 }

@@ -178,7 +178,8 @@ var (
 	framesDesc    = prometheus.NewDesc("duet_ws_frames_received_total", "Frames read from clients, whatever they held.", nil, nil)
 	acceptedDesc  = prometheus.NewDesc("duet_updates_accepted_total", "Updates appended to documents (an edit message may hold several).", nil, nil)
 	refusalsDesc  = prometheus.NewDesc("duet_ws_refusals_total", "Error messages sent to clients, by code (docs/protocol.md lists them).", []string{"code"}, nil)
-	hubCollectors = []*prometheus.Desc{sessionsDesc, connsDesc, openedDesc, framesDesc, acceptedDesc, refusalsDesc}
+	conflictsDesc = prometheus.NewDesc("duet_append_conflicts_total", "Appends another process beat to a session's log (-bus redis): read from the store, rebased and tried again.", nil, nil)
+	hubCollectors = []*prometheus.Desc{sessionsDesc, connsDesc, openedDesc, framesDesc, acceptedDesc, refusalsDesc, conflictsDesc}
 )
 
 // hubCollector turns a Hub.Stats snapshot into metrics.
@@ -197,6 +198,7 @@ func (c *hubCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(openedDesc, prometheus.CounterValue, float64(s.ConnsOpened))
 	ch <- prometheus.MustNewConstMetric(framesDesc, prometheus.CounterValue, float64(s.Messages))
 	ch <- prometheus.MustNewConstMetric(acceptedDesc, prometheus.CounterValue, float64(s.UpdatesAccepted))
+	ch <- prometheus.MustNewConstMetric(conflictsDesc, prometheus.CounterValue, float64(s.AppendConflicts))
 	for code, n := range s.RefusedByCode { // the hub's own codes: a bounded set
 		ch <- prometheus.MustNewConstMetric(refusalsDesc, prometheus.CounterValue, float64(n), code)
 	}

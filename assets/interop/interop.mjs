@@ -3,6 +3,10 @@
 //
 //   node assets/interop/interop.mjs --url http://127.0.0.1:8080 [--clients 3] [--edits 200] [--seed 1]
 //
+// --url may list several processes serving the same sessions (-bus redis), comma-separated:
+// the clients are spread over them, a client that reconnects moves to the next one, and
+// every process must end with the same document.
+//
 // It creates its own session (POST /sessions), connects the clients over WebSockets
 // (the `ws` package) and has them type concurrently: random insertions, deletions and
 // replacements, sometimes several ranges at once, with ASCII, emoji, CJK and line
@@ -75,8 +79,14 @@ if (!opts.url || !/^https?:\/\//.test(opts.url) || !(nClients >= 2) || !(nEdits 
 	console.error(`interop: bad arguments\n${usage}`);
 	process.exit(2);
 }
-const httpBase = opts.url.replace(/\/+$/, "");
-const wsBase = httpBase.replace(/^http/, "ws");
+const httpBases = opts.url.split(",").map((u) => u.trim().replace(/\/+$/, ""));
+if (!httpBases.every((u) => /^https?:\/\//.test(u))) {
+	console.error(`interop: bad --url\n${usage}`);
+	process.exit(2);
+}
+const httpBase = httpBases[0];
+const wsBases = httpBases.map((u) => u.replace(/^http/, "ws"));
+const wsBase = wsBases[0];
 const started = Date.now();
 
 // ---------------------------------------------------------------------------------
@@ -225,7 +235,9 @@ class Client {
 			this.inFlight = false; // nothing is in flight on a new connection
 			this.pullFrom = null;
 			const q = new URLSearchParams({ userId: this.userID, userName: `interop ${this.index}` });
-			const ws = new WebSocket(`${wsBase}/ws/${session}?${q}`);
+			// Spread over the processes; a reconnect moves to the next one.
+			const base = wsBases[(this.index + this.stats.reconnects) % wsBases.length];
+			const ws = new WebSocket(`${base}/ws/${session}?${q}`);
 			this.ws = ws;
 			ws.on("message", (data, isBinary) => {
 				if (this.ws !== ws) return; // a dropped connection: what it still brings is lost
@@ -509,10 +521,10 @@ async function api(method, path, body) {
 }
 
 // serverSync opens a fresh connection and returns its sync: the server's document.
-function serverSync() {
+function serverSync(base = wsBase) {
 	return new Promise((resolve, reject) => {
 		const q = new URLSearchParams({ userId: randomUUID(), userName: "interop observer" });
-		const ws = new WebSocket(`${wsBase}/ws/${session}?${q}`);
+		const ws = new WebSocket(`${base}/ws/${session}?${q}`);
 		ws.on("message", (data) => {
 			const m = JSON.parse(data.toString("utf8"));
 			if (m.type !== "sync") return reject(new Error(`first message of a fresh connection is ${m.type}, not sync`));
@@ -559,6 +571,12 @@ const problems = [];
 const edits = clients.reduce((n, c) => n + c.edits, 0);
 if (sync.version !== server.version || final.version !== server.version) {
 	problems.push(`the server moved after everyone settled: GET gave ${server.version}, then sync ${sync.version}, then GET ${final.version}`);
+}
+for (const base of wsBases.slice(1)) {
+	const other = await serverSync(base);
+	if (other.version !== sync.version || other.content !== sync.content) {
+		problems.push(`the process at ${base} has version ${other.version} (${other.content.length} units), the first ${sync.version} (${sync.content.length} units)`);
+	}
 }
 if (server.version !== edits) {
 	problems.push(`the server is at version ${server.version}, but the clients made ${edits} edits (${server.version > edits ? "duplicated" : "lost"} updates)`);

@@ -38,6 +38,8 @@ type config struct {
 	sync            sqlite.Sync   // how hard SQLite commits press on the disk
 	databaseURL     string        // PostgreSQL's connection string
 	databasePool    int32         // PostgreSQL connections at most; 0: the URL's pool_max_conns, else 10
+	bus             string        // "" (one process alone) or "redis" (at redisURL)
+	redisURL        string        // Redis's URL, with -bus redis
 	sessionTTL      time.Duration // idle sessions older than this are purged; 0 keeps them
 	storeLimits     store.Limits  // what one session may store
 	addressLimits   handlers.AddressLimits
@@ -104,6 +106,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	storeKind := fs.String("store", env("STORE", "sqlite"), "where sessions live: sqlite (a file in -data-dir, kept across restarts), postgres (the database at -database-url) or memory (lost at exit) (env STORE)")
 	databaseURL := fs.String("database-url", env("DATABASE_URL", ""), "with -store postgres: the database, as postgres://user:password@host:5432/dbname?sslmode=verify-full or key=value pairs (env DATABASE_URL)")
 	databasePool := fs.String("database-pool", env("DATABASE_POOL", "0"), "with -store postgres: connections to the database at most; 0 takes pool_max_conns from the URL, else 10 (env DATABASE_POOL)")
+	busKind := fs.String("bus", env("BUS", ""), "how several duet processes sharing one PostgreSQL database tell each other what happens in a session: redis (at -redis-url; needs -store postgres), or empty for one process alone (env BUS)")
+	redisURL := fs.String("redis-url", env("REDIS_URL", ""), "with -bus redis: the Redis server, as redis://[:password@]host:6379/0 (rediss:// for TLS) (env REDIS_URL)")
 	syncMode := fs.String("sync", env("SYNC", string(sqlite.SyncFull)), "SQLite commits: full (an edit is fsynced before anyone sees it: survives crashes and power loss) or normal (not fsynced: survives a killed process, but an OS crash or power cut can lose the last edits) (env SYNC)")
 	quota := fs.String("session-quota", env("SESSION_QUOTA", "67108864"), "bytes of update log, run output and snapshots one session may store; edits past it are refused (quota_exceeded); 0: no limit (env SESSION_QUOTA)")
 	snapshots := fs.String("snapshots-kept", env("SNAPSHOTS_KEPT", "32"), "snapshots of the text one session keeps for loading and replay; older ones are thinned (env SNAPSHOTS_KEPT)")
@@ -269,6 +273,20 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		cfg.databaseURL = *databaseURL
 	default:
 		bad("store %q: want sqlite, postgres or memory", *storeKind)
+	}
+	switch *busKind {
+	case "":
+	case "redis":
+		cfg.bus = *busKind
+		if *storeKind != "postgres" {
+			bad("bus redis: several processes must share one store, so -bus redis needs -store postgres (got %q)", *storeKind)
+		}
+		if strings.TrimSpace(*redisURL) == "" {
+			bad("redis-url: -bus redis needs the Redis server's URL (or set REDIS_URL)")
+		}
+		cfg.redisURL = *redisURL
+	default:
+		bad("bus %q: want redis, or nothing for one process alone", *busKind)
 	}
 	if n, err := strconv.ParseInt(*databasePool, 10, 32); err != nil || n < 0 {
 		bad("database-pool %q: want a whole number of connections, or 0 for the default", *databasePool)

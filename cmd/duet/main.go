@@ -17,7 +17,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"duet/accounts"
+	"duet/bus/redisbus"
 	"duet/collab"
 	"duet/collab/replay"
 	"duet/handlers"
@@ -90,7 +93,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		stopJanitor()
 		<-janitorDone
 	}()
-	hub := collab.NewHub(collab.HubConfig{Store: st, Logger: logger, Limits: cfg.limits, Observer: observer})
+	var bus collab.Bus
+	if cfg.bus == "redis" {
+		// go-redis logs (reconnections, mostly) through a logger of its own: into
+		// duet's, as warnings, rather than unstructured lines on stderr.
+		redis.SetLogger(redisLogger{logger})
+		rb, err := redisbus.Open(ctx, cfg.redisURL, redisbus.Options{Logger: logger})
+		if err != nil {
+			return fmt.Errorf("open the bus: %w", err)
+		}
+		// Closed after the hub has shut down (deferred calls run in reverse): its
+		// last events are published first.
+		defer rb.Close()
+		bus = rb
+		logger.Info("bus opened", "bus", "redis")
+	}
+	hub := collab.NewHub(collab.HubConfig{Store: st, Logger: logger, Limits: cfg.limits, Observer: observer, Bus: bus})
 	library, err := questions.NewLibrary(st, collab.Languages())
 	if err != nil {
 		return err
@@ -351,4 +369,11 @@ func probe(ctx context.Context, addr string) error {
 		return fmt.Errorf("healthcheck: /health answered %s", res.Status)
 	}
 	return nil
+}
+
+// redisLogger is go-redis's logger writing to duet's.
+type redisLogger struct{ logger *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.logger.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/coder/websocket"
 
 	"duet/handlers"
+	"duet/store/postgres/pgtest"
 	"duet/store/sqlite"
 )
 
@@ -74,6 +76,15 @@ func TestParseConfig(t *testing.T) {
 			want: func(c config) bool { return c.databasePool == 0 }},
 		{name: "postgres without a URL", args: []string{"-store", "postgres"}, wantErr: "database-url: -store postgres needs the database's URL (or set DATABASE_URL)"},
 		{name: "bad pool size", args: []string{"-store", "postgres", "-database-url", "postgres://a@b/c", "-database-pool", "many"}, wantErr: `database-pool "many"`},
+		{name: "no bus by default", args: []string{"-store", "postgres", "-database-url", "postgres://a@b/c"}, want: func(c config) bool { return c.bus == "" && c.redisURL == "" }},
+		{name: "redis bus from env", env: map[string]string{"STORE": "postgres", "DATABASE_URL": "postgres://a@b/c", "BUS": "redis", "REDIS_URL": "redis://r:6379/0"},
+			want: func(c config) bool { return c.bus == "redis" && c.redisURL == "redis://r:6379/0" }},
+		{name: "redis bus flags beat env", args: []string{"-store", "postgres", "-database-url", "postgres://a@b/c", "-bus", "redis", "-redis-url", "redis://a:1/2"},
+			env: map[string]string{"BUS": "nats", "REDIS_URL": "redis://x:1/0"}, want: func(c config) bool { return c.bus == "redis" && c.redisURL == "redis://a:1/2" }},
+		{name: "redis bus with sqlite", args: []string{"-bus", "redis", "-redis-url", "redis://r:6379/0"}, wantErr: `-bus redis needs -store postgres (got "sqlite")`},
+		{name: "redis bus with memory", args: []string{"-store", "memory", "-bus", "redis", "-redis-url", "redis://r:6379/0"}, wantErr: `-bus redis needs -store postgres (got "memory")`},
+		{name: "redis bus without a URL", args: []string{"-store", "postgres", "-database-url", "postgres://a@b/c", "-bus", "redis"}, wantErr: "redis-url: -bus redis needs the Redis server's URL (or set REDIS_URL)"},
+		{name: "unknown bus", args: []string{"-bus", "nats"}, wantErr: `bus "nats": want redis, or nothing for one process alone`},
 		{name: "unknown sync", args: []string{"-sync", "off"}, wantErr: `sync "off": want full or normal`},
 		{name: "bad session TTL", env: map[string]string{"SESSION_TTL": "a month"}, wantErr: `session-ttl "a month"`},
 		{name: "negative session TTL", args: []string{"-session-ttl", "-1h"}, wantErr: "session-ttl"},
@@ -161,6 +172,23 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
+// TestRedisUnreachable: duet refuses to start when the Redis of -bus redis does not
+// answer, and says which.
+func TestRedisUnreachable(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	args := []string{"-addr", "127.0.0.1:0", "-store", "postgres", "-database-url", pgtest.NewDatabase(t), "-bus", "redis", "-redis-url", "redis://" + addr + "/0"}
+	err = run(t.Context(), args, func(string) string { return "" }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "open the bus: redis at "+addr) {
+		t.Fatalf("run() error = %v, want one saying the bus's Redis at %s does not answer", err, addr)
+	}
+}
+
 func TestHelp(t *testing.T) {
 	t.Parallel()
 	var out strings.Builder
@@ -171,7 +199,7 @@ func TestHelp(t *testing.T) {
 	for _, want := range []string{"-addr", "ADDR", "PORT", "DATA_DIR", "BASE_URL", "CORS_ORIGINS", "LOG_LEVEL", "LOG_FORMAT",
 		"TRUSTED_PROXIES", "SESSIONS_PER_MINUTE", "SOCKET_OPENS_PER_MINUTE", "MAX_SOCKETS_PER_ADDRESS", "MAX_EVENT_STREAMS_PER_ADDRESS", "BODY_TIMEOUT",
 		"DATABASE_URL", "DATABASE_POOL", "SEND_QUEUE_BYTES", "PULL_BYTES", "TAIL_BYTES", "SESSION_QUOTA", "SNAPSHOTS_KEPT", "RUN_RATE",
-		"JOINS_PER_MINUTE", "MAX_RECORDED_PEOPLE", "MAX_PERSON_CONNECTIONS", "MAX_SESSION_CONNECTIONS", "duet store copy"} {
+		"JOINS_PER_MINUTE", "MAX_RECORDED_PEOPLE", "MAX_PERSON_CONNECTIONS", "MAX_SESSION_CONNECTIONS", "duet store copy", "BUS", "REDIS_URL"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help does not mention %s", want)
 		}

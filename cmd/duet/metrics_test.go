@@ -52,7 +52,7 @@ func TestMetrics(t *testing.T) {
 			"duet_sessions_open", "duet_ws_connections_open", "duet_ws_connections_opened_total",
 			`duet_ws_messages_received_total{type="edit"}`, `duet_ws_messages_sent_total{type="update"}`,
 			`duet_ws_disconnects_total{reason="too_slow"}`, `duet_ws_disconnects_total{reason="ping"}`,
-			"duet_updates_accepted_total", "duet_edit_apply_seconds_count", "duet_fanout_seconds_count",
+			"duet_updates_accepted_total", "duet_append_conflicts_total", "duet_edit_apply_seconds_count", "duet_fanout_seconds_count",
 			"duet_store_commit_seconds_count", "duet_store_commit_writes_count", "duet_sse_streams_open",
 			"go_goroutines", "go_memstats_heap_inuse_bytes", "process_cpu_seconds_total", "process_resident_memory_bytes",
 		} {

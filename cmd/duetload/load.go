@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"time"
 
@@ -30,11 +29,10 @@ func load(ctx context.Context, cfg config, srv *server, summary io.Writer) (*res
 
 	// Connect everyone, a few at a time.
 	d := newDialer(cfg.sources, cfg.deflate)
-	wsBase := "ws" + strings.TrimPrefix(srv.base, "http")
 	clients := make([]*client, n)
 	connectStart := time.Now()
 	err = parallel(ctx, n, cfg.connectConcurrency, func(i int) error {
-		c, err := dialClient(ctx, d, wsBase, sessions[i/cfg.perSession], i, uuid.NewString())
+		c, err := dialClient(ctx, d, srv.wsBase(i%cfg.perSession), sessions[i/cfg.perSession], i, uuid.NewString())
 		clients[i] = c
 		return err
 	})

@@ -40,6 +40,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -66,6 +67,8 @@ func main() {
 type config struct {
 	url, serverCmd, serverBin string
 	pid                       int
+	alsoURLs                  []string // more processes serving the same sessions
+	alsoPIDs                  []int    // their process ids
 	sessions, perSession      int
 	idle                      int           // idle mode: connections to hold; 0 types
 	hold                      time.Duration // idle mode: how long they are held before measuring
@@ -89,6 +92,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.SetOutput(out)
 	fs.StringVar(&c.url, "url", "", "base URL of a running duet, e.g. http://127.0.0.1:8080 (default: start one)")
 	fs.IntVar(&c.pid, "pid", 0, "with -url: the server's process id, to read its CPU time and resident memory from /proc")
+	alsoURL := fs.String("also-url", "", "with -url: comma-separated base URLs of more duet processes serving the same sessions (-bus redis); each session's clients are spread over all of them")
+	alsoPID := fs.String("also-pid", "", "with -also-url: their process ids, comma-separated; the CPU time and memory reported are the sum over every process")
 	fs.StringVar(&c.serverCmd, "server-cmd", "", `shell command that starts the server, with {port} (and optionally {metrics-port}) for free ports, e.g. "bin/duet -addr 127.0.0.1:{port}"`)
 	fs.StringVar(&c.serverBin, "server", "", "the loadserver binary to start when neither -url nor -server-cmd is given (default: build duet/cmd/duetload/loadserver)")
 	fs.IntVar(&c.sessions, "sessions", 50, "sessions typing")
@@ -137,6 +142,25 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		return c, errors.New("-connect-concurrency must be at least 1")
 	}
 	c.url = strings.TrimSuffix(c.url, "/")
+	for u := range strings.SplitSeq(*alsoURL, ",") {
+		if u = strings.TrimSuffix(strings.TrimSpace(u), "/"); u == "" {
+			continue
+		}
+		if c.url == "" || (!strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://")) {
+			return c, fmt.Errorf("-also-url %q: want http(s)://host:port, with -url", u)
+		}
+		c.alsoURLs = append(c.alsoURLs, u)
+	}
+	for p := range strings.SplitSeq(*alsoPID, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		n, err := strconv.Atoi(p)
+		if err != nil || n <= 0 || len(c.alsoURLs) == 0 {
+			return c, fmt.Errorf("-also-pid %q: want process ids, with -also-url", p)
+		}
+		c.alsoPIDs = append(c.alsoPIDs, n)
+	}
 	if c.sources <= 0 {
 		c.sources = max(2, (c.connections()+19_999)/20_000)
 	}

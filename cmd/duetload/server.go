@@ -24,9 +24,11 @@ import (
 
 // server is the duet under load.
 type server struct {
-	base        string // http://host:port
-	metricsBase string // http://127.0.0.1:{metrics-port}, when the command was given one
-	pid         int    // 0: unknown (an external server without -pid)
+	base        string   // http://host:port
+	metricsBase string   // http://127.0.0.1:{metrics-port}, when the command was given one
+	pid         int      // 0: unknown (an external server without -pid)
+	also        []string // more processes serving the same sessions (external servers only)
+	alsoPIDs    []int
 	own         bool   // a loadserver: serves procstats.Path
 	kind        string // "loadserver", "command", "external"
 	cmd         string // the command line, for the report
@@ -38,7 +40,7 @@ type server struct {
 func startServer(ctx context.Context, cfg config, stderr io.Writer) (*server, error) {
 	switch {
 	case cfg.url != "":
-		return &server{base: cfg.url, pid: cfg.pid, kind: "external", stop: func() {}, logTail: func() string { return "" }}, nil
+		return &server{base: cfg.url, pid: cfg.pid, also: cfg.alsoURLs, alsoPIDs: cfg.alsoPIDs, kind: "external", stop: func() {}, logTail: func() string { return "" }}, nil
 	case cfg.serverCmd != "":
 		return startCommand(cfg.serverCmd)
 	}
@@ -199,10 +201,22 @@ func (s *server) usage() usage {
 	if s.pid <= 0 {
 		return usage{}
 	}
-	pid := strconv.Itoa(s.pid)
-	cpu, _ := procstats.ProcCPU(pid)
-	rss, _ := procstats.RSS(pid)
-	return usage{cpu: cpu, rss: rss}
+	var u usage
+	for _, p := range append([]int{s.pid}, s.alsoPIDs...) {
+		pid := strconv.Itoa(p)
+		cpu, _ := procstats.ProcCPU(pid)
+		rss, _ := procstats.RSS(pid)
+		u.cpu += cpu
+		u.rss += rss
+	}
+	return u
+}
+
+// wsBase is the WebSocket base URL for the i-th client of a session: the clients of
+// a session are spread over every process.
+func (s *server) wsBase(i int) string {
+	bases := append([]string{s.base}, s.also...)
+	return "ws" + strings.TrimPrefix(bases[i%len(bases)], "http")
 }
 
 // runtimeStats reads a loadserver's Go runtime figures (after collecting garbage,

@@ -41,6 +41,7 @@ type HubStats struct {
 	Messages        int64
 	UpdatesAccepted int64
 	RefusedByCode   map[string]int64
+	AppendConflicts int64
 }
 
 // Read reads this process's memory, goroutines and CPU time.
