@@ -12,6 +12,7 @@ import (
 
 	"duet/collab/history"
 	"duet/collab/ot"
+	"duet/store"
 )
 
 // Bus carries what happens in a session between the processes that serve it, when
@@ -51,6 +52,9 @@ const (
 	evDeleted  = "deleted"  // the session was deleted
 	evHello    = "hello"    // Origin (re)started following: the others send their presence now
 	evEnded    = "ended"    // the interviewer ended the interview
+	evQuestion = "question" // the session was given another question (the store has it)
+	evNote     = "note"     // an interviewer wrote a note (the store has it)
+	evSignal   = "signal"   // a candidate's signal: UserID, Kind, Size, Version, Time
 )
 
 // busEvent is one message on the bus. Change sets are carried as the JSON their
@@ -65,6 +69,9 @@ type busEvent struct {
 	Version  int             `json:"version,omitempty"`
 	Ranges   [][2]int        `json:"ranges,omitempty"`
 	Language string          `json:"language,omitempty"`
+	Kind     string          `json:"kind,omitempty"`
+	Size     int             `json:"size,omitempty"`
+	Time     time.Time       `json:"time,omitzero"`
 	Msg      json.RawMessage `json:"msg,omitempty"`
 }
 
@@ -498,6 +505,23 @@ func (r *room) handleEvent(data []byte) {
 		r.broadcastLocked(e.Msg, nil)
 	case evHello:
 		r.markDirtyLocked()
+	case evQuestion:
+		r.questions++
+		r.notifyLocked()
+	case evNote:
+		r.notes++
+		r.notifyLocked()
+	case evSignal:
+		sig := store.Signal{UserID: e.UserID, Kind: e.Kind, Size: e.Size, Version: e.Version, Time: e.Time}
+		switch {
+		case e.UserID == "" || sig.Size < 0 || sig.Size > r.hub.limits.MaxDocLength:
+			return
+		case sig.Kind != store.SignalPaste && sig.Kind != store.SignalHidden && sig.Kind != store.SignalVisible:
+			return
+		}
+		r.countSignal(sig)
+		r.toInterviewersLocked(signalMessage(sig))
+		r.notifyLocked()
 	}
 }
 

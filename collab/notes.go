@@ -83,6 +83,7 @@ func (h *Hub) AddNote(ctx context.Context, id string, by NoteAuthor, text string
 	}
 	r.notes++
 	r.notifyLocked()
+	r.publishLocked(busEvent{Type: evNote})
 	return Note{ID: n.ID, Author: n.Author, AuthorName: n.AuthorName, Text: n.Text, Line: line, WrittenLine: line,
 		Version: n.Version, Created: n.Created}, nil
 }

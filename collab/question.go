@@ -21,5 +21,6 @@ func (h *Hub) QuestionAdded(ctx context.Context, id string) error {
 	}
 	r.questions++
 	r.notifyLocked()
+	r.publishLocked(busEvent{Type: evQuestion})
 	return nil
 }

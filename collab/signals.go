@@ -70,6 +70,7 @@ func (r *room) signal(ctx context.Context, c *client, m *clientMessage) *protoco
 	r.countSignal(sig)
 	r.toInterviewersLocked(signalMessage(sig))
 	r.notifyLocked()
+	r.publishLocked(busEvent{Type: evSignal, UserID: sig.UserID, Kind: sig.Kind, Size: sig.Size, Version: sig.Version, Time: sig.Time})
 	return nil
 }
 

@@ -75,7 +75,11 @@ func newNodeLimits(t *testing.T, dbURL, redisURL string, lim collab.Limits) *nod
 			return
 		}
 		q := r.URL.Query()
-		hub.Serve(conn, id, collab.JoinParams{Secret: q.Get("userId"), UserName: q.Get("userName")})
+		role := collab.RoleCandidate
+		if q.Get("role") == string(collab.RoleInterviewer) {
+			role = collab.RoleInterviewer
+		}
+		hub.Serve(conn, id, collab.JoinParams{Secret: q.Get("userId"), UserName: q.Get("userName"), Role: role})
 	}))
 	n := &node{Server: srv, hub: hub, store: st, bus: bus, conns: map[net.Conn]bool{}}
 	// Every connection is tracked, WebSockets (hijacked) included, so that kill can
@@ -1005,6 +1009,60 @@ func TestClusterEndInterview(t *testing.T) {
 				}
 				break
 			}
+		}
+	}
+}
+
+// TestClusterInterviewersHear: what interviewers are told of reaches them through
+// any process: a candidate's signal on one process reaches an interviewer on the
+// other (and no other candidate), and a note or a question given on one process
+// tells the other's pages to show them again.
+func TestClusterInterviewersHear(t *testing.T) {
+	_, nodes, _ := newCluster(t, 2)
+	session := mustSession(t, nodes[0])
+	iv := dial(t, nodes[1], session, url.Values{"userId": {"iv"}, "userName": {"Ivy"}, "role": {"interviewer"}})
+	iv.readUntil("sync", func(m msg) bool { return m.Type == "sync" })
+	other := dial(t, nodes[1], session, url.Values{"userId": {"other"}, "userName": {"Other"}})
+	other.readUntil("sync", func(m msg) bool { return m.Type == "sync" })
+	cand := dial(t, nodes[0], session, url.Values{"userId": {"cand"}, "userName": {"Cand"}})
+	cand.readUntil("sync", func(m msg) bool { return m.Type == "sync" })
+	watch, err := nodes[1].hub.Watch(t.Context(), session)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if err := cand.send(`{"type":"signal","kind":"paste","size":12}`); err != nil {
+		t.Fatal(err)
+	}
+	got := iv.readUntil("the candidate's paste", func(m msg) bool { return m.Type == "signal" })
+	if !strings.Contains(string(got.raw), `"kind":"paste"`) || !strings.Contains(string(got.raw), `"size":12`) {
+		t.Errorf("interviewer on the other process got %s, want the paste of 12", got.raw)
+	}
+	if _, err := nodes[0].hub.AddNote(t.Context(), session, collab.NoteAuthor{Name: "API"}, "canary-note", 1); err != nil {
+		t.Fatal(err)
+	}
+	waitPresence(t, watch, "the note's news on the other process", func(p collab.Presence) bool { return p.Notes >= 1 })
+	if err := nodes[0].hub.QuestionAdded(t.Context(), session); err != nil {
+		t.Fatal(err)
+	}
+	waitPresence(t, watch, "the question's news on the other process", func(p collab.Presence) bool { return p.Questions >= 1 })
+
+	// The other candidate on the interviewer's process heard of none of it: after a
+	// cursor of the candidate's (which follows the events above on the bus), nothing
+	// it received was a signal or held the note.
+	if err := cand.send(`{"type":"cursor","version":0,"ranges":[{"anchor":0,"head":0}]}`); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m, err := other.tryRead(15 * time.Second)
+		if err != nil {
+			t.Fatalf("the other candidate: %v", err)
+		}
+		if m.Type == "signal" || strings.Contains(string(m.raw), "canary-note") {
+			t.Fatalf("a candidate got %s", m.raw)
+		}
+		if m.Type == "cursor" {
+			break
 		}
 	}
 }
