@@ -149,20 +149,52 @@ func (h *Hub) readLoop(conn *websocket.Conn, r *room, c *client, log *slog.Logge
 	}
 }
 
-// writeLoop sends what the room queues, each write under a timeout, until the client
-// is kicked, the reader ends, or the hub shuts down.
+// Bounds of one burst of the writer: the messages it takes from the queue at once,
+// and what one joined update message may hold (as many updates as a pull's answer,
+// and a size no client library refuses).
+const (
+	burstMessages   = 64
+	joinedMaxBytes  = 64 << 10
+	keptBufferBytes = 4 << 10 // a connection keeps a join buffer up to this size between bursts
+)
+
+// writeLoop sends what the room queues until the client is kicked, the reader ends,
+// or the hub shuts down. It takes what is queued in bursts: consecutive updates of
+// a burst go out as one message (joinUpdates), so a busy client costs one frame
+// where it would cost several, and an idle one waits for nothing. One timer per
+// connection, armed for each burst, bounds the time writing may take; a burst that
+// overruns Limits.WriteTimeout closes the connection.
 func (h *Hub) writeLoop(conn *websocket.Conn, c *client, readerDone <-chan struct{}) {
+	stuck := time.AfterFunc(time.Hour, func() { conn.CloseNow() })
+	stuck.Stop()
+	defer stuck.Stop()
+	var burst []*outgoing
+	var buf []byte
 	for {
 		select {
 		case o := <-c.send:
-			err := h.write(conn, o.msg)
-			c.sent(o.msg)
-			o.done(h.observer)
+			burst = append(burst[:0], o)
+		more:
+			for len(burst) < burstMessages {
+				select {
+				case o := <-c.send:
+					burst = append(burst, o)
+				default:
+					break more
+				}
+			}
+			stuck.Reset(h.limits.WriteTimeout)
+			var err error
+			buf, err = h.writeBurst(conn, c, burst, buf)
+			stuck.Stop()
+			clear(burst) // the messages are not kept alive by the next burst's slice
+			if cap(buf) > keptBufferBytes {
+				buf = nil
+			}
 			if err != nil {
 				conn.CloseNow()
 				return
 			}
-			h.observer.Sent(o.typ)
 		case <-c.kicked:
 			h.closeWith(conn, c.why)
 			return
@@ -179,6 +211,45 @@ func (h *Hub) writeLoop(conn *websocket.Conn, c *client, readerDone <-chan struc
 			return
 		}
 	}
+}
+
+// writeBurst writes the messages of burst in order, runs of consecutive updates
+// joined into one message, using buf for joining. Every message of the burst is
+// done with when it returns, written or not.
+func (h *Hub) writeBurst(conn *websocket.Conn, c *client, burst []*outgoing, buf []byte) ([]byte, error) {
+	var err error
+	for i := 0; i < len(burst); {
+		n, size := 1, len(burst[i].msg)
+		if burst[i].count > 0 {
+			// Extend the run while the next update follows on from this one.
+			for j := i + 1; j < len(burst); j++ {
+				prev, next := burst[j-1], burst[j]
+				if next.count == 0 || next.from != prev.from+prev.count ||
+					size+len(next.msg) > joinedMaxBytes || next.from+next.count-burst[i].from > pullBatch {
+					break
+				}
+				n, size = n+1, size+len(next.msg)
+			}
+		}
+		msg := burst[i].msg
+		if n > 1 {
+			buf = joinUpdates(buf[:0], burst[i:i+n])
+			msg = buf
+		}
+		if err == nil {
+			// No deadline here: writeLoop's timer bounds the burst, and a context
+			// with a deadline would cost a timer per message.
+			if err = conn.Write(context.Background(), websocket.MessageText, msg); err == nil {
+				h.observer.Sent(burst[i].typ)
+			}
+		}
+		for _, o := range burst[i : i+n] {
+			c.sent(o.msg)
+			o.done(h.observer)
+		}
+		i += n
+	}
+	return buf, err
 }
 
 // pingLoop detects dead peers: a ping unanswered within the interval closes the

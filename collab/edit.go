@@ -68,7 +68,7 @@ func (r *room) edit(ctx context.Context, c *client, m *clientMessage) *protocolE
 	}
 	r.doc.Commit(p)
 	r.hub.stats.accepted.Add(int64(len(p.Accepted)))
-	out := newOutgoing(updateMessage(p.From, p.Accepted, false))
+	out := newUpdateOutgoing(p.From, p.Accepted)
 	out.fan = &fanOut{accepted: time.Now()}
 	r.broadcastOutLocked(out, nil)
 	r.editedLocked(c.person.ID) // (appending to the log counts as activity in the store)

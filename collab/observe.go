@@ -39,6 +39,11 @@ type outgoing struct {
 	msg []byte
 	typ string  // the message's type, for the observer
 	fan *fanOut // for the update of an accepted edit; nil for other messages
+
+	// For the update of an accepted edit: the version its updates start from and how
+	// many there are, so that a writer may join it with the next ones (joinUpdates).
+	// count is 0 for every other message.
+	from, count int
 }
 
 // fanOut follows one broadcast until no recipient is left waiting for it.

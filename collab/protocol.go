@@ -264,3 +264,53 @@ func runMessage(userID string, e runEvent) []byte {
 	}
 	return w.done()
 }
+
+// newUpdateOutgoing is the update message of updates accepted from version, to be
+// broadcast, marked so that a writer may join it with the ones that follow it.
+func newUpdateOutgoing(version int, updates []ot.Update) *outgoing {
+	o := newOutgoing(updateMessage(version, updates, false))
+	o.from, o.count = version, len(updates)
+	return o
+}
+
+// updatePrefix and updateSuffix frame the list of updates in an update message
+// without "more" (updateList): the prefix is followed by the version, then
+// updatesKey and the updates, then the suffix.
+const (
+	updatePrefix = `{"type":"update","version":`
+	updatesKey   = `,"updates":[`
+	updateSuffix = `]}`
+)
+
+// updateItems is the list of updates of o, an outgoing made by newUpdateOutgoing,
+// without its brackets: the updates' JSON objects, separated by commas.
+func updateItems(o *outgoing) []byte {
+	start := len(updatePrefix) + digits(o.from) + len(updatesKey)
+	return o.msg[start : len(o.msg)-len(updateSuffix)]
+}
+
+func digits(n int) int {
+	d := 1
+	for ; n >= 10; n /= 10 {
+		d++
+	}
+	return d
+}
+
+// joinUpdates appends to dst one update message holding the updates of run, update
+// messages made by newUpdateOutgoing whose versions follow on from each other. A
+// client reads it as it reads the messages one after the other: it applies the
+// updates in order (one at a time while it has unconfirmed ones), and recognises its
+// own among them.
+func joinUpdates(dst []byte, run []*outgoing) []byte {
+	dst = append(dst, updatePrefix...)
+	dst = strconv.AppendInt(dst, int64(run[0].from), 10)
+	dst = append(dst, updatesKey...)
+	for i, o := range run {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, updateItems(o)...)
+	}
+	return append(dst, updateSuffix...)
+}
