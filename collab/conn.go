@@ -1,6 +1,7 @@
 package collab
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -105,15 +106,20 @@ func (h *Hub) Serve(conn *websocket.Conn, sessionID string, p JoinParams) {
 func (h *Hub) readLoop(conn *websocket.Conn, r *room, c *client, log *slog.Logger) error {
 	ctx := context.Background() // canceling a read would drop the connection without a close frame
 	bucket := newTokenBucket(h.limits.RatePerSecond, h.limits.RateBurst, h.now())
+	var buf bytes.Buffer // reused: nothing handling a message keeps its bytes
 	for {
 		typ, rd, err := conn.Reader(ctx)
 		if err != nil {
 			return err
 		}
-		data, err := io.ReadAll(io.LimitReader(rd, int64(h.limits.MaxMessageBytes)+1))
-		if err != nil {
+		if buf.Cap() > keptBufferBytes {
+			buf = bytes.Buffer{} // a big message's buffer is not held while idle
+		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(io.LimitReader(rd, int64(h.limits.MaxMessageBytes)+1)); err != nil {
 			return err
 		}
+		data := buf.Bytes()
 		h.stats.messages.Add(1)
 		var perr *protocolError
 		switch {
@@ -155,7 +161,7 @@ func (h *Hub) readLoop(conn *websocket.Conn, r *room, c *client, log *slog.Logge
 const (
 	burstMessages   = 64
 	joinedMaxBytes  = 64 << 10
-	keptBufferBytes = 4 << 10 // a connection keeps a join buffer up to this size between bursts
+	keptBufferBytes = 4 << 10 // a connection keeps a read or join buffer up to this size between messages
 )
 
 // writeLoop sends what the room queues until the client is kicked, the reader ends,

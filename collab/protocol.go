@@ -91,11 +91,16 @@ func refuse(code, format string, args ...any) *protocolError {
 // grow the protocol; missing or mistyped ones are refused by the handlers of each type.
 func decodeClientMessage(data []byte) (*clientMessage, *protocolError) {
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(data) {
+	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, refuse(CodeBadJSON, "a message must be one JSON object")
 	}
 	var m clientMessage
+	// Unmarshal checks that the whole of data is valid JSON before it decodes any of
+	// it, so a syntax error is all it reports for a frame that is not JSON.
 	if err := json.Unmarshal(data, &m); err != nil {
+		if _, ok := errors.AsType[*json.SyntaxError](err); ok {
+			return nil, refuse(CodeBadJSON, "a message must be one JSON object")
+		}
 		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
 			return nil, refuse(CodeBadMessage, "field %q has the wrong type", te.Field)
 		}
@@ -148,8 +153,17 @@ func (w *msgWriter) done() []byte { return append(w.b, '}') }
 // appendJSONString appends s as a JSON string the way encoding/json writes it
 // (escaping <, > and & too, so no text can end a script element).
 func appendJSONString(dst []byte, s string) []byte {
-	b, _ := json.Marshal(s) // a string always marshals
-	return append(dst, b...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s) // a string always marshals
+			return append(dst, b...)
+		}
+	}
+	// Printable ASCII that needs no escape (ids, names, client ids): as it is, without
+	// the allocation of encoding/json.
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 // personJSON is a participant as the protocol shows it.
