@@ -16,7 +16,8 @@ import (
 
 // Serve runs one accepted WebSocket connection to a session until it ends: one loop
 // reads and handles the client's messages, another writes what the room queues for
-// it. It returns when the connection is closed. The connection's lifetime is the
+// it and pings the client (two goroutines a connection, and a third only while a
+// ping waits for its answer). It returns when the connection is closed. The connection's lifetime is the
 // hub's, not the HTTP request's.
 func (h *Hub) Serve(conn *websocket.Conn, sessionID string, p JoinParams) {
 	if !h.track() {
@@ -71,7 +72,6 @@ func (h *Hub) Serve(conn *websocket.Conn, sessionID string, p JoinParams) {
 		defer close(writerDone)
 		h.writeLoop(conn, c, readerDone)
 	}()
-	go h.pingLoop(conn, c, writerDone)
 	readErr := h.readLoop(conn, r, c, log)
 	close(readerDone)
 	<-writerDone
@@ -174,6 +174,10 @@ func (h *Hub) writeLoop(conn *websocket.Conn, c *client, readerDone <-chan struc
 	stuck := time.AfterFunc(time.Hour, func() { conn.CloseNow() })
 	stuck.Stop()
 	defer stuck.Stop()
+	tick := time.NewTicker(h.limits.PingInterval)
+	defer tick.Stop()
+	pinged := make(chan struct{}, 1)        // a ping in flight holds it
+	defer func() { pinged <- struct{}{} }() // waits for the ping in flight, which the close ends
 	var burst []*outgoing
 	var buf []byte
 	for {
@@ -200,6 +204,12 @@ func (h *Hub) writeLoop(conn *websocket.Conn, c *client, readerDone <-chan struc
 			if err != nil {
 				conn.CloseNow()
 				return
+			}
+		case <-tick.C:
+			select {
+			case pinged <- struct{}{}:
+				go h.ping(conn, c, pinged)
+			default: // the last ping is still waiting: it fails at its own timeout
 			}
 		case <-c.kicked:
 			h.closeWith(conn, c.why)
@@ -258,24 +268,16 @@ func (h *Hub) writeBurst(conn *websocket.Conn, c *client, burst []*outgoing, buf
 	return buf, err
 }
 
-// pingLoop detects dead peers: a ping unanswered within the interval closes the
-// connection, so a vanished client is noticed within two intervals.
-func (h *Hub) pingLoop(conn *websocket.Conn, c *client, writerDone <-chan struct{}) {
-	t := time.NewTicker(h.limits.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-writerDone:
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(h.ctx, h.limits.PingInterval)
-			err := conn.Ping(ctx)
-			cancel()
-			if err != nil {
-				c.kick(closeReason{status: statusGoingAway, message: "no answer to ping"})
-				return
-			}
-		}
+// ping detects a dead peer: a ping unanswered within the interval closes the
+// connection, so a vanished client is noticed within two intervals. It gives back
+// the writer's token when it ends. A ping that fails for another reason found the
+// connection ending already, and leaves the reason to whoever ended it.
+func (h *Hub) ping(conn *websocket.Conn, c *client, pinged <-chan struct{}) {
+	defer func() { <-pinged }()
+	ctx, cancel := context.WithTimeout(h.ctx, h.limits.PingInterval)
+	defer cancel()
+	if err := conn.Ping(ctx); err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		c.kick(closeReason{status: statusGoingAway, message: "no answer to ping"})
 	}
 }
 
