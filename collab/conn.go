@@ -48,11 +48,17 @@ func (h *Hub) Serve(conn *websocket.Conn, sessionID string, p JoinParams) {
 		h.closeWith(conn, why)
 		return
 	}
-	c, perr := r.join(userID, p.UserName)
+	if p.Role != RoleInterviewer {
+		p.Role = RoleCandidate
+	}
+	c, perr := r.join(userID, p.UserName, p.Role)
 	if perr != nil {
 		status := statusPolicyViolation
-		if perr.code == CodeSessionDeleted {
+		switch perr.code {
+		case CodeSessionDeleted:
 			status = StatusSessionDeleted
+		case CodeSessionEnded:
+			status = StatusSessionEnded
 		}
 		h.countRefused(perr.code)
 		h.observer.Disconnected(perr.code)

@@ -229,17 +229,26 @@ func TestSlowConsumer(t *testing.T) {
 	fast := dial(t, srv, id, url.Values{})
 	fast.readType("sync")
 
-	big := strings.Repeat("x", 60_000) // fills socket buffers quickly
-	length := 0
-	for i := range 200 {
-		fast.send(fmt.Sprintf(`{"type":"edit","version":%d,"updates":[{"clientID":"fast","changes":%s}]}`, i, insertAt(length, big)))
-		length += len(big)
+	// How much the kernel buffers for a socket that is not read depends on the
+	// machine and its load (loopback buffers grow to several MB), so the fast client
+	// types until the slow one is cut off, up to far more than any buffer holds.
+	big := strings.Repeat("x", 60_000)
+	const most = 2000 // 60 MB of insertions
+	sent := 0
+	for sent < most && srv.hub.Stats().RefusedByCode["too_slow"] == 0 {
+		i := sent
+		changes := insertAt(0, big)
+		if i%2 == 1 {
+			changes = `[[60000]]`
+		}
+		fast.send(fmt.Sprintf(`{"type":"edit","version":%d,"updates":[{"clientID":"fast","changes":%s}]}`, i, changes))
 		if m := fast.readType("update"); m.Version != i || len(m.Updates) != 1 {
 			t.Fatalf("fast client's confirmation %d = %.100s", i, m.raw)
 		}
+		sent++
 	}
 	if got := srv.hub.Stats().RefusedByCode["too_slow"]; got != 1 {
-		t.Errorf("clients cut off as too slow = %d, want 1", got)
+		t.Errorf("clients cut off as too slow = %d after %d updates, want 1", got, sent)
 	}
 	// The slow client's connection ends: with 1008 and too_slow when the server could
 	// still write the close, or cut when even that timed out.
@@ -247,7 +256,7 @@ func TestSlowConsumer(t *testing.T) {
 	if status != -1 && status != websocket.StatusPolicyViolation {
 		t.Errorf("slow client closed with %v, want %v or a cut connection", status, websocket.StatusPolicyViolation)
 	}
-	if len(got) >= 200 {
+	if len(got) >= sent {
 		t.Errorf("slow client received all %d messages; it should have been cut off", len(got))
 	}
 }
@@ -270,13 +279,19 @@ func TestSendQueueBytes(t *testing.T) {
 	fast := dial(t, srv, id, url.Values{})
 	fast.readType("sync")
 
+	// The fast client types until the slow one is cut off (how much the sockets'
+	// buffers hold depends on the machine and its load), up to 100 MB of insertions:
+	// more than the budget and any buffer, and still far below the count of messages.
 	big := strings.Repeat("x", 50_000)
-	const rounds = 200 // 10 MB of insertions: more than the budget and the sockets' buffers
-	for i := range rounds {
+	const most = 1000
+	rounds := 0
+	for rounds < most && srv.hub.Stats().RefusedByCode["too_slow"] == 0 {
+		i := rounds
 		fast.send(fmt.Sprintf(`{"type":"edit","version":%d,"updates":[{"clientID":"fast","changes":%s}]}`, 2*i, insertAt(0, big)))
 		fast.readType("update")
 		fast.send(fmt.Sprintf(`{"type":"edit","version":%d,"updates":[{"clientID":"fast","changes":[[50000]]}]}`, 2*i+1))
 		fast.readType("update")
+		rounds++
 	}
 	if got := srv.hub.Stats().RefusedByCode["too_slow"]; got != 1 {
 		t.Errorf("clients cut off as too slow = %d, want 1 (after %d messages, far below the count of %d)", got, 2*rounds, lim.SendQueue)
@@ -905,8 +920,8 @@ func jsonUnmarshal(b []byte, m *msg) error {
 	return nil
 }
 
-// TestWatch follows a session's presence: people, typing, running, language, and the
-// end of the watch.
+// TestWatch follows a session's presence: people, typing, running, language, the
+// questions given, and the end of the watch.
 func TestWatch(t *testing.T) {
 	t.Parallel()
 	srv := newHubServer(t, collab.Limits{})
@@ -958,6 +973,28 @@ func TestWatch(t *testing.T) {
 	}
 	if err := srv.hub.SetLanguage(ctx, id, "cobol", ""); !errors.Is(err, collab.ErrInvalidLanguage) {
 		t.Errorf("SetLanguage(cobol) error = %v, want ErrInvalidLanguage", err)
+	}
+
+	text := func() string {
+		t.Helper()
+		s, err := srv.hub.Session(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Text.String()
+	}
+	before := text()
+	for n := 1; n <= 2; n++ {
+		if err := srv.hub.QuestionAdded(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		next(func(p collab.Presence) bool { return p.Questions == n }, fmt.Sprintf("question %d", n))
+	}
+	if after := text(); after != before {
+		t.Errorf("QuestionAdded changed the document from %q to %q", before, after)
+	}
+	if err := srv.hub.QuestionAdded(ctx, "3f2a1b9c-0000-4000-8000-000000000009"); !errors.Is(err, collab.ErrNotFound) {
+		t.Errorf("QuestionAdded(unknown session) error = %v, want ErrNotFound", err)
 	}
 
 	a.conn.Close(websocket.StatusNormalClosure, "")

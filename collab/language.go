@@ -70,6 +70,9 @@ func (r *room) setLanguageLocked(ctx context.Context, lang, userID string) error
 	if r.gone {
 		return ErrNotFound
 	}
+	if r.over {
+		return ErrEnded
+	}
 	if err := r.hub.store.SetLanguage(ctx, r.id, lang); err != nil {
 		return fmt.Errorf("store language: %w", err)
 	}

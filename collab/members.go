@@ -16,6 +16,7 @@ type Person struct {
 	ID    string
 	Name  string
 	Color string
+	Role  Role // of their newest connection (a person's tabs may differ until they reload)
 }
 
 // presence is one person, who may be connected from several tabs.
@@ -32,17 +33,23 @@ type JoinParams struct {
 	// id derived from it (people.PublicID). Empty: a fresh one for this connection.
 	Secret   string
 	UserName string // sanitized by the hub
+	// Role is what the handlers decided the connection is (handlers/principal.go),
+	// fixed for its life; "" is a candidate.
+	Role Role
 }
 
 // join registers a new client of the person with public id id, and queues its sync,
 // then tells the others. The sync and the registration happen under one lock, so no
 // update falls between them.
-func (r *room) join(id, userName string) (*client, *protocolError) {
+func (r *room) join(id, userName string, role Role) (*client, *protocolError) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	lim := r.hub.limits
 	if r.gone {
 		return nil, refuse(CodeSessionDeleted, "the session has ended")
+	}
+	if r.over {
+		return nil, refuse(CodeSessionEnded, "the interview has ended")
 	}
 	existing := r.people[id]
 	switch {
@@ -59,7 +66,7 @@ func (r *room) join(id, userName string) (*client, *protocolError) {
 	}
 	// Everyone is told of an arrival or a rename: their number is what throwaway
 	// identities would make grow, so the session has a budget of them.
-	announce := existing == nil || existing.Name != name
+	announce := existing == nil || existing.Name != name || existing.Role != role
 	if announce && !r.joins.allow(r.hub.now()) {
 		return nil, refuse(CodeTooManyJoins, "more than %d people joined this session in the last minute: try again in a moment", lim.JoinsPerMinute)
 	}
@@ -67,7 +74,7 @@ func (r *room) join(id, userName string) (*client, *protocolError) {
 		r.guests++
 		name = "Guest " + strconv.Itoa(r.guests)
 	}
-	person := Person{ID: id, Name: name, Color: r.colorLocked(id)}
+	person := Person{ID: id, Name: name, Color: r.colorLocked(id), Role: role}
 	c := newClient(r, person)
 	if existing == nil {
 		r.arrivals++
@@ -75,6 +82,7 @@ func (r *room) join(id, userName string) (*client, *protocolError) {
 	} else {
 		existing.conns++
 		existing.Name = name // the newest tab's name wins: renaming reconnects
+		existing.Role = role // and its role: becoming an interviewer reloads the page
 	}
 	r.clients[c] = struct{}{}
 	r.stopIdleLocked()

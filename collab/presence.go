@@ -20,6 +20,9 @@ type PersonState struct {
 type Presence struct {
 	Language string
 	People   []PersonState // in the order they came
+	// Questions counts the questions the session was given since its room went
+	// live: a watcher that sees it change shows the session's question again.
+	Questions int
 }
 
 // Watch follows a session's presence: the returned channel gets the current state at
@@ -62,7 +65,7 @@ func (h *Hub) Watch(ctx context.Context, id string) (<-chan Presence, error) {
 func (r *room) presenceLocked() Presence {
 	now := r.hub.now()
 	people := r.peopleLocked()
-	p := Presence{Language: r.lang, People: make([]PersonState, len(people))}
+	p := Presence{Language: r.lang, People: make([]PersonState, len(people)), Questions: r.questions}
 	for i, person := range people {
 		p.People[i] = PersonState{
 			Person:  person,

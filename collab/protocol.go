@@ -28,7 +28,10 @@ const (
 	CodeRateLimited    = "rate_limited"
 	CodeSessionFull    = "session_full"
 	CodeSessionDeleted = "session_deleted"
-	CodeTooSlow        = "too_slow"
+	// CodeSessionEnded closes the connections of an interview an interviewer
+	// ended, and refuses new ones: its history stays, it takes no more edits.
+	CodeSessionEnded = "session_ended"
+	CodeTooSlow      = "too_slow"
 	// CodeQuotaExceeded refuses an edit that the store refused because the
 	// session has stored all it may (store.ErrQuota).
 	CodeQuotaExceeded = "quota_exceeded"
@@ -46,6 +49,7 @@ const (
 // Close codes of the WebSocket beyond the standard ones.
 const (
 	StatusSessionDeleted = 4410 // the session was deleted (HTTP 410 Gone, in the private range)
+	StatusSessionEnded   = 4410 // the interview was ended: gone for editing, as a deleted one
 )
 
 // clientMessage is any message a client sends; which fields matter depends on Type.
@@ -174,6 +178,8 @@ func personJSON(p Person) []byte {
 	b = appendJSONString(b, p.Name)
 	b = append(b, `,"color":`...)
 	b = appendJSONString(b, p.Color)
+	b = append(b, `,"role":`...)
+	b = appendJSONString(b, string(p.Role))
 	return append(b, '}')
 }
 
@@ -226,7 +232,7 @@ func appendUpdateJSON(dst []byte, u ot.Update) []byte {
 }
 
 func presenceMessage(typ string, p Person) []byte {
-	return newMsg(typ).str("userId", p.ID).str("userName", p.Name).str("color", p.Color).done()
+	return newMsg(typ).str("userId", p.ID).str("userName", p.Name).str("color", p.Color).str("role", string(p.Role)).done()
 }
 
 func errorMessage(code, message string) []byte {

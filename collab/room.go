@@ -34,6 +34,7 @@ type room struct {
 	guests     int                  // "Guest N" names handed out
 	arrivals   int                  // people who came, for ordering the list
 	gone       bool                 // evicted, deleted or shut down: no more joins
+	over       bool                 // the interview was ended (store.Session.Ended): no joins, no edits
 	ended      chan struct{}        // closed when gone becomes true
 	idle       *time.Timer          // pending eviction while nobody is connected or watching
 	snapshotAt int                  // version of the newest stored snapshot
@@ -45,6 +46,7 @@ type room struct {
 	runLog      map[*client]*store.Run     // each connection's run in progress, stored when it ends
 	runHeld     int                        // bytes of output those runs hold
 	typingTimer *time.Timer                // tells watchers when typing stops
+	questions   int                        // questions given while the room is live (QuestionAdded)
 }
 
 func newRoom(h *Hub, id string) *room {
@@ -69,7 +71,7 @@ func (r *room) load(ctx context.Context) {
 				MaxLength: r.hub.limits.MaxDocLength, MaxParts: r.hub.limits.MaxParts,
 				TailSize: r.hub.limits.TailSize, TailBytes: r.hub.limits.TailBytes,
 			})
-			r.lang, r.snapshotAt = s.Language, doc.Snapshot
+			r.lang, r.snapshotAt, r.over = s.Language, doc.Snapshot, !s.Ended.IsZero()
 			var ps []store.Participant
 			if ps, err = history.Participants(ctx, r.hub.store, r.id); err == nil {
 				for _, p := range ps {

@@ -25,6 +25,8 @@ var (
 	ErrUnauthorized    = errors.New("owner token required")
 	ErrForbidden       = errors.New("owner token does not match")
 	ErrInvalidLanguage = errors.New("unsupported language")
+	// ErrEnded refuses a change to an interview that was ended.
+	ErrEnded = errors.New("the interview has ended")
 	// ErrStarterTooLarge is starter text longer than a document may be.
 	ErrStarterTooLarge = errors.New("starter text longer than a document may be")
 )
@@ -35,8 +37,9 @@ type SessionInfo struct {
 	Language  string
 	CreatedAt time.Time
 	Version   int
-	Text      ot.Text  // document at Version
-	Users     []Person // connected now
+	Text      ot.Text   // document at Version
+	Users     []Person  // connected now
+	Ended     time.Time // when an interviewer ended the interview; zero while it runs
 }
 
 // ownerTokenBytes is the entropy of an owner token: 256 bits, so guessing is hopeless
@@ -99,7 +102,7 @@ func (h *Hub) Session(ctx context.Context, id string) (SessionInfo, error) {
 	if err != nil {
 		return SessionInfo{}, err
 	}
-	info := SessionInfo{ID: s.ID, Language: s.Language, CreatedAt: s.CreatedAt, Version: s.Version, Users: []Person{}}
+	info := SessionInfo{ID: s.ID, Language: s.Language, CreatedAt: s.CreatedAt, Version: s.Version, Users: []Person{}, Ended: s.Ended}
 	h.mu.Lock()
 	r := h.rooms[id]
 	h.mu.Unlock()

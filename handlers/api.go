@@ -27,6 +27,9 @@ type createSessionResponse struct {
 	Language   string    `json:"language"`
 	URL        string    `json:"url"`
 	OwnerToken string    `json:"ownerToken"`
+	// InterviewerURL is the secret link that makes whoever opens it an interviewer
+	// (principal.go); URL makes candidates.
+	InterviewerURL string `json:"interviewerUrl"`
 }
 
 type sessionResponse struct {
@@ -35,12 +38,14 @@ type sessionResponse struct {
 	CreatedAt time.Time    `json:"createdAt"`
 	Version   int          `json:"version"`
 	Users     []userObject `json:"users"`
+	Ended     *time.Time   `json:"ended,omitempty"`
 }
 
 type userObject struct {
 	ID    string `json:"id"`
 	Name  string `json:"name"`
 	Color string `json:"color"`
+	Role  string `json:"role"`
 }
 
 // health answers while the process serves requests.
@@ -71,6 +76,7 @@ func (h *Handler) createSession(c echo.Context) error {
 	c.Response().Header().Set(echo.HeaderLocation, "/sessions/"+s.ID)
 	return c.JSON(http.StatusCreated, createSessionResponse{
 		ID: s.ID, CreatedAt: s.CreatedAt, Language: s.Language, URL: h.shareURL(c, s.ID), OwnerToken: token,
+		InterviewerURL: h.interviewerURL(c, s.ID, token),
 	})
 }
 
@@ -82,11 +88,13 @@ func (h *Handler) getSession(c echo.Context) error {
 	}
 	users := make([]userObject, len(s.Users))
 	for i, u := range s.Users {
-		users[i] = userObject{ID: u.ID, Name: u.Name, Color: u.Color}
+		users[i] = userObject{ID: u.ID, Name: u.Name, Color: u.Color, Role: string(u.Role)}
 	}
-	return c.JSON(http.StatusOK, sessionResponse{
-		ID: s.ID, Language: s.Language, CreatedAt: s.CreatedAt, Version: s.Version, Users: users,
-	})
+	out := sessionResponse{ID: s.ID, Language: s.Language, CreatedAt: s.CreatedAt, Version: s.Version, Users: users}
+	if !s.Ended.IsZero() {
+		out.Ended = &s.Ended
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 // deleteSession is DELETE /sessions/{id} with the owner token as a Bearer token.
@@ -100,6 +108,27 @@ func (h *Handler) deleteSession(c echo.Context) error {
 		return collab.ErrUnauthorized
 	}
 	if err := h.sessions.DeleteSession(c.Request().Context(), id, token); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// endSessionAPI is POST /sessions/{id}/end with the owner token as a Bearer token:
+// the interview ends (everyone is cut off, nothing more is edited), its history
+// stays. DELETE erases it.
+func (h *Handler) endSessionAPI(c echo.Context) error {
+	id, err := sessionID(c)
+	if err != nil {
+		return err
+	}
+	token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+	if !ok {
+		return collab.ErrUnauthorized
+	}
+	if err := h.sessions.CheckOwner(c.Request().Context(), id, token); err != nil {
+		return err
+	}
+	if err := h.sessions.EndSession(c.Request().Context(), id); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -50,6 +50,12 @@ var errorCodes = []struct {
 		"There is no such question in the library. It may have been deleted."},
 	{questions.ErrReadOnly, http.StatusConflict, "read_only", "Examples cannot be changed",
 		"This question is one of the examples that come with duet: duplicate it, then change the copy."},
+	{questions.ErrTooManyQuestions, http.StatusUnprocessableEntity, "too_many_questions", "Too many questions",
+		"This interview has as many questions as it may have."},
+	{errInterviewersOnly, http.StatusForbidden, "forbidden", "For interviewers only",
+		"Only the interviewers of this interview can see or do this."},
+	{collab.ErrEnded, http.StatusConflict, "session_ended", "The interview has ended",
+		"This interview has ended: it can be replayed, not changed."},
 	{collab.ErrStarterTooLarge, http.StatusUnprocessableEntity, "starter_too_large", "Starter code too long",
 		"The question's starter code is longer than a document may be on this server."},
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/a-h/templ"
@@ -20,7 +21,11 @@ const sseHeartbeat = 25 * time.Second
 
 // events is GET /s/{id}/events: the pad's live parts as server-sent events, each a
 // rendered HTML fragment that htmx's SSE extension swaps in (the participants list
-// and the language control). It ends when the session does.
+// and the language control), and "question" (no content) when the session is given
+// a question, on which the pad fetches its question part as its role may see it
+// (the stream is the same for every role, so it carries nothing private). With
+// ?questions=N, the number the page shows, a question given since the page was
+// rendered is announced at once. It ends when the session does.
 func (h *Handler) events(c echo.Context) error {
 	id, err := sessionID(c)
 	if err != nil {
@@ -46,6 +51,13 @@ func (h *Handler) events(c echo.Context) error {
 	beat := time.NewTicker(sseHeartbeat)
 	defer beat.Stop()
 	var lastLang, lastPeople []byte
+	lastQuestions := -1 // the room's count at the first presence
+	if shown, err := strconv.Atoi(c.QueryParam("questions")); err == nil && h.questions != nil {
+		if given, err := h.questions.SessionQuestions(ctx, id); err == nil && len(given) != shown {
+			writeEvent(w, "question", []byte("given"))
+			w.Flush()
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -85,6 +97,10 @@ func (h *Handler) events(c echo.Context) error {
 				writeEvent(w, "language", lang)
 				lastLang = lang
 			}
+			if lastQuestions >= 0 && p.Questions != lastQuestions {
+				writeEvent(w, "question", []byte("given"))
+			}
+			lastQuestions = p.Questions
 			w.Flush()
 		}
 	}

@@ -27,6 +27,14 @@ type Sessions interface {
 	DeleteSession(ctx context.Context, id, token string) error
 	SetLanguage(ctx context.Context, id, lang, userID string) error
 	Watch(ctx context.Context, id string) (<-chan collab.Presence, error)
+	// CheckOwner returns nil when token is the session's owner token.
+	CheckOwner(ctx context.Context, id, token string) error
+	// AddInterviewer and IsInterviewer keep who the interviewers of a session are,
+	// by principal (principal.go).
+	AddInterviewer(ctx context.Context, id, principal, publicID string) error
+	IsInterviewer(ctx context.Context, id, principal string) (bool, error)
+	// EndSession ends an interview (its history stays); the handlers decide who may.
+	EndSession(ctx context.Context, id string) error
 }
 
 // Sockets runs accepted WebSocket connections (collab.Hub).

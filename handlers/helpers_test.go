@@ -159,8 +159,21 @@ func (f fakeSessions) DeleteSession(context.Context, string, string) error { ret
 
 func (f fakeSessions) SetLanguage(context.Context, string, string, string) error { return nil }
 
+func (f fakeSessions) CheckOwner(context.Context, string, string) error { return collab.ErrForbidden }
+
+func (f fakeSessions) AddInterviewer(context.Context, string, string, string) error { return nil }
+
+func (f fakeSessions) IsInterviewer(context.Context, string, string) (bool, error) { return false, nil }
+
+func (f fakeSessions) EndSession(context.Context, string) error { return nil }
+
 func (f fakeSessions) Watch(ctx context.Context, id string) (<-chan collab.Presence, error) {
 	ch := make(chan collab.Presence, 1)
 	ch <- collab.Presence{Language: f.info.Language}
 	return ch, nil
+}
+
+// bearer is the header that carries a session's owner token.
+func bearer(token string) http.Header {
+	return http.Header{"Authorization": {"Bearer " + token}}
 }

@@ -38,6 +38,8 @@ func identity(c echo.Context) (key, name string) {
 		rand.Read(raw) // never fails (crypto/rand documents it panics instead)
 		key = base64.RawURLEncoding.EncodeToString(raw)
 		setCookie(c, keyCookie, key, "/", identityMaxAge)
+		// The rest of this request is this identity too (browserKey, principal).
+		c.Request().AddCookie(&http.Cookie{Name: keyCookie, Value: key})
 	}
 	if _, err := c.Cookie(oldIDCookie); err == nil {
 		setCookie(c, oldIDCookie, "", "/", -time.Second)

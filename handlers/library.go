@@ -61,7 +61,7 @@ func summary(prompt string) string {
 }
 
 // questionPage shows a question with its rubric and all its tests: the library is
-// the interviewers' side (see canSeePrivate for what reaches a candidate).
+// the interviewers' side (role, in principal.go, decides what reaches a candidate).
 func (h *Handler) questionPage(c echo.Context) error {
 	q, err := h.questions.Get(c.Request().Context(), c.Param("id"))
 	if err != nil {

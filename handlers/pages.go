@@ -3,7 +3,6 @@ package handlers
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -14,12 +13,10 @@ import (
 	"duet/views"
 )
 
-// ownerCookie holds the owner token of a session in the browser that started it, so
-// that browser can end the session from the pad. Its path is the pad's.
-const (
-	ownerCookie = "duet_owner"
-	ownerMaxAge = 90 * 24 * time.Hour
-)
+// ownerCookie held the owner token of a session in the browser that started it,
+// before duet had roles (path-scoped to the pad). It is no longer set: a browser
+// that still has one becomes an interviewer of the session (principal.go).
+const ownerCookie = "duet_owner"
 
 // home shows the start page; ?question= preselects a question of the library.
 func (h *Handler) home(c echo.Context) error {
@@ -56,11 +53,15 @@ func (h *Handler) startSession(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	identity(c)
+	// Whoever starts an interview is its interviewer; the pad shows them the
+	// interviewer link, which holds the owner token.
+	if err := h.addInterviewer(c, s.ID); err != nil {
+		return err
+	}
+	rememberLink(c, s.ID, token)
 	if name != "" {
 		setName(c, name)
 	}
-	setCookie(c, ownerCookie, token, "/s/"+s.ID, ownerMaxAge)
 	return redirect(c, "/s/"+s.ID)
 }
 
@@ -72,22 +73,39 @@ func (h *Handler) pad(c echo.Context) error {
 	}
 	key, name := identity(c)
 	you := people.PublicID(s.ID, key)
-	_, ownerErr := c.Cookie(ownerCookie)
+	interviewer := h.role(c, s.ID) == roleInterviewer
 	m := views.PadPage{
-		ID:       s.ID,
-		Title:    "Interview " + s.ID[:8],
-		ShareURL: h.shareURL(c, s.ID),
-		Version:  s.Version,
-		Content:  s.Text.String(),
-		Owner:    ownerErr == nil,
-		UserName: name,
-		Presence: presenceView(s.ID, collab.Presence{Language: s.Language, People: states(s.Users)}, you),
-		Runner:   views.RunnerPanel{SessionID: s.ID, Language: s.Language},
-	}
-	if err := h.padQuestion(c, &m); err != nil {
-		return err
+		ID:          s.ID,
+		Title:       "Interview " + s.ID[:8],
+		ShareURL:    h.shareURL(c, s.ID),
+		Version:     s.Version,
+		Content:     s.Text.String(),
+		Interviewer: interviewer,
+		UserName:    name,
+		Presence:    presenceView(s.ID, collab.Presence{Language: s.Language, People: states(s.Users)}, you),
+		Runner:      views.RunnerPanel{SessionID: s.ID, Language: s.Language},
 	}
 	c.Response().Header().Set("Cache-Control", "no-store") // the code changes every second
+	if !s.Ended.IsZero() {
+		// Over: candidates are told so and shown nothing else; interviewers get the
+		// code as it ended and the replay.
+		m.EndedAt = s.Ended.Format("2 Jan 2006, 15:04 UTC")
+		if !interviewer {
+			m.Content = ""
+		}
+		return h.render(c, http.StatusOK, views.PadEnded(m))
+	}
+	if interviewer {
+		m.InterviewerURL = h.knownInterviewerURL(c, s.ID)
+	}
+	if h.questions != nil {
+		q, n, err := h.padQuestions(c, s)
+		if err != nil {
+			return err
+		}
+		m.Questions, m.QuestionCount = &q, n
+		m.Runner.Questions, m.Runner.HasTests = true, q.Tests != nil
+	}
 	if !m.Joined() {
 		return h.render(c, http.StatusOK, views.PadJoin(m))
 	}
@@ -125,21 +143,20 @@ func (h *Handler) setLanguage(c echo.Context) error {
 	return redirect(c, "/s/"+id)
 }
 
-// endSession deletes a session from its pad, with the owner token its browser keeps.
+// endSession ends the interview from its pad (interviewers only): everyone is cut
+// off, and the pad then shows that it ended. Its history stays.
 func (h *Handler) endSession(c echo.Context) error {
 	id, err := sessionID(c)
 	if err != nil {
 		return err
 	}
-	token := ""
-	if ck, err := c.Cookie(ownerCookie); err == nil {
-		token = ck.Value
-	}
-	if err := h.sessions.DeleteSession(c.Request().Context(), id, token); err != nil {
+	if err := h.requireInterviewer(c, id); err != nil {
 		return err
 	}
-	setCookie(c, ownerCookie, "", "/s/"+id, -time.Second)
-	return redirect(c, "/")
+	if err := h.sessions.EndSession(c.Request().Context(), id); err != nil {
+		return err
+	}
+	return redirect(c, "/s/"+id)
 }
 
 // docs shows the API reference.
@@ -172,6 +189,7 @@ func presenceView(sessionID string, p collab.Presence, you string) views.Presenc
 	for _, s := range p.People {
 		m.People = append(m.People, views.PersonView{
 			Name: s.Name, Color: s.Color, You: you != "" && s.ID == you, Typing: s.Typing, Running: s.Running,
+			Interviewer: s.Role == roleInterviewer,
 		})
 	}
 	return m

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/google/uuid"
@@ -119,7 +120,7 @@ func TestStartFromTheForm(t *testing.T) {
 	if len(key) != 43 || bytes.Contains(body, []byte(key)) {
 		t.Errorf("identity key %q: want 43 characters that the page does not contain", key)
 	}
-	for _, sel := range []string{"#participants", "#output", "#editor pre", "#connection-status[role=status]", `[sse-connect="/s/` + id + `/events"]`} {
+	for _, sel := range []string{"#participants", "#output", "#editor pre", "#connection-status[role=status]", `[sse-connect^="/s/` + id + `/events"]`} {
 		if doc.Find(sel).Length() != 1 {
 			t.Errorf("pad lacks %s", sel)
 		}
@@ -206,11 +207,11 @@ func TestEndSession(t *testing.T) {
 		owner      bool
 		wantStatus int
 		wantHeader map[string]string
-		wantGone   bool
+		wantEnded  bool
 	}{
-		{name: "owner, plain form", owner: true, wantStatus: 303, wantHeader: map[string]string{"Location": "/"}, wantGone: true},
-		{name: "owner, htmx", owner: true, htmx: true, wantStatus: 204, wantHeader: map[string]string{"HX-Redirect": "/"}, wantGone: true},
-		{name: "guest", wantStatus: 401, wantHeader: map[string]string{"Content-Type": "text/html; charset=UTF-8"}},
+		{name: "interviewer, plain form", owner: true, wantStatus: 303, wantHeader: map[string]string{"Location": "{pad}"}, wantEnded: true},
+		{name: "interviewer, htmx", owner: true, htmx: true, wantStatus: 204, wantHeader: map[string]string{"HX-Redirect": "{pad}"}, wantEnded: true},
+		{name: "candidate", wantStatus: 403, wantHeader: map[string]string{"Content-Type": "text/html; charset=UTF-8"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,13 +240,19 @@ func TestEndSession(t *testing.T) {
 				t.Fatalf("POST %s/end = %d, want %d", pad, res.StatusCode, tt.wantStatus)
 			}
 			for k, want := range tt.wantHeader {
-				if got := res.Header.Get(k); got != want {
-					t.Errorf("%s = %q, want %q", k, got, want)
+				if want = strings.ReplaceAll(want, "{pad}", pad); res.Header.Get(k) != want {
+					t.Errorf("%s = %q, want %q", k, res.Header.Get(k), want)
 				}
 			}
-			gone := srv.do(t, "GET", pad, nil, "").status == 404
-			if gone != tt.wantGone {
-				t.Errorf("session gone = %v, want %v", gone, tt.wantGone)
+			// Ended is not deleted: the session is still there, marked ended.
+			var got struct{ Ended *time.Time }
+			api := srv.do(t, "GET", strings.Replace(pad, "/s/", "/sessions/", 1), nil, "")
+			if api.status != http.StatusOK {
+				t.Fatalf("GET the session after the end = %d, want 200", api.status)
+			}
+			mustUnmarshal(t, api.body, &got)
+			if ended := got.Ended != nil; ended != tt.wantEnded {
+				t.Errorf("session ended = %v, want %v", ended, tt.wantEnded)
 			}
 		})
 	}

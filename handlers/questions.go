@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -27,6 +28,7 @@ type Library interface {
 	Export(ctx context.Context) ([]byte, error)
 	AddToSession(ctx context.Context, sessionID string, q questions.Question, version int) error
 	OfSession(ctx context.Context, sessionID string) (questions.SessionQuestion, bool, error)
+	SessionQuestions(ctx context.Context, sessionID string) ([]questions.SessionQuestion, error)
 }
 
 var _ Library = (*questions.Library)(nil)
@@ -37,23 +39,79 @@ type Owners interface {
 	CreateSessionFrom(ctx context.Context, language, text string) (collab.SessionInfo, string, error)
 	// CheckOwner returns nil when token is the session's owner token.
 	CheckOwner(ctx context.Context, id, token string) error
+	// QuestionAdded tells the session's pages to show its question again.
+	QuestionAdded(ctx context.Context, id string) error
 }
 
 var _ Owners = (*collab.Hub)(nil)
 
-// canSeePrivate reports whether the request may see what is private to a session's
-// interviewers: its question's rubric and hidden tests. Until duet has roles, that is
-// the browser that started the session (its owner cookie, path-scoped to the pad) and
-// a program holding the owner token (Authorization: Bearer); anyone else is treated
-// as the candidate. This is the one place that decides it.
-func (h *Handler) canSeePrivate(c echo.Context, sessionID string) bool {
-	token := ""
-	if t, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization)); ok {
-		token = t
-	} else if ck, err := c.Cookie(ownerCookie); err == nil {
-		token = ck.Value
+// hasBearer reports whether the request carries a Bearer token, right or wrong.
+func hasBearer(c echo.Context) bool {
+	_, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+	return ok
+}
+
+// addQuestionRequest is the body of POST /sessions/{id}/questions.
+type addQuestionRequest struct {
+	QuestionID string `json:"questionId"`
+}
+
+// addSessionQuestion is POST /sessions/{id}/questions: an interviewer gives a live
+// interview another question. Everyone's pad shows it; the document is not touched
+// (giveQuestion).
+func (h *Handler) addSessionQuestion(c echo.Context) error {
+	s, err := h.session(c)
+	if err != nil {
+		return err
 	}
-	return token != "" && h.owners.CheckOwner(c.Request().Context(), sessionID, token) == nil
+	if err := h.requireInterviewer(c, s.ID); err != nil {
+		if errors.Is(err, errInterviewersOnly) && h.principal(c) == "" && !hasBearer(c) {
+			return collab.ErrUnauthorized // a program that sent no owner token
+		}
+		return err
+	}
+	var req addQuestionRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.QuestionID == "" {
+		return &httpError{status: http.StatusUnprocessableEntity, code: "missing_question", message: "Name the question to add: questionId."}
+	}
+	sq, err := h.giveQuestion(c.Request().Context(), s.ID, req.QuestionID)
+	if errors.Is(err, questions.ErrNotFound) {
+		return &httpError{status: http.StatusUnprocessableEntity, code: "unknown_question", message: "There is no question with that questionId in the library."}
+	}
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/sessions/"+s.ID+"/question")
+	return c.JSON(http.StatusCreated, sessionQuestionJSON(sq, true))
+}
+
+// giveQuestion adds a question of the library to a live session, at its current
+// version, and tells its pages. The candidate's work is theirs: the starter code is
+// not put in the document (an interviewer inserts it as an ordinary edit, from the
+// pad, when they want it), and the session's language does not change.
+func (h *Handler) giveQuestion(ctx context.Context, sessionID, questionID string) (questions.SessionQuestion, error) {
+	q, err := h.questions.Get(ctx, questionID)
+	if err != nil {
+		return questions.SessionQuestion{}, err
+	}
+	s, err := h.sessions.Session(ctx, sessionID)
+	if err != nil {
+		return questions.SessionQuestion{}, err
+	}
+	if !s.Ended.IsZero() {
+		return questions.SessionQuestion{}, fmt.Errorf("add a question to %s: %w", sessionID, collab.ErrEnded)
+	}
+	if err := h.questions.AddToSession(ctx, sessionID, q, s.Version); err != nil {
+		return questions.SessionQuestion{}, err
+	}
+	if err := h.owners.QuestionAdded(ctx, sessionID); err != nil {
+		return questions.SessionQuestion{}, err
+	}
+	sq, _, err := h.questions.OfSession(ctx, sessionID)
+	return sq, err
 }
 
 // questionRequest is the body of POST /questions and PUT /questions/{id}.
@@ -207,7 +265,12 @@ func (h *Handler) sessionQuestion(c echo.Context) error {
 	if !ok {
 		return &httpError{status: http.StatusNotFound, code: "no_question", message: "This session was not started from a question."}
 	}
-	private := h.canSeePrivate(c, s.ID)
+	return c.JSON(http.StatusOK, sessionQuestionJSON(sq, h.role(c, s.ID) == roleInterviewer))
+}
+
+// sessionQuestionJSON is a session's question as the API shows it: with its rubric
+// and hidden tests when private.
+func sessionQuestionJSON(sq questions.SessionQuestion, private bool) sessionQuestionObject {
 	tests := sq.Tests
 	if !private {
 		tests = questions.Visible(tests)
@@ -219,7 +282,7 @@ func (h *Handler) sessionQuestion(c echo.Context) error {
 	if private {
 		out.QuestionID, out.Rubric = sq.ID, &sq.Rubric
 	}
-	return c.JSON(http.StatusOK, out)
+	return out
 }
 
 // startFromQuestion creates a session from a question of the library: its language
@@ -275,35 +338,91 @@ func (h *Handler) offerQuestions(c echo.Context, m *views.HomePage, selected str
 	return nil
 }
 
-// padQuestion puts the session's question on the pad as this browser may see it:
-// everything for its interviewers (canSeePrivate); for anyone else the prompt and the
-// visible tests, and how many hidden tests there are, but never their text.
-func (h *Handler) padQuestion(c echo.Context, m *views.PadPage) error {
-	if h.questions == nil {
-		return nil
+// padQuestions is the question part of the pad as this browser may see it:
+// everything for its interviewers (role), with the control that adds a
+// question; for anyone else the prompt and the visible tests, and how many hidden
+// tests there are, but never their text. It returns how many questions the session
+// was given too. An ended interview takes no more questions.
+func (h *Handler) padQuestions(c echo.Context, s collab.SessionInfo) (views.PadQuestions, int, error) {
+	sessionID := s.ID
+	m := views.PadQuestions{SessionID: sessionID}
+	ctx := c.Request().Context()
+	given, err := h.questions.SessionQuestions(ctx, sessionID)
+	if err != nil {
+		return m, 0, err
 	}
-	sq, ok, err := h.questions.OfSession(c.Request().Context(), m.ID)
-	if err != nil || !ok {
-		return err
+	private := h.role(c, sessionID) == roleInterviewer
+	if private && s.Ended.IsZero() {
+		m.Add = &views.AddQuestion{Full: len(given) >= questions.MaxSessionQuestions}
+		qs, err := h.questions.List(ctx, "")
+		if err != nil {
+			return m, 0, err
+		}
+		for _, q := range qs {
+			m.Add.Options = append(m.Add.Options, views.QuestionOption{ID: q.ID, Label: q.Title + " · " + collab.LanguageLabel(q.Language)})
+		}
 	}
-	private := h.canSeePrivate(c, m.ID)
+	if len(given) == 0 {
+		return m, 0, nil
+	}
+	sq := given[len(given)-1]
 	tests := sq.Tests
 	if !private {
 		tests = questions.Visible(tests)
 	}
 	m.Question = &views.PadQuestion{
 		Title: sq.Title, Language: collab.LanguageLabel(sq.Language), PromptHTML: h.questions.Render(sq.Prompt),
-		Tests: testViews(tests), Hidden: questions.Hidden(sq.Tests), Private: private,
+		Tests: testViews(tests), Hidden: questions.Hidden(sq.Tests), Private: private, Number: len(given),
 	}
 	if private {
 		m.Question.RubricHTML = h.questions.Render(sq.Rubric)
+		m.Question.StarterCode = sq.StarterCode
 	}
 	if len(sq.Tests) > 0 {
-		rt := &views.RunnerTests{Language: sq.Language, Tests: []views.RunnerTestCase{}, Hidden: questions.Hidden(sq.Tests)}
+		m.Tests = &views.RunnerTests{Language: sq.Language, Tests: []views.RunnerTestCase{}, Hidden: questions.Hidden(sq.Tests)}
 		for _, t := range tests {
-			rt.Tests = append(rt.Tests, views.RunnerTestCase(t))
+			m.Tests.Tests = append(m.Tests.Tests, views.RunnerTestCase(t))
 		}
-		m.Runner.Tests = rt
 	}
-	return nil
+	return m, len(given), nil
+}
+
+// questionFragment is GET /s/{id}/question: the pad's question part, which the pad
+// fetches again when the event stream says the session was given a question.
+func (h *Handler) questionFragment(c echo.Context) error {
+	s, err := h.session(c)
+	if err != nil {
+		return err
+	}
+	m, _, err := h.padQuestions(c, s)
+	if err != nil {
+		return err
+	}
+	m.Refreshed = true
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return h.render(c, http.StatusOK, views.QuestionRegion(m))
+}
+
+// addQuestionPage is POST /s/{id}/questions, the pad's "Add a question" form
+// (field question): interviewers only. It answers with the pad (303); an htmx
+// request gets 204, as the event stream brings the question to every pad.
+func (h *Handler) addQuestionPage(c echo.Context) error {
+	s, err := h.session(c)
+	if err != nil {
+		return err
+	}
+	if err := h.requireInterviewer(c, s.ID); err != nil {
+		return err
+	}
+	qid := c.FormValue("question")
+	if qid == "" {
+		return &httpError{status: http.StatusUnprocessableEntity, code: "missing_question", message: "Pick a question to add."}
+	}
+	if _, err := h.giveQuestion(c.Request().Context(), s.ID, qid); err != nil {
+		return err
+	}
+	if isHTMX(c) {
+		return c.NoContent(http.StatusNoContent)
+	}
+	return redirect(c, "/s/"+s.ID)
 }

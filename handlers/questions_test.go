@@ -16,6 +16,9 @@ import (
 // with: no answer to anyone but the session's owner may hold it.
 const hiddenCanary = "assert f() != 'canary-7d1e'"
 
+// candidateKey is the identity cookie of a browser that is nobody's interviewer.
+const candidateKey = "duet_key=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
 const questionBody = `{"title":"Sum","language":"python","prompt":"Write **f**.","starterCode":"def f():\n    pass\n",` +
 	`"rubric":"secret rubric","tests":[{"name":"shown","code":"assert f() is None","hidden":false},` +
 	`{"name":"kept back","code":"` + hiddenCanary + `","hidden":true}]}`
@@ -149,6 +152,44 @@ func questionCases() []questionCase {
 				}
 			}},
 		refused("a session without a question", "GET", "/sessions/{id}/question", nil, "", 404, "no_question"),
+
+		// Adding a question to a live interview: interviewers only.
+		{apiCase: apiCase{name: "add a question with the owner token", method: "POST", target: "/sessions/{qs}/questions",
+			header: http.Header{"Authorization": {"Bearer {qtoken}"}, "Content-Type": {"application/json"}},
+			body:   `{"questionId":"example-lru-cache-python"}`, wantStatus: 201, validReq: true},
+			check: func(t *testing.T, res response, b map[string]any) {
+				if b["questionId"] != "example-lru-cache-python" || b["rubric"] == nil || res.header.Get("Location") == "" ||
+					!strings.HasSuffix(res.header.Get("Location"), "/question") {
+					t.Errorf("POST /sessions/{id}/questions = %s, Location %q", res.body, res.header.Get("Location"))
+				}
+			}},
+		{apiCase: apiCase{name: "add a question from the owner's browser", method: "POST", target: "/sessions/{id}/questions",
+			header: http.Header{"Cookie": {"duet_owner={token}"}, "Content-Type": {"application/json"}},
+			body:   `{"questionId":"{qid}"}`, wantStatus: 201, validReq: true},
+			check: func(t *testing.T, _ response, b map[string]any) {
+				if b["title"] != "Sum" || len(b["tests"].([]any)) != 2 {
+					t.Errorf("the interviewer's answer = %v, want all of Sum", b)
+				}
+			}},
+		refused("add a question without a token or a browser", "POST", "/sessions/{qs}/questions", jsonHeader(), `{"questionId":"{qid}"}`, 401, "unauthorized"),
+		refused("add a question from the candidate's browser", "POST", "/sessions/{qs}/questions",
+			http.Header{"Cookie": {candidateKey}, "Content-Type": {"application/json"}}, `{"questionId":"{qid}"}`, 403, "forbidden"),
+		refused("add a question with another session's owner cookie", "POST", "/sessions/{qs}/questions",
+			http.Header{"Cookie": {candidateKey + "; duet_owner={token}"}, "Content-Type": {"application/json"}}, `{"questionId":"{qid}"}`, 403, "forbidden"),
+		refused("add a question with another session's owner token", "POST", "/sessions/{qs}/questions",
+			http.Header{"Authorization": {"Bearer {token}"}, "Content-Type": {"application/json"}}, `{"questionId":"{qid}"}`, 403, "forbidden"),
+		refused("add an unknown question", "POST", "/sessions/{qs}/questions",
+			http.Header{"Authorization": {"Bearer {qtoken}"}, "Content-Type": {"application/json"}}, `{"questionId":"`+unknown+`"}`, 422, "unknown_question"),
+		refused("add no question", "POST", "/sessions/{qs}/questions",
+			http.Header{"Authorization": {"Bearer {qtoken}"}, "Content-Type": {"application/json"}}, `{}`, 422, "missing_question"),
+		refused("add a question with an unknown field", "POST", "/sessions/{qs}/questions",
+			http.Header{"Authorization": {"Bearer {qtoken}"}, "Content-Type": {"application/json"}}, `{"questionId":"{qid}","replace":true}`, 400, "unknown_field"),
+		refused("add a question as malformed JSON", "POST", "/sessions/{qs}/questions",
+			http.Header{"Authorization": {"Bearer {qtoken}"}, "Content-Type": {"application/json"}}, `{"questionId":`, 400, "bad_json"),
+		refused("add a question without JSON", "POST", "/sessions/{qs}/questions",
+			http.Header{"Authorization": {"Bearer {qtoken}"}}, `{"questionId":"{qid}"}`, 415, "unsupported_media_type"),
+		refused("add a question to an unknown session", "POST", "/sessions/"+unknown+"/questions",
+			http.Header{"Authorization": {"Bearer {qtoken}"}, "Content-Type": {"application/json"}}, `{"questionId":"{qid}"}`, 404, "not_found"),
 		refused("an unknown session's question", "GET", "/sessions/"+unknown+"/question", nil, "", 404, "not_found"),
 	}
 }

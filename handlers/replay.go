@@ -14,6 +14,7 @@ import (
 
 	"duet/collab"
 	"duet/collab/replay"
+	"duet/questions"
 	"duet/views"
 )
 
@@ -32,7 +33,7 @@ const replayBuckets = replay.DefaultTimelineBuckets
 // replayPauseMark is the shortest pause the timeline marks.
 const replayPauseMark = time.Minute
 
-// replay shows a session's history at one version (?v=N; the last one without it),
+// replay shows a session's history, to its interviewers only, at one version (?v=N; the last one without it),
 // with a run's output when ?run=ID names one. An htmx request gets only the frame (and
 // the steps and run output, out of band), and its URL bar is set to the canonical
 // address of what it shows.
@@ -43,6 +44,9 @@ func (h *Handler) replay(c echo.Context) error {
 	rp := h.replays
 	id, err := sessionID(c)
 	if err != nil {
+		return err
+	}
+	if err := h.requireInterviewer(c, id); err != nil {
 		return err
 	}
 	v, err := parseVersion(c.QueryParam("v"))
@@ -80,7 +84,15 @@ func (h *Handler) replay(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, views.Replay(replayPage(tl, f, run)))
+	m := replayPage(tl, f, run)
+	if h.questions != nil {
+		given, err := h.questions.SessionQuestions(ctx, id)
+		if err != nil {
+			return err
+		}
+		m.Timeline.Questions = questionMarks(tl, given)
+	}
+	return h.render(c, http.StatusOK, views.Replay(m))
 }
 
 // partial reports whether to answer with the frame only: an htmx request that is
@@ -287,6 +299,28 @@ func timelineView(tl replay.Timeline) views.ReplayTimeline {
 		m.Ticks = append(m.Ticks, views.ReplayTick{X: pct(v), Anchor: anchor, Label: label})
 	}
 	return m
+}
+
+// questionMarks places on the timeline the questions the session was given, at the
+// version each was given at, each a link to that version.
+func questionMarks(tl replay.Timeline, given []questions.SessionQuestion) []views.ReplayQuestionMark {
+	var out []views.ReplayQuestionMark
+	for i, q := range given {
+		v := min(max(q.Version, 0), tl.Version)
+		x := "0%"
+		if tl.Version > 0 {
+			x = strconv.FormatFloat(float64(v)*100/float64(tl.Version), 'f', 3, 64) + "%"
+		}
+		what := "Started from the question"
+		if i > 0 || q.Version > 0 {
+			what = fmt.Sprintf("Question %d given", i+1)
+		}
+		out = append(out, views.ReplayQuestionMark{
+			X: x, URL: views.ReplayURL(tl.ID, v, ""), Number: strconv.Itoa(i + 1),
+			Title: fmt.Sprintf("%s: %s, on version %d, +%s", what, q.Title, v, clockText(q.Added.Sub(tl.Created))),
+		})
+	}
+	return out
 }
 
 // runView is one run in the list.

@@ -36,6 +36,7 @@ type replayFixture struct {
 	hub   *collab.Hub
 	st    store.Store
 	id    string
+	token string    // the session's owner token: the replay is for interviewers
 	texts []ot.Text // the document at every version: texts[v] applies the first v updates
 	users []string
 }
@@ -55,11 +56,11 @@ func newFixtureOf(t testing.TB, st store.Store, n, snapEvery int, edit func(rng 
 	t.Helper()
 	hub := collab.NewHub(collab.HubConfig{Store: st})
 	ctx := context.Background()
-	info, _, err := hub.CreateSession(ctx, "python")
+	info, token, err := hub.CreateSession(ctx, "python")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &replayFixture{hub: hub, st: st, id: info.ID, texts: []ot.Text{{}}, users: []string{uuid.NewString(), uuid.NewString()}}
+	f := &replayFixture{hub: hub, st: st, id: info.ID, token: token, texts: []ot.Text{{}}, users: []string{uuid.NewString(), uuid.NewString()}}
 	for i, name := range []string{"Ada", "Bob"} {
 		if err := st.SaveParticipant(ctx, info.ID, store.Participant{UserID: f.users[i], Name: name, Joined: info.CreatedAt}); err != nil {
 			t.Fatal(err)
@@ -137,6 +138,17 @@ func displayed(text ot.Text) string {
 	return strings.ReplaceAll(text.String(), "\r", "\u240d")
 }
 
+// get asks for target as an interviewer of the fixture's session (its owner token).
+func (f *replayFixture) get(t *testing.T, target string, hd http.Header) response {
+	t.Helper()
+	hd = hd.Clone()
+	if hd == nil {
+		hd = http.Header{}
+	}
+	hd.Set("Authorization", "Bearer "+f.token)
+	return f.srv.do(t, "GET", target, hd, "")
+}
+
 // TestReplayShowsTheTextOfEveryVersion is the replay's exactness test through HTTP: the page
 // at version v, and the frame htmx fetches for it, show exactly the text that applying
 // the first v updates gives, for every v, with snapshots every five versions; hostile
@@ -152,7 +164,7 @@ func TestReplayShowsTheTextOfEveryVersion(t *testing.T) {
 			if htmx {
 				hd = http.Header{"Hx-Request": {"true"}}
 			}
-			res := f.srv.do(t, "GET", target, hd, "")
+			res := f.get(t, target, hd)
 			if res.status != http.StatusOK {
 				t.Fatalf("GET %s (htmx %v) = %d", target, htmx, res.status)
 			}
@@ -178,7 +190,7 @@ func TestReplayShowsTheTextOfEveryVersion(t *testing.T) {
 func TestReplayPage(t *testing.T) {
 	t.Parallel()
 	f := newReplayServer(t, 40)
-	res := f.srv.do(t, "GET", "/s/"+f.id+"/replay?v=20", nil, "")
+	res := f.get(t, "/s/"+f.id+"/replay?v=20", nil)
 	if res.status != http.StatusOK {
 		t.Fatalf("GET replay = %d", res.status)
 	}
@@ -252,14 +264,14 @@ func TestReplayPage(t *testing.T) {
 		{"0", []string{"replay-start", "replay-prev"}},
 		{"40", []string{"replay-next", "replay-end"}},
 	} {
-		doc := mustDoc(t, f.srv.do(t, "GET", base+"?v="+tt.v, nil, "").body)
+		doc := mustDoc(t, f.get(t, base+"?v="+tt.v, nil).body)
 		for _, id := range tt.disabled {
 			if doc.Find(`span#`+id+`[aria-disabled="true"]`).Length() != 1 || doc.Find("a#"+id).Length() != 0 {
 				t.Errorf("v=%s: %s is not disabled", tt.v, id)
 			}
 		}
 	}
-	if doc := mustDoc(t, f.srv.do(t, "GET", base+"?v=0", nil, "").body); doc.Find("#replay-frame .frame-author time").Length() != 0 {
+	if doc := mustDoc(t, f.get(t, base+"?v=0", nil).body); doc.Find("#replay-frame .frame-author time").Length() != 0 {
 		t.Errorf("version 0 names an author")
 	}
 }
@@ -298,7 +310,7 @@ func TestReplayVersionParameter(t *testing.T) {
 			if htmx {
 				hd = http.Header{"Hx-Request": {"true"}}
 			}
-			res := f.srv.do(t, "GET", target, hd, "")
+			res := f.get(t, target, hd)
 			if res.status != tt.wantStatus {
 				t.Errorf("GET %s (htmx %v) = %d, want %d", target, htmx, res.status, tt.wantStatus)
 				continue
@@ -370,7 +382,7 @@ func TestReplayFragments(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			res := f.srv.do(t, "GET", tt.target, tt.header, "")
+			res := f.get(t, tt.target, tt.header)
 			if res.status != tt.wantStatus {
 				t.Fatalf("GET %s = %d, want %d", tt.target, res.status, tt.wantStatus)
 			}
@@ -419,8 +431,8 @@ func TestReplayNotFound(t *testing.T) {
 func TestReplayEmptySession(t *testing.T) {
 	t.Parallel()
 	srv := newTestServer(t)
-	id, _ := srv.mustCreate(t, "javascript")
-	res := srv.do(t, "GET", "/s/"+id+"/replay", nil, "")
+	id, token := srv.mustCreate(t, "javascript")
+	res := srv.do(t, "GET", "/s/"+id+"/replay", bearer(token), "")
 	if res.status != http.StatusOK {
 		t.Fatalf("GET replay of an empty session = %d", res.status)
 	}
@@ -441,12 +453,12 @@ func TestReplayEmptySession(t *testing.T) {
 func TestReplayNamesTheUnrecordedGuest(t *testing.T) {
 	t.Parallel()
 	srv := newTestServer(t)
-	id, _ := srv.mustCreate(t, "python")
+	id, token := srv.mustCreate(t, "python")
 	at := time.Now().UTC()
 	if err := srv.store.AppendUpdates(t.Context(), id, 0, []store.Update{{ClientID: "c", UserID: "Kj8xWq3nR5tY7uI9oP1aSd", Changes: []byte(`[[0,"x"]]`), Time: at}}); err != nil {
 		t.Fatal(err)
 	}
-	doc := mustDoc(t, srv.do(t, "GET", "/s/"+id+"/replay", nil, "").body)
+	doc := mustDoc(t, srv.do(t, "GET", "/s/"+id+"/replay", bearer(token), "").body)
 	if got := doc.Find(".timeline-legend .legend-name").Text(); got != "Guest" {
 		t.Errorf("the unrecorded author is named %q, want Guest", got)
 	}
@@ -455,12 +467,14 @@ func TestReplayNamesTheUnrecordedGuest(t *testing.T) {
 	}
 }
 
-// TestPadLinksToReplay: the pad's header leads to the replay.
+// TestPadLinksToReplay: the pad's header leads its interviewers to the replay.
 func TestPadLinksToReplay(t *testing.T) {
 	t.Parallel()
 	srv := newTestServer(t)
-	id, _ := srv.mustCreate(t, "python")
-	doc := mustDoc(t, srv.do(t, "GET", "/s/"+id, http.Header{"Cookie": {"duet_name=Ada"}}, "").body)
+	id, token := srv.mustCreate(t, "python")
+	hd := bearer(token)
+	hd.Set("Cookie", "duet_name=Ada")
+	doc := mustDoc(t, srv.do(t, "GET", "/s/"+id, hd, "").body)
 	if doc.Find(`header a[href="/s/`+id+`/replay"]`).Length() != 1 {
 		t.Errorf("the pad has no link to its replay")
 	}
@@ -483,7 +497,7 @@ func TestReplayWithoutReplays(t *testing.T) {
 func TestReplayTimelineIsBounded(t *testing.T) {
 	t.Parallel()
 	f := newReplayServer(t, 1200)
-	doc := mustDoc(t, f.srv.do(t, "GET", "/s/"+f.id+"/replay", nil, "").body)
+	doc := mustDoc(t, f.get(t, "/s/"+f.id+"/replay", nil).body)
 	if got := doc.Find(".timeline-bars rect:not(.timeline-track)").Length(); got != 300 {
 		t.Errorf("bars = %d, want 300", got)
 	}
@@ -555,6 +569,7 @@ func BenchmarkReplay(b *testing.B) {
 	get := func(b *testing.B, target string, hd http.Header) int {
 		req, _ := http.NewRequest("GET", srv.URL+target, nil)
 		req.Header = hd.Clone()
+		req.Header.Set("Authorization", "Bearer "+f.token)
 		if req.Header.Get("Accept-Encoding") == "" {
 			req.Header.Set("Accept-Encoding", "identity")
 		}

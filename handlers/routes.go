@@ -21,7 +21,9 @@ func (h *Handler) apiRoutes() []route {
 		{http.MethodPost, "/sessions", h.createSession, []echo.MiddlewareFunc{h.perAddress(createSession)}},
 		{http.MethodGet, "/sessions/:id", h.getSession, nil},
 		{http.MethodDelete, "/sessions/:id", h.deleteSession, nil},
+		{http.MethodPost, "/sessions/:id/end", h.endSessionAPI, nil},
 		{http.MethodGet, "/sessions/:id/question", h.sessionQuestion, nil},
+		{http.MethodPost, "/sessions/:id/questions", h.addSessionQuestion, nil},
 		// Creating questions counts against the same per-address budget as sessions.
 		{http.MethodGet, "/questions", h.listQuestions, nil},
 		{http.MethodPost, "/questions", h.createQuestion, []echo.MiddlewareFunc{h.perAddress(createSession)}},
@@ -35,7 +37,7 @@ func (h *Handler) apiRoutes() []route {
 
 // isQuestionRoute tells the API routes that exist only with a question library.
 func isQuestionRoute(path string) bool {
-	return strings.HasPrefix(path, "/questions") || path == "/sessions/:id/question"
+	return strings.HasPrefix(path, "/questions") || strings.HasPrefix(path, "/sessions/:id/question")
 }
 
 // register lists every route of duet in one place.
@@ -47,6 +49,7 @@ func (h *Handler) register(e *echo.Echo) {
 	e.POST("/s", h.startSession, h.perAddress(createSession))
 	e.GET("/s/:id", h.pad)
 	e.POST("/s/:id/end", h.endSession)
+	e.GET("/s/:id/interviewer/:token", h.interviewerLink)
 	e.POST("/s/:id/name", h.setName)
 	e.POST("/s/:id/language", h.setLanguage)
 	e.GET("/s/:id/events", h.events, h.perAddress(openStream))
@@ -54,6 +57,8 @@ func (h *Handler) register(e *echo.Echo) {
 		e.GET("/s/:id/replay", h.replay)
 	}
 	if h.questions != nil {
+		e.GET("/s/:id/question", h.questionFragment)
+		e.POST("/s/:id/questions", h.addQuestionPage)
 		e.GET("/library", h.libraryPage)
 		e.POST("/library", h.createQuestionPage, h.perAddress(createSession))
 		e.GET("/library/new", h.newQuestionPage)

@@ -27,10 +27,12 @@ func (h *Handler) socket(c echo.Context) error {
 	}
 	// Compression is off by default: on duet's small messages it costs more CPU per
 	// delivery than the bytes it saves are worth (BENCHMARKS.md, permessage-deflate).
+	// The role is decided once, before the upgrade, and kept for the connection's life.
+	role := h.role(c, id)
 	conn, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{OriginPatterns: h.wsOrigins, CompressionMode: h.deflate})
 	if err != nil {
 		return nil // Accept has answered (426 for a non-upgrade)
 	}
-	h.sockets.Serve(conn, id, collab.JoinParams{Secret: socketSecret(c), UserName: socketName(c)})
+	h.sockets.Serve(conn, id, collab.JoinParams{Secret: socketSecret(c), UserName: socketName(c), Role: role})
 	return nil
 }

@@ -209,8 +209,17 @@ func (l *Library) Export(ctx context.Context) ([]byte, error) {
 	return Encode(qs), nil
 }
 
-// AddToSession gives a session a copy of a question, at a document version.
+// AddToSession gives a session a copy of a question, at a document version; past
+// MaxSessionQuestions it is ErrTooManyQuestions. (Two interviewers adding at the
+// same instant may pass the bound by one: it bounds size, not a count to honour.)
 func (l *Library) AddToSession(ctx context.Context, sessionID string, q store.Question, version int) error {
+	had, err := l.SessionQuestions(ctx, sessionID)
+	if err != nil {
+		return err
+	}
+	if len(had) >= MaxSessionQuestions {
+		return fmt.Errorf("add question to %s: %w", sessionID, ErrTooManyQuestions)
+	}
 	sq := store.SessionQuestion{Question: q, Version: version, Added: l.now().UTC()}
 	return l.storeError("add question to "+sessionID, l.store.AddSessionQuestion(ctx, sessionID, sq))
 }
@@ -218,14 +227,24 @@ func (l *Library) AddToSession(ctx context.Context, sessionID string, q store.Qu
 // OfSession returns the question a session was given last, and false when it has
 // none. An unknown session has none.
 func (l *Library) OfSession(ctx context.Context, sessionID string) (store.SessionQuestion, bool, error) {
-	qs, err := l.store.SessionQuestions(ctx, sessionID)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.SessionQuestion{}, false, nil
-	}
+	qs, err := l.SessionQuestions(ctx, sessionID)
 	if err != nil || len(qs) == 0 {
 		return store.SessionQuestion{}, false, err
 	}
 	return qs[len(qs)-1], true, nil
+}
+
+// SessionQuestions returns every question a session was given, in the order they were
+// added; an unknown session has none.
+func (l *Library) SessionQuestions(ctx context.Context, sessionID string) ([]store.SessionQuestion, error) {
+	qs, err := l.store.SessionQuestions(ctx, sessionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("questions of %s: %w", sessionID, err)
+	}
+	return qs, nil
 }
 
 // storeError makes the store's ErrNotFound the library's.

@@ -28,6 +28,9 @@ const (
 	MaxTests       = 30
 	MaxTestName    = 100   // characters
 	MaxTestCode    = 4_000 // bytes
+	// MaxSessionQuestions is how many questions one interview may be given: each
+	// is a copy kept with the session, so an hour of them stays small.
+	MaxSessionQuestions = 10
 )
 
 // MaxBody is the largest request body that may carry one question (its JSON or its
@@ -44,6 +47,8 @@ var (
 	ErrNotFound = errors.New("question not found")
 	// ErrReadOnly is a change to an example: examples ship with duet.
 	ErrReadOnly = errors.New("examples cannot be changed")
+	// ErrTooManyQuestions is a session given MaxSessionQuestions already.
+	ErrTooManyQuestions = errors.New("the session has as many questions as it may")
 )
 
 // The library's values are the store's records: a question, one of its tests, and

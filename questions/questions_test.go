@@ -281,3 +281,50 @@ func countExamples(qs []store.Question) int {
 	}
 	return n
 }
+
+// TestSessionQuestions: a session's questions come back in the order given, the
+// last being OfSession's; an unknown session has none; past MaxSessionQuestions
+// the library refuses and stores nothing.
+func TestSessionQuestions(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	st := store.NewMemory()
+	lib, err := questions.NewLibrary(st, languages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "3f2a1b9c-0000-4000-8000-000000000001"
+	if err := st.CreateSession(ctx, store.Session{ID: id, Language: "python"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := lib.SessionQuestions(ctx, "3f2a1b9c-0000-4000-8000-000000000002"); err != nil || len(got) != 0 {
+		t.Errorf("SessionQuestions(unknown) = %v, %v; want none", got, err)
+	}
+	two, err := lib.Get(ctx, "example-two-sum-python")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lru, err := lib.Get(ctx, "example-lru-cache-python")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lib.AddToSession(ctx, id, two, 0); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < questions.MaxSessionQuestions; i++ {
+		if err := lib.AddToSession(ctx, id, lru, 10*i); err != nil {
+			t.Fatalf("question %d: %v", i+1, err)
+		}
+	}
+	if err := lib.AddToSession(ctx, id, two, 999); !errors.Is(err, questions.ErrTooManyQuestions) {
+		t.Errorf("question %d: error = %v, want ErrTooManyQuestions", questions.MaxSessionQuestions+1, err)
+	}
+	got, err := lib.SessionQuestions(ctx, id)
+	if err != nil || len(got) != questions.MaxSessionQuestions || got[0].ID != two.ID || got[1].Version != 10 || got[len(got)-1].ID != lru.ID {
+		t.Fatalf("SessionQuestions = %d questions, %v", len(got), err)
+	}
+	last, ok, err := lib.OfSession(ctx, id)
+	if err != nil || !ok || last.Version != 10*(questions.MaxSessionQuestions-1) {
+		t.Errorf("OfSession = version %d, %v, %v; want the last one given", last.Version, ok, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -20,10 +21,11 @@ type Memory struct {
 
 type memSession struct {
 	Session
-	log    []Update
-	snaps  []Snapshot    // by version; none: the empty document at 0
-	runs   []Run         // by Started, then as recorded
-	people []Participant // in the order they first joined
+	log     []Update
+	snaps   []Snapshot    // by version; none: the empty document at 0
+	runs    []Run         // by Started, then as recorded
+	people  []Participant // in the order they first joined
+	members []Member      // by Added, then Principal
 
 	questions []SessionQuestion // in the order they were added
 }
@@ -57,7 +59,7 @@ func (m *Memory) CreateSession(ctx context.Context, s Session) error {
 		return fmt.Errorf("create session %s: %w", s.ID, ErrExists)
 	}
 	s.OwnerTokenHash = slices.Clone(s.OwnerTokenHash) // the caller may reuse its slice
-	s.CreatedAt, s.LastActive = s.CreatedAt.UTC(), s.LastActive.UTC()
+	s.CreatedAt, s.LastActive, s.Ended = s.CreatedAt.UTC(), s.LastActive.UTC(), s.Ended.UTC()
 	s.Version, s.Bytes = 0, 0
 	m.sessions[s.ID] = &memSession{Session: s}
 	return nil
@@ -276,6 +278,67 @@ func (m *Memory) Participants(ctx context.Context, id string) ([]Participant, er
 	var out []Participant
 	err := m.with(ctx, id, func(s *memSession) error {
 		out = slices.Clone(s.people)
+		return nil
+	})
+	return out, err
+}
+
+// SetEnded records when the session ended, once.
+func (m *Memory) SetEnded(ctx context.Context, id string, at time.Time) error {
+	return m.with(ctx, id, func(s *memSession) error {
+		if s.Ended.IsZero() {
+			s.Ended = at.UTC()
+		}
+		return nil
+	})
+}
+
+// AddMember records a member of a session, unless the principal is one already.
+func (m *Memory) AddMember(ctx context.Context, id string, mem Member) error {
+	if err := CheckMember(mem); err != nil {
+		return fmt.Errorf("add member to %s: %w", id, err)
+	}
+	return m.with(ctx, id, func(s *memSession) error {
+		for _, old := range s.members {
+			if old.Principal == mem.Principal {
+				return nil
+			}
+		}
+		mem.SessionID, mem.Added = id, mem.Added.UTC()
+		i, _ := slices.BinarySearchFunc(s.members, mem, compareMembers)
+		s.members = slices.Insert(s.members, i, mem)
+		return nil
+	})
+}
+
+// compareMembers orders members by Added, then Principal.
+func compareMembers(a, b Member) int {
+	if c := a.Added.Compare(b.Added); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Principal, b.Principal)
+}
+
+// Member returns the session's member with that principal.
+func (m *Memory) Member(ctx context.Context, id, principal string) (Member, error) {
+	var out Member
+	err := m.with(ctx, id, func(s *memSession) error {
+		for _, mem := range s.members {
+			if mem.Principal == principal {
+				out = mem
+				return nil
+			}
+		}
+		return fmt.Errorf("member of %s: %w", id, ErrNotFound)
+	})
+	return out, err
+}
+
+// Members returns a session's members by the time they were added.
+func (m *Memory) Members(ctx context.Context, id string) ([]Member, error) {
+	var out []Member
+	err := m.with(ctx, id, func(s *memSession) error {
+		out = slices.Clone(s.members)
 		return nil
 	})
 	return out, err

@@ -32,6 +32,26 @@ type Session struct {
 	OwnerTokenHash []byte // SHA-256 of the owner token; the token itself is never stored
 	Version        int    // length of the update log
 	Bytes          int64  // what the session stores, against Limits.SessionBytes: its log and runs
+	// Ended is when an interviewer ended the interview; zero while it runs. An ended
+	// session keeps its history (replay, runs, notes) but takes no more edits.
+	Ended time.Time
+}
+
+// RoleInterviewer is the role of a Member: the only role recorded (everyone else on
+// a session's link is a candidate). Role is a column of its own so that later roles
+// need no new table.
+const RoleInterviewer = "interviewer"
+
+// Member is someone recorded as having a role in a session: for now, its
+// interviewers. Principal is who they are across sessions (a hash of their browser's
+// identity key, or their account) and is never shown to anyone; PublicID is the id
+// the others see for them in this session.
+type Member struct {
+	SessionID string
+	Principal string
+	Role      string
+	PublicID  string
+	Added     time.Time
 }
 
 // Update is one accepted update of a session's document, as stored. The log of a
@@ -138,6 +158,22 @@ type Store interface {
 	SaveParticipant(ctx context.Context, id string, p Participant) error
 	// Participants returns who joined a session, in the order they first joined.
 	Participants(ctx context.Context, id string) ([]Participant, error)
+
+	// SetEnded records that the session's interview ended at a time. It is set once:
+	// a later call keeps the first time (and is not an error).
+	SetEnded(ctx context.Context, id string, at time.Time) error
+
+	// AddMember records m (its SessionID is ignored: id is the session) as a member
+	// of the session. It is idempotent: when the principal is a member already, the
+	// first record is kept whole, Added included. An empty principal is refused.
+	AddMember(ctx context.Context, id string, m Member) error
+	// Member returns the session's member with that principal, or ErrNotFound when
+	// there is none (or no such session).
+	Member(ctx context.Context, id, principal string) (Member, error)
+	// Members returns a session's members by the time they were added (then by
+	// principal), or ErrNotFound for an unknown session. Members go with their
+	// session: deleted, purged or erased.
+	Members(ctx context.Context, id string) ([]Member, error)
 
 	// Close waits for writes in progress and releases the store; later calls
 	// return ErrClosed.

@@ -2,6 +2,8 @@
 // in, HTML out, no I/O and no knowledge of HTTP or of the collab domain.
 package views
 
+import "strconv"
+
 // Head is what every page tells the layout.
 type Head struct {
 	Title string // shown before " · duet" in the tab
@@ -29,12 +31,32 @@ type PadPage struct {
 	ShareURL string // absolute link to this page
 	Version  int    // document version Content is at
 	Content  string // document text at Version, shown before the editor starts
-	Owner    bool   // this browser started the session and may end it
-	UserName string // their name; "" until they have joined
-	Presence Presence
-	Runner   RunnerPanel
-	Question *PadQuestion // the interview's question; nil for none
+	// Interviewer: the viewer is an interviewer of the session (handlers' role
+	// rule): they see the interviewer link, the replay and the End button.
+	Interviewer    bool
+	InterviewerURL string // the secret link that makes co-interviewers; "" unless Interviewer
+	UserName       string // their name; "" until they have joined
+	Presence       Presence
+	Runner         RunnerPanel
+	// Questions is the pad's question part; nil without a question library.
+	Questions *PadQuestions
+	// QuestionCount is how many questions the page shows the session was given:
+	// the event stream compares it with the store's, in case one came meanwhile.
+	QuestionCount int
+	EndedAt       string // when the interview was ended, as shown ("3 Dec 2026, 14:05 UTC"); "" while it runs
 }
+
+// eventsURL is the pad's event stream.
+func eventsURL(m PadPage) string {
+	u := "/s/" + m.ID + "/events"
+	if m.Questions != nil {
+		u += "?questions=" + strconv.Itoa(m.QuestionCount)
+	}
+	return u
+}
+
+// Ended reports whether the interview was ended (the ended page is shown).
+func (m PadPage) Ended() bool { return m.EndedAt != "" }
 
 // Joined reports whether this browser has given a name, so the pad (rather than the
 // join form) is shown.
@@ -66,6 +88,9 @@ type PersonView struct {
 	You     bool
 	Typing  bool
 	Running bool
+	// Interviewer: shown with an "Interviewer" badge, to everyone (who is who is no
+	// secret; what interviewers write is).
+	Interviewer bool
 }
 
 // ErrorPage is any failure rendered as a page.

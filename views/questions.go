@@ -61,6 +61,17 @@ type QuestionOption struct {
 	Selected bool
 }
 
+// PadQuestions is the question part of the pad: the session's current question,
+// the tests "Run tests" runs, and for interviewers the control that adds another.
+// It is also the fragment the pad fetches again when the session is given one.
+type PadQuestions struct {
+	SessionID string
+	Question  *PadQuestion // the newest question given; nil for none
+	Tests     *RunnerTests // nil when the question has no tests (or there is none)
+	Add       *AddQuestion // interviewers only; nil for everyone else
+	Refreshed bool         // fetched again by the pad (not its first render)
+}
+
 // PadQuestion is the question of an interview, as one participant may see it.
 type PadQuestion struct {
 	Title      string
@@ -70,6 +81,17 @@ type PadQuestion struct {
 	Hidden     int    // hidden tests, shown or not
 	Private    bool   // this browser sees the rubric and the hidden tests
 	RubricHTML string // "" unless Private
+	// StarterCode is the question's, for an interviewer to insert into the code
+	// (adding a question never replaces what the candidate wrote); "" unless Private.
+	StarterCode string
+	Number      int // 1 for the first question of the interview, 2 for the next…
+}
+
+// AddQuestion is the interviewers' control that gives the interview another
+// question of the library.
+type AddQuestion struct {
+	Options []QuestionOption
+	Full    bool // the interview has as many questions as it may
 }
 
 // RunnerTests is what the runner's "Run tests" runs, as a JSON script of the pad:

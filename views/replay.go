@@ -61,10 +61,11 @@ func ReplayURL(sessionID string, v int, runID string) string {
 // percentages of the width, as SVG attributes (the Content Security Policy allows no
 // style attribute), so that version v lines up with the slider at v.
 type ReplayTimeline struct {
-	Bars   []ReplayBar
-	Pauses []ReplayMark
-	Runs   []ReplayRunMark
-	Ticks  []ReplayTick
+	Bars      []ReplayBar
+	Pauses    []ReplayMark
+	Runs      []ReplayRunMark
+	Questions []ReplayQuestionMark // the questions the session was given, in order
+	Ticks     []ReplayTick
 	// The playback clock at the buckets' boundaries, for the replay script: version
 	// ClockVersions[i] is reached ClockMillis[i] ms into playback at 1x. Comma-separated.
 	ClockVersions string
@@ -92,6 +93,15 @@ type ReplayRunMark struct {
 	Status string // "ok", "error", … or "" when unknown
 	URL    string
 	Title  string // "Ada ran main.py at +12:04: ok"
+}
+
+// ReplayQuestionMark is a question given to the session: a link to the version it
+// was given at.
+type ReplayQuestionMark struct {
+	X      string
+	Number string // "1", "2": which question of the interview
+	URL    string
+	Title  string // "Question 2 given: LRU cache, on version 412, +31:02"
 }
 
 // ReplayTick is a time label under the timeline.

@@ -5,8 +5,11 @@ import "strconv"
 // RunnerPanel is the output panel of the pad, where the runner island mounts.
 type RunnerPanel struct {
 	SessionID string
-	Language  string       // "python", "javascript", "typescript" or "sql"
-	Tests     *RunnerTests // what "Run tests" runs; nil: no such button
+	Language  string // "python", "javascript", "typescript" or "sql"
+	// Questions: the session has a question library, so "Run tests" may be needed
+	// (it shows once the pad has tests: PadQuestions.Tests).
+	Questions bool
+	HasTests  bool // the pad has tests now
 }
 
 // runLimits are the time limits offered, in seconds; defaultRunLimit is selected.

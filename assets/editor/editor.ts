@@ -108,6 +108,28 @@ export class Editor implements GrammarTarget, KeymapTarget, MainEditor {
     return this.view.state.doc.toString();
   }
 
+  /**
+   * insertBelow adds text after the document, a blank line apart, as this person's
+   * edit (undoable, shared and replayed like typing), and puts the caret at its start.
+   * Nothing already there is replaced. Returns false when the editor is read-only.
+   */
+  insertBelow(text: string): boolean {
+    if (this.ended || !this.shown) return false;
+    const view = this.shown;
+    const doc = view.state.doc;
+    const tail = doc.sliceString(Math.max(0, doc.length - 2));
+    const gap = doc.length === 0 ? "" : tail.endsWith("\n\n") ? "" : tail.endsWith("\n") ? "\n" : "\n\n";
+    const at = doc.length + gap.length;
+    view.dispatch({
+      changes: { from: doc.length, insert: gap + text },
+      selection: EditorSelection.cursor(at),
+      scrollIntoView: true,
+      userEvent: "input.insert",
+    });
+    view.focus();
+    return true;
+  }
+
   destroy(): void {
     this.shown?.destroy();
   }

@@ -139,7 +139,26 @@ export class Island {
     this.link.start(this.sync);
     this.offline.persistSoon();
     this.bridge.announce(this.el);
+    document.addEventListener("click", this.onInsertCode);
+    this.pad()?.setAttribute("data-editing", "");
   }
+
+  /** pad is the page element whose data-editing shows the editor's page controls. */
+  private pad(): Element | null {
+    return this.el.closest(".pad-page");
+  }
+
+  /**
+   * onInsertCode: a button data-insert-code="ID" (the question's starter code, for
+   * interviewers) adds the text of element ID below the code, as this person's edit.
+   */
+  private onInsertCode = (e: MouseEvent): void => {
+    const button = (e.target as Element | null)?.closest?.<HTMLElement>("[data-insert-code]");
+    const source = button && document.getElementById(button.dataset.insertCode ?? "");
+    if (!source) return;
+    e.preventDefault();
+    if (!this.editor.insertBelow(source.textContent ?? "")) this.status.flash("The interview has ended: the code cannot change.");
+  };
 
   private onMessage(m: ServerMessage): void {
     try {
@@ -198,6 +217,7 @@ export class Island {
     this.sync.end();
     this.offline.end();
     this.editor.endEditing();
+    this.pad()?.removeAttribute("data-editing");
     this.cursors.clear();
     this.renderStatus();
   }
@@ -207,6 +227,8 @@ export class Island {
     if (this.destroyed) return;
     this.destroyed = true;
     this.offline.destroy(); // first: whatever happens next, the edits are kept
+    document.removeEventListener("click", this.onInsertCode);
+    this.pad()?.removeAttribute("data-editing");
     this.link.destroy();
     this.sync.destroy();
     this.cursors.destroy();

@@ -115,7 +115,7 @@ export class Link {
 
   private onClose(code: number, reason: string, opened: boolean): boolean {
     this.ev.closed();
-    if (code === Close.sessionDeleted || reason === Code.sessionDeleted) {
+    if (code === Close.sessionDeleted || reason === Code.sessionDeleted || reason === Code.sessionEnded) {
       this.end();
       return false;
     }

@@ -34,7 +34,7 @@ export class People {
   }
 
   joined(m: PresenceMessage): void {
-    this.users.set(m.userId, { id: m.userId, name: m.userName, color: m.color });
+    this.users.set(m.userId, { id: m.userId, name: m.userName, color: m.color, role: m.role });
   }
 
   left(userId: string): void {

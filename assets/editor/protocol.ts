@@ -6,7 +6,11 @@ export interface Person {
   id: string;
   name: string;
   color: string;
+  role?: Role;
 }
+
+/** What a participant is in the session; fixed for a connection's life. */
+export type Role = "interviewer" | "candidate";
 
 /** One accepted update; changes is ChangeSet.toJSON() of @codemirror/state. */
 export interface WireUpdate {
@@ -46,6 +50,7 @@ export interface PresenceMessage {
   userId: string;
   userName: string;
   color: string;
+  role?: Role;
 }
 
 /** Someone's selection, positions in the document at version. */
@@ -89,7 +94,7 @@ export const Close = {
   goingAway: 1001, // the server shuts down: reconnect
   policy: 1008, // rate_limited, too_slow, and the refusals below (reason = code)
   tooBig: 1009, // a frame over the message limit
-  sessionDeleted: 4410, // the session was deleted: stop for good
+  sessionDeleted: 4410, // the session was deleted, or the interview ended: stop for good
 } as const;
 
 /** Error codes of the "error" message that concern the island. */
@@ -103,6 +108,7 @@ export const Code = {
   tooManyConnections: "too_many_connections",
   tooManyJoins: "too_many_joins",
   sessionDeleted: "session_deleted",
+  sessionEnded: "session_ended",
 } as const;
 
 /** The codes of a connection refused for now: the island says so and tries again later. */

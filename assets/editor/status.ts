@@ -59,7 +59,7 @@ export class StatusLine {
     let text: string;
     let detail: string | undefined;
     if (f.ended) {
-      [state, text] = ["ended", "This session was ended"];
+      [state, text] = ["ended", "This interview has ended"];
     } else if (f.live) {
       [state, text] = ["live", "Live"];
     } else if (f.refused) {

@@ -66,7 +66,7 @@ export class RunnerPanel {
   private readonly names = new Map<string, { name: string; color: string }>();
   private readonly remote = new Map<string, { view: RunView; user: string }>();
   private runSeq = 0;
-  private readonly questionTests: QuestionTests | null = readTests();
+  private questionTests: QuestionTests | null = readTests();
   private readonly tables = new Map<string, TestTable>(); // others' test runs, by user/run
   private destroyed = false;
 
@@ -108,6 +108,7 @@ export class RunnerPanel {
     window.addEventListener("keydown", this.onKey, true); // before the editor's Mod-Enter
     this.p.log.addEventListener("scroll", this.onScroll, { passive: true });
     document.addEventListener("duet:language", this.onLanguageEvent);
+    document.addEventListener("htmx:afterSettle", this.onSettle);
     if (!isolated()) {
       this.p.note.hidden = false;
       this.p.note.textContent =
@@ -140,6 +141,17 @@ export class RunnerPanel {
     ];
     this.scheduleWarmUp();
   }
+
+  /**
+   * onSettle reads the tests again when htmx has swapped the pad's question part
+   * (the session was given another question): Run tests then runs the new ones.
+   */
+  private onSettle = (e: Event): void => {
+    const target = e.target as Element | null;
+    if (!target?.closest?.("#question-region")) return;
+    this.questionTests = readTests();
+    this.enableTests();
+  };
 
   private onLanguageEvent = (e: Event): void => {
     const lang = (e as CustomEvent<{ language?: unknown }>).detail?.language;
@@ -299,19 +311,21 @@ export class RunnerPanel {
     const qt = this.questionTests;
     if (!qt || qt.language !== this.lang || qt.tests.length === 0) return;
     const code = this.code();
-    const hidden = qt.tests.filter((t) => t.hidden).length;
-    const title = `Tests · ${qt.tests.length - hidden} visible${hidden ? ` + ${hidden} hidden` : ""}`;
-    await this.execute(title, (engine, hooks) => engine.runTests(code, qt.tests, hooks), qt.tests);
+    // The title is short, as run headers are narrow: the table below counts the tests
+    // and marks the hidden ones.
+    await this.execute("Tests", (engine, hooks) => engine.runTests(code, qt.tests, hooks), qt.tests);
   }
 
   /** enableTests offers Run tests when the session is in the tests' language. */
   private enableTests(): void {
     const b = this.p.tests;
+    if (!b) return;
     const qt = this.questionTests;
-    if (!b || !qt) return;
+    b.hidden = !qt || qt.tests.length === 0;
+    if (!qt) return;
     const same = qt.language === this.lang;
     b.disabled = !same || !!this.current || qt.tests.length === 0;
-    b.title = same ? "Run the question's tests against the code" : `The tests are in ${labels[qt.language as Language] ?? qt.language}: switch the language back to run them.`;
+    b.title = same ? "Run the question's tests against the code" : `The tests are in ${labels[qt.language as Language] ?? qt.language}: switch the language to run them.`;
   }
 
   private async execute(title: string, exec: (engine: Engine, hooks: RunHooks) => Promise<RunResult>, tests?: TestCase[]): Promise<void> {
@@ -581,6 +595,7 @@ export class RunnerPanel {
     for (const u of this.unsubscribe) u();
     window.removeEventListener("keydown", this.onKey, true);
     document.removeEventListener("duet:language", this.onLanguageEvent);
+    document.removeEventListener("htmx:afterSettle", this.onSettle);
     for (const e of this.engines.values()) e.dispose();
     this.share.end(null);
   }

@@ -96,6 +96,16 @@ func createSession(t *testing.T, base string) (id, token string) {
 	return s.ID, s.OwnerToken
 }
 
+// becomeInterviewer makes the browser's profile an interviewer of a session, as
+// a person does: by opening the interviewer link (which lands on the pad).
+func (b *browser) becomeInterviewer(t *testing.T, base, id, token string) {
+	t.Helper()
+	tb := b.open(t, b.name+" opens the interviewer link")
+	defer tb.close()
+	tb.navigate(base + "/s/" + id + "/interviewer/" + token)
+	tb.waitUntil(`location.pathname === "/s/`+id+`"`, stepTimeout, "the pad after the interviewer link")
+}
+
 // ---- browsers ----
 
 // browser is one Chromium with its own profile: its own cookies and localStorage.

@@ -452,8 +452,8 @@ func sessionEnded(t *testing.T, e *env) {
 	e.proxy.restore()
 	for _, tb := range []*tab{b, a} {
 		tb.waitUntil(`document.getElementById("connection-status").dataset.state === "ended"`, syncTimeout, "the ended status")
-		if got := tb.statusText(); got != "This session was ended" {
-			t.Errorf("%s's status text = %q, want %q", tb.name, got, "This session was ended")
+		if got := tb.statusText(); got != "This interview has ended" {
+			t.Errorf("%s's status text = %q, want %q", tb.name, got, "This interview has ended")
 		}
 		if got := evalAs[string](tb, `document.querySelector("#editor .cm-content").contentEditable`); got != "false" {
 			t.Errorf("%s's editor contentEditable = %q after the end, want false", tb.name, got)

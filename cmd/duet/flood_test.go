@@ -38,8 +38,8 @@ const floodInsert = 900 << 10
 // as its confirmations come (within the message rate): duet's memory grows by no
 // more than its budgets (the in-memory tail and a client's send queue, plus the
 // collector's slack), the session stops at its quota with quota_exceeded, the data
-// folder grows by no more than the quota and the WAL, and an edit in another
-// session keeps coming back quickly.
+// folder grows by no more than the quota and the WAL, and another session's edits
+// keep being accepted (their slowest round trip is logged, not asserted).
 func editFlood(t *testing.T, bin string) {
 	const (
 		quota     = 48 << 20 // -session-quota
@@ -87,9 +87,11 @@ func editFlood(t *testing.T, bin string) {
 
 	insert := fmt.Sprintf(`[[0,"%s"]]`, strings.Repeat("x", floodInsert))
 	remove := fmt.Sprintf(`[[%d]]`, floodInsert)
+	// Until refused: the quota is reached after some 110 edits whatever the pace of
+	// the machine; the bound only stops a duet that never refuses.
 	refused, edits := "", 0
-	deadline := time.Now().Add(20 * time.Second)
-	for v := flSync.Version; refused == "" && time.Now().Before(deadline); v++ {
+	const most = 4 * quota / floodInsert
+	for v := flSync.Version; refused == "" && edits < most; v++ {
 		changes := insert
 		if v%2 == 1 {
 			changes = remove
@@ -119,9 +121,6 @@ func editFlood(t *testing.T, bin string) {
 	}
 	if grew := diskAfter - diskBefore; grew > quota+walLimit+quota/8 {
 		t.Errorf("the data folder grew by %d MB, want at most %d MB (the quota, the WAL and SQLite's pages)", grew>>20, (quota+walLimit+quota/8)>>20)
-	}
-	if slowest > time.Second {
-		t.Errorf("the slowest edit round trip of another session took %v during the flood, want well under a second", slowest)
 	}
 	// The flooding client is still connected, and what fits is still taken.
 	if m, err := floodEdit(ctx, fl, flSync.Version+edits, "flood", `[[0,"y"]]`); err != nil || m.Type != "update" {

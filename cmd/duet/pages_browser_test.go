@@ -16,7 +16,7 @@ import (
 func TestBrowserPages(t *testing.T) {
 	exe := mustChromium(t, "app.css", "editor.js", "replay.js", "docs.js")
 	base, _ := startRun(t, "-store", "memory")
-	id, _ := createSession(t, base)
+	id, token := createSession(t, base)
 	typeProgram(t, base, id) // something to show on the join page and to replay
 
 	b, err := startBrowser(t, exe, "viewer", false)
@@ -49,7 +49,11 @@ func TestBrowserPages(t *testing.T) {
 		{name: "error", path: "/s/" + uuid.NewString(), ready: `!!document.querySelector(".error-page h1")`},
 		// The profile has no name yet: the pad asks for one.
 		{name: "join", path: "/s/" + id, ready: `!!document.getElementById("join-name")`},
-		{name: "replay", path: "/s/" + id + "/replay", ready: `!!document.getElementById("replay-frame") && !!window.htmx`},
+		// The replay is for interviewers: the profile opens the interviewer link first.
+		{name: "replay", setup: func(tb *tab) string {
+			tb.navigate(base + "/s/" + id + "/interviewer/" + token)
+			return base + "/s/" + id + "/replay"
+		}, ready: `!!document.getElementById("replay-frame") && !!window.htmx`},
 		// Started from the form, so this profile is the owner (an End button in the bar).
 		{name: "pad", setup: func(tb *tab) string {
 			tb.navigate(base + "/")

@@ -200,6 +200,95 @@ func TestQuestionsBrowser(t *testing.T) {
 		}
 	})
 
+	// A second question, later in the hour: Ada adds the LRU cache from her pad.
+	var lru struct {
+		Title, StarterCode string
+		Rubric             string
+		Tests              []struct {
+			Name, Code string
+			Hidden     bool
+		}
+	}
+	mustGetJSON(t, base+"/questions/example-lru-cache-python", &lru)
+	for _, tc := range lru.Tests {
+		if tc.Hidden {
+			canaries = append(canaries, tc.Name, tc.Code)
+		}
+	}
+	canaries = append(canaries, lru.Rubric[:60])
+	t.Run("SecondQuestion", func(t *testing.T) {
+		ada.t, bob.t = t, t
+		ada.setDark(false) // before the page loads: its light screenshot catches no colour transition
+		bob.setDark(false)
+		ada.navigate(pad)
+		ada.waitPad()
+		code := evalAs[string](bob, `document.getElementById("editor").duetEditor.getText()`)
+		if evalAs[bool](bob, `!!document.getElementById("question-add")`) {
+			t.Error("Bob, the candidate, is offered to add a question")
+		}
+		ada.eval(`document.getElementById("question-add").open = true; document.getElementById("add-question").value = "example-lru-cache-python"`)
+		start := time.Now()
+		ada.click(`#question-add button[type=submit]`)
+		for _, tb := range []*tab{bob, ada} {
+			tb.waitUntil(`document.querySelector("#question .question-pane-title")?.textContent === `+jsString(lru.Title)+` &&
+				JSON.parse(document.getElementById("runner-tests").textContent).tests.some(t => t.name === "missing key") &&
+				!document.getElementById("tests-button").hidden`, stepTimeout, "the LRU cache in "+tb.name+"'s pane, and its tests in the runner")
+			t.Logf("BENCH second question, Ada's click → %s's pane and runner show it (polled): %v", tb.name, time.Since(start).Round(time.Millisecond))
+		}
+		if got := evalAs[string](bob, `document.getElementById("question-news").textContent`); got != "New question: "+lru.Title {
+			t.Errorf("Bob's status line says %q, want the new question's title", got)
+		}
+		if got := evalAs[string](bob, `document.getElementById("editor").duetEditor.getText()`); got != code {
+			t.Errorf("adding a question changed Bob's code from %q to %q", code, got)
+		}
+		if evalAs[bool](bob, `!!document.querySelector(".question-rubric, #starter-code, [data-insert-code]") ||
+			JSON.parse(document.getElementById("runner-tests").textContent).tests.some(t => t.hidden)`) {
+			t.Error("Bob's new pane holds the rubric, the starter code or hidden tests")
+		}
+		if got := evalAs[string](bob, `document.querySelector("[data-hidden-tests]")?.textContent ?? ""`); !strings.Contains(got, "Hidden tests exist (2)") {
+			t.Errorf("Bob is told %q, want that 2 hidden tests exist", got)
+		}
+		if n := evalAs[int](ada, `JSON.parse(document.getElementById("runner-tests").textContent).tests.filter(t => t.hidden).length`); n != 2 {
+			t.Errorf("Ada's runner has %d hidden tests of the LRU cache, want 2", n)
+		}
+
+		// Ada inserts the starter code: an ordinary edit, below Bob's work, on both pads.
+		ada.eval(`document.querySelector("#question .question-starter").open = true`)
+		ada.click(`[data-insert-code="starter-code"]`)
+		want := code + "\n" + lru.StarterCode
+		if !strings.HasSuffix(code, "\n") {
+			want = code + "\n\n" + lru.StarterCode
+		}
+		bob.waitUntil(`document.getElementById("editor").duetEditor.getText() === `+jsString(want), stepTimeout, "the starter code below Bob's code")
+		shoot := func(name string) {
+			for _, tb := range []*tab{ada, bob} {
+				for _, dark := range []bool{false, true} {
+					tb.setDark(dark)
+					tb.sleepFor(300 * time.Millisecond)
+					tb.screenshot(fmt.Sprintf("questions-%s-%s-%s", name, strings.ToLower(tb.name), map[bool]string{false: "light", true: "dark"}[dark]))
+				}
+			}
+		}
+		ada.eval(`window.scrollTo(0, 0); document.getElementById("question").scrollTop = 0`)
+		shoot("second-question-desktop")
+
+		for _, tb := range []*tab{ada, bob} {
+			tb.emulatePhone(390, 844)
+			tb.eval(`window.scrollTo(0, 0); document.getElementById("question").scrollTop = 0`)
+		}
+		shoot("second-question-phone")
+		for _, tb := range []*tab{ada, bob} {
+			tb.do(stepTimeout, chromedp.EmulateViewport(1280, 860))
+		}
+
+		ada.navigate(pad + "/replay")
+		ada.waitUntil(`document.querySelectorAll(".timeline-question").length === 2`, stepTimeout, "the two questions on the replay's timeline")
+		if got := evalAs[string](ada, `document.querySelectorAll(".timeline-question title")[1].textContent`); !strings.Contains(got, "Question 2 given: "+lru.Title) {
+			t.Errorf("the replay's second question mark says %q", got)
+		}
+		ada.screenshot("questions-second-question-replay-ada-dark")
+	})
+
 	t.Run("HiddenTestsNeverReachTheCandidate", func(t *testing.T) {
 		bob.t = t
 		dom := evalAs[string](bob, `document.documentElement.outerHTML + JSON.stringify(localStorage)`)
@@ -213,21 +302,26 @@ func TestQuestionsBrowser(t *testing.T) {
 				}
 			}
 		}
-		// The watch saw what carries a question: the pad itself, and Ada's shared
-		// results with the hidden ones reduced to passed or failed.
+		// The watch saw what carries a question: the pad itself, the second question's
+		// part, and Ada's shared results with the hidden ones reduced to passed or failed.
 		kinds := map[string]int{}
-		var pads, redacted int
+		var pads, redacted, fragments int
 		for _, got := range seen() {
 			kinds[strings.Fields(got.what)[0]]++
 			if strings.HasPrefix(got.what, "document") && strings.Contains(got.body, "Hidden tests exist (3)") {
 				pads++
 			}
+			// The second question's part, fetched on the stream's question event.
+			if strings.HasPrefix(got.what, "xhr") && strings.HasSuffix(got.what, "/question") && strings.Contains(got.body, "Hidden tests exist (2)") {
+				fragments++
+			}
 			if got.what == "frame" && strings.Contains(got.body, `\"hidden\":true,\"passed\":false`) {
 				redacted++
 			}
 		}
-		if pads == 0 || redacted == 0 {
-			t.Errorf("the watch of Bob's browser saw %d pads and %d frames of hidden results (%v): it does not see what it must", pads, redacted, kinds)
+		if pads == 0 || redacted == 0 || fragments == 0 {
+			t.Errorf("the watch of Bob's browser saw %d pads, %d frames of hidden results and %d question parts (%v): it does not see what it must",
+				pads, redacted, fragments, kinds)
 		}
 		t.Logf("searched what reached Bob's browser: %v", kinds)
 	})

@@ -23,11 +23,13 @@ import (
 func TestReplayBrowser(t *testing.T) {
 	exe := mustChromium(t, "replay.js")
 	base := startDuet(t)
-	id, _ := createSession(t, base)
+	id, token := createSession(t, base)
 	texts, runVersion := typeProgram(t, base, id)
 	last := len(texts) - 1
 
 	light, dark := startPair(t, exe, "light", "dark")
+	light.becomeInterviewer(t, base, id, token) // the replay is for interviewers
+	dark.becomeInterviewer(t, base, id, token)
 	replay := base + "/s/" + id + "/replay"
 
 	t.Run("Scrub", func(t *testing.T) {

@@ -58,19 +58,28 @@ func runStore(ctx context.Context, args []string, out io.Writer) error {
 
 const storeUsage = `Usage: duet store copy -from LOCATION -to LOCATION
 
-Copies every session, with its whole history (update log, snapshots, runs,
-participants, owner token hash and times), from one store to another, then checks
-that both have the same counts and the same text at the latest version. A
-session already copied is brought up to date, or left alone if it is; running
-the copy twice changes nothing the second time. A LOCATION is sqlite:PATH (the
+Copies the question library, then every session, with its whole history (update
+log, snapshots, runs, participants, interviewers, the questions it was given, owner
+token hash and times, the end included), from one store to another, then checks
+that both have the same counts and the same text at the latest version. A session
+already copied is brought up to date, or left alone if it is; a question of the
+library is replaced by the source's when the source's was edited later; running the
+copy twice changes nothing the second time. A LOCATION is sqlite:PATH (the
 duet.db of a data folder) or a postgres:// URL. Stop the duet serving the source
 first, or copy again once it is stopped.
 
 `
 
+// fullStore is what the copy reads and writes: sessions and their history, and the
+// question library with the questions given to sessions.
+type fullStore interface {
+	store.Store
+	store.Questions
+}
+
 // sourceStore is a store whose sessions can be listed.
 type sourceStore interface {
-	store.Store
+	fullStore
 	SessionIDs(ctx context.Context) ([]string, error)
 }
 
@@ -123,8 +132,13 @@ func (s sqliteSource) SessionIDs(ctx context.Context) ([]string, error) {
 	return ids, rows.Err()
 }
 
-// copyStore copies every session of src to dst and says what it did.
-func copyStore(ctx context.Context, src sourceStore, dst store.Store, out io.Writer) error {
+// copyStore copies the question library and every session of src to dst and says
+// what it did.
+func copyStore(ctx context.Context, src sourceStore, dst fullStore, out io.Writer) error {
+	libErr := copyLibrary(ctx, src, dst, out)
+	if ctx.Err() != nil {
+		return libErr
+	}
 	ids, err := src.SessionIDs(ctx)
 	if err != nil {
 		return fmt.Errorf("store copy: %w", err)
@@ -155,9 +169,72 @@ func copyStore(ctx context.Context, src sourceStore, dst store.Store, out io.Wri
 			len(ids), counts[copied], counts[updated], counts[unchanged], counts[failed])
 	}
 	if counts[failed] > 0 {
-		return fmt.Errorf("store copy: %d of %d sessions not copied", counts[failed], len(ids))
+		return errors.Join(libErr, fmt.Errorf("store copy: %d of %d sessions not copied", counts[failed], len(ids)))
+	}
+	return libErr
+}
+
+// copyLibrary copies the questions of the library that dst lacks, and replaces
+// those that src has edited since (a later UpdatedAt). A question dst holds
+// differently and edited at the same time or later is left alone and reported:
+// the copy never throws away the newer of two edits.
+func copyLibrary(ctx context.Context, src, dst store.Questions, out io.Writer) error {
+	qs, err := src.ListQuestions(ctx)
+	if err != nil {
+		return fmt.Errorf("store copy: the question library: %w", err)
+	}
+	counts := map[copyOutcome]int{}
+	for _, q := range qs {
+		outcome, err := copyQuestion(ctx, dst, q)
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			fmt.Fprintf(out, "question %s: not copied: %v\n", q.ID, err)
+			outcome = failed
+		}
+		counts[outcome]++
+	}
+	if counts[unchanged] < len(qs) {
+		fmt.Fprintf(out, "%d questions in the library: %d copied, %d replaced by a later edit, %d already the same, %d failed\n",
+			len(qs), counts[copied], counts[updated], counts[unchanged], counts[failed])
+	}
+	if counts[failed] > 0 {
+		return fmt.Errorf("store copy: %d of %d questions of the library not copied", counts[failed], len(qs))
 	}
 	return nil
+}
+
+// copyQuestion copies one question of the library, or replaces dst's older version
+// of it.
+func copyQuestion(ctx context.Context, dst store.Questions, q store.Question) (copyOutcome, error) {
+	have, err := dst.Question(ctx, q.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return copied, dst.CreateQuestion(ctx, q)
+	case err != nil:
+		return failed, err
+	case sameQuestion(have, q):
+		return unchanged, nil
+	case q.UpdatedAt.After(have.UpdatedAt):
+		return updated, dst.UpdateQuestion(ctx, q)
+	}
+	return failed, errors.New("the destination holds another version of it, edited at the same time or later")
+}
+
+// sameQuestion reports whether two questions of the library say the same, edited
+// at the same time. (Their creation times may differ: UpdateQuestion keeps the
+// destination's.)
+func sameQuestion(a, b store.Question) bool {
+	ea, errA := store.EncodeQuestion(a)
+	eb, errB := store.EncodeQuestion(b)
+	return errA == nil && errB == nil && bytes.Equal(ea, eb) && a.ID == b.ID && a.UpdatedAt.Equal(b.UpdatedAt)
+}
+
+// sameSessionQuestion reports whether two questions given to a session are the
+// same, to the nanosecond.
+func sameSessionQuestion(a, b store.SessionQuestion) bool {
+	return sameQuestion(a.Question, b.Question) && a.CreatedAt.Equal(b.CreatedAt) && a.Version == b.Version && a.Added.Equal(b.Added)
 }
 
 type copyOutcome string
@@ -176,9 +253,11 @@ type history struct {
 	snapshots    []store.Snapshot
 	runs         []store.Run
 	participants []store.Participant
+	questions    []store.SessionQuestion
+	members      []store.Member
 }
 
-func readHistory(ctx context.Context, st store.Store, id string) (history, error) {
+func readHistory(ctx context.Context, st fullStore, id string) (history, error) {
 	var h history
 	var err error
 	if h.session, err = st.Session(ctx, id); err != nil {
@@ -193,7 +272,13 @@ func readHistory(ctx context.Context, st store.Store, id string) (history, error
 	if h.runs, err = st.Runs(ctx, id); err != nil {
 		return h, err
 	}
-	h.participants, err = st.Participants(ctx, id)
+	if h.participants, err = st.Participants(ctx, id); err != nil {
+		return h, err
+	}
+	if h.members, err = st.Members(ctx, id); err != nil {
+		return h, err
+	}
+	h.questions, err = st.SessionQuestions(ctx, id)
 	return h, err
 }
 
@@ -223,7 +308,7 @@ const copyChunk = 1000
 // copySession copies one session, or brings an earlier copy of it up to date, and
 // then verifies it. A session in dst that is not an earlier copy of src's (another
 // owner, a log that differs) is left alone and reported.
-func copySession(ctx context.Context, src, dst store.Store, id string) (copyOutcome, string, error) {
+func copySession(ctx context.Context, src, dst fullStore, id string) (copyOutcome, string, error) {
 	h, err := readHistory(ctx, src, id)
 	if err != nil {
 		return failed, "", fmt.Errorf("read: %w", err)
@@ -296,6 +381,34 @@ func copySession(ctx context.Context, src, dst store.Store, id string) (copyOutc
 		return failed, "", err
 	}
 	count(n, "participants")
+	n, err = addMissing(h.members, have.members, func(a, b store.Member) bool { return a.Principal == b.Principal },
+		func(m store.Member) error { return dst.AddMember(ctx, id, m) })
+	if err != nil {
+		return failed, "", err
+	}
+	count(n, "members")
+	if have.session.Ended.IsZero() && !h.session.Ended.IsZero() {
+		if err := dst.SetEnded(ctx, id, h.session.Ended); err != nil {
+			return failed, "", err
+		}
+		note("the end time")
+	}
+	// A session's questions are a list in the order they were given: the copy's must
+	// be the start of the source's, and the rest is added in order.
+	if len(have.questions) > len(h.questions) {
+		return failed, "", fmt.Errorf("the destination's session has %d questions, the source's %d", len(have.questions), len(h.questions))
+	}
+	for i, q := range have.questions {
+		if !sameSessionQuestion(q, h.questions[i]) {
+			return failed, "", fmt.Errorf("the questions given to the session differ at the %d. one", i+1)
+		}
+	}
+	for _, q := range h.questions[len(have.questions):] {
+		if err := dst.AddSessionQuestion(ctx, id, q); err != nil {
+			return failed, "", err
+		}
+	}
+	count(len(h.questions)-len(have.questions), "questions")
 	if have.session.LastActive.Before(h.session.LastActive) {
 		if err := dst.Touch(ctx, id, h.session.LastActive); err != nil {
 			return failed, "", err
@@ -307,7 +420,8 @@ func copySession(ctx context.Context, src, dst store.Store, id string) (copyOutc
 		return failed, "", fmt.Errorf("copied, but %w", err)
 	}
 	if outcome == copied {
-		did = []string{fmt.Sprintf("%d updates, %d snapshots, %d runs, %d participants", len(h.log), len(h.snapshots), len(h.runs), len(h.participants))}
+		did = []string{fmt.Sprintf("%d updates, %d snapshots, %d runs, %d participants, %d members, %d questions",
+			len(h.log), len(h.snapshots), len(h.runs), len(h.participants), len(h.members), len(h.questions))}
 	}
 	return outcome, strings.Join(did, ", "), nil
 }
@@ -336,7 +450,7 @@ func sameUpdate(a, b store.Update) bool {
 // session's fields, the counts of updates, snapshots, runs and participants, the
 // log itself, and the text at the latest version as duet would load it (the
 // hub's restore: latest snapshot, then the updates after it).
-func verifyCopy(ctx context.Context, src, dst store.Store, id string, h history) error {
+func verifyCopy(ctx context.Context, src, dst fullStore, id string, h history) error {
 	got, err := readHistory(ctx, dst, id)
 	if err != nil {
 		return fmt.Errorf("reading it back failed: %w", err)
@@ -351,12 +465,21 @@ func verifyCopy(ctx context.Context, src, dst store.Store, id string, h history)
 		return fmt.Errorf("the copy has %d runs, the source %d", len(got.runs), len(h.runs))
 	case len(got.participants) != len(h.participants):
 		return fmt.Errorf("the copy has %d participants, the source %d", len(got.participants), len(h.participants))
-	case c.Language != s.Language || !c.CreatedAt.Equal(s.CreatedAt) || !c.LastActive.Equal(s.LastActive) || !bytes.Equal(c.OwnerTokenHash, s.OwnerTokenHash):
+	case len(got.members) != len(h.members):
+		return fmt.Errorf("the copy has %d members, the source %d", len(got.members), len(h.members))
+	case len(got.questions) != len(h.questions):
+		return fmt.Errorf("the copy has %d questions, the source %d", len(got.questions), len(h.questions))
+	case c.Language != s.Language || !c.CreatedAt.Equal(s.CreatedAt) || !c.LastActive.Equal(s.LastActive) || !bytes.Equal(c.OwnerTokenHash, s.OwnerTokenHash) || !c.Ended.Equal(s.Ended):
 		return fmt.Errorf("the copy's session is %+v, the source's %+v", c, s)
 	}
 	for v := range h.log {
 		if !sameUpdate(got.log[v], h.log[v]) {
 			return fmt.Errorf("the logs differ at version %d", v)
+		}
+	}
+	for i := range h.questions {
+		if !sameSessionQuestion(got.questions[i], h.questions[i]) {
+			return fmt.Errorf("the %d. question given to the session differs", i+1)
 		}
 	}
 	want, err := collab.NewHub(collab.HubConfig{Store: src}).Session(ctx, id)

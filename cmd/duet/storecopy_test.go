@@ -19,8 +19,9 @@ import (
 // shapes that break naive copies: emoji, lone surrogates (escaped in the JSON of
 // changes and snapshots), bytes that are not UTF-8 in run output, times to the
 // nanosecond, several snapshots, runs with and without an end, a renamed
-// participant.
-func copyFixture(t *testing.T, st store.Store, id string) {
+// participant, two questions given to the session (the second one later, at a
+// version of the log).
+func copyFixture(t *testing.T, st fullStore, id string) {
 	t.Helper()
 	ctx := t.Context()
 	at := time.Date(2026, 11, 26, 9, 30, 0, 123456789, time.UTC)
@@ -48,7 +49,26 @@ func copyFixture(t *testing.T, st store.Store, id string) {
 	must(st.SaveParticipant(ctx, id, store.Participant{UserID: "u-ada", Name: "Ada", Joined: at}))
 	must(st.SaveParticipant(ctx, id, store.Participant{UserID: "u-bob", Name: "Bob", Joined: at.Add(time.Second)}))
 	must(st.SaveParticipant(ctx, id, store.Participant{UserID: "u-ada", Name: "Ada 😀", Joined: at.Add(time.Hour)}))
+	must(st.AddSessionQuestion(ctx, id, store.SessionQuestion{Question: fixtureQuestion("9b0c3d1e-0000-4000-8000-000000000001", at), Added: at}))
+	second := fixtureQuestion("9b0c3d1e-0000-4000-8000-000000000002", at.Add(time.Minute))
+	second.Tests = nil
+	must(st.AddSessionQuestion(ctx, id, store.SessionQuestion{Question: second, Version: 2, Added: at.Add(90*time.Second + 1)}))
+	must(st.AddMember(ctx, id, store.Member{Principal: "b:0123456789abcdef0123456789abcdef", Role: store.RoleInterviewer, PublicID: "p-ada", Added: at}))
+	must(st.AddMember(ctx, id, store.Member{Principal: "a:bob", Role: store.RoleInterviewer, PublicID: "p-bob", Added: at.Add(time.Second + 1)}))
 	must(st.Touch(ctx, id, s.LastActive))
+}
+
+// fixtureQuestion is a question with every field set, emoji and a hidden test.
+func fixtureQuestion(id string, at time.Time) store.Question {
+	return store.Question{
+		ID: id, Title: "Two sum 😀 " + id[len(id)-1:], Language: "python", Prompt: "Find **two** numbers.\n\n<b>é</b>",
+		StarterCode: "def two_sum(nums, target):\n    pass\n", Rubric: "Hash map: O(n).",
+		Tests: []store.QuestionTest{
+			{Name: "example", Code: "assert two_sum([2, 7], 9) == [0, 1]"},
+			{Name: "secret 😀", Code: "assert two_sum([3, 3], 6) == [0, 1]", Hidden: true},
+		},
+		CreatedAt: at, UpdatedAt: at.Add(7),
+	}
 }
 
 // runCopy runs `duet store copy` and returns what it said.
@@ -59,7 +79,7 @@ func runCopy(t *testing.T, from, to string) (string, error) {
 	return out.String(), err
 }
 
-func mustHistory(t *testing.T, st store.Store, id string) history {
+func mustHistory(t *testing.T, st fullStore, id string) history {
 	t.Helper()
 	h, err := readHistory(t.Context(), st, id)
 	if err != nil {
@@ -69,7 +89,7 @@ func mustHistory(t *testing.T, st store.Store, id string) history {
 }
 
 // wantHistories checks that st holds each of the sessions of want, exactly.
-func wantHistories(t *testing.T, st store.Store, where string, want ...history) {
+func wantHistories(t *testing.T, st fullStore, where string, want ...history) {
 	t.Helper()
 	for _, w := range want {
 		if diff := diffHistory(mustHistory(t, st, w.session.ID), w); diff != "" {
@@ -83,7 +103,7 @@ func wantHistories(t *testing.T, st store.Store, where string, want ...history) 
 func diffHistory(got, want history) string {
 	g, w := got.session, want.session
 	if g.ID != w.ID || g.Language != w.Language || g.Version != w.Version || !g.CreatedAt.Equal(w.CreatedAt) ||
-		!g.LastActive.Equal(w.LastActive) || !bytes.Equal(g.OwnerTokenHash, w.OwnerTokenHash) {
+		!g.LastActive.Equal(w.LastActive) || !bytes.Equal(g.OwnerTokenHash, w.OwnerTokenHash) || !g.Ended.Equal(w.Ended) {
 		return fmt.Sprintf("session %+v, want %+v", g, w)
 	}
 	if len(got.log) != len(want.log) || len(got.snapshots) != len(want.snapshots) || len(got.runs) != len(want.runs) || len(got.participants) != len(want.participants) {
@@ -116,6 +136,23 @@ func diffHistory(got, want history) string {
 			return fmt.Sprintf("participant %d = %+v, want %+v", i, g, w)
 		}
 	}
+	if len(got.questions) != len(want.questions) {
+		return fmt.Sprintf("%d questions, want %d", len(got.questions), len(want.questions))
+	}
+	for i := range got.questions {
+		if !sameSessionQuestion(got.questions[i], want.questions[i]) {
+			return fmt.Sprintf("question %d = %+v, want %+v", i, got.questions[i], want.questions[i])
+		}
+	}
+	if len(got.members) != len(want.members) {
+		return fmt.Sprintf("%d members, want %d", len(got.members), len(want.members))
+	}
+	for i := range got.members {
+		g, w := got.members[i], want.members[i]
+		if g.SessionID != w.SessionID || g.Principal != w.Principal || g.Role != w.Role || g.PublicID != w.PublicID || !g.Added.Equal(w.Added) {
+			return fmt.Sprintf("member %d = %+v, want %+v", i, g, w)
+		}
+	}
 	return ""
 }
 
@@ -138,13 +175,23 @@ func TestStoreCopy(t *testing.T) {
 	copyFixture(t, src, a)
 	copyFixture(t, src, b)
 	wantA, wantB := mustHistory(t, src, a), mustHistory(t, src, b)
-	if len(wantA.log) != 3 || len(wantA.snapshots) != 2 || len(wantA.runs) != 2 || len(wantA.participants) != 2 {
-		t.Fatalf("fixture: %d updates, %d snapshots, %d runs, %d participants", len(wantA.log), len(wantA.snapshots), len(wantA.runs), len(wantA.participants))
+	if len(wantA.log) != 3 || len(wantA.snapshots) != 2 || len(wantA.runs) != 2 || len(wantA.participants) != 2 || len(wantA.members) != 2 || len(wantA.questions) != 2 {
+		t.Fatalf("fixture: %d updates, %d snapshots, %d runs, %d participants, %d members, %d questions",
+			len(wantA.log), len(wantA.snapshots), len(wantA.runs), len(wantA.participants), len(wantA.members), len(wantA.questions))
+	}
+	at := wantA.session.CreatedAt
+	library := []store.Question{fixtureQuestion("9b0c3d1e-0000-4000-8000-00000000000a", at), fixtureQuestion("9b0c3d1e-0000-4000-8000-00000000000b", at)}
+	library[1].Tests = nil
+	for _, q := range library {
+		if err := src.CreateQuestion(ctx, q); err != nil {
+			t.Fatal(err)
+		}
 	}
 	src.Close()
 
 	out, err := runCopy(t, "sqlite:"+srcPath, pgURL)
-	if err != nil || !strings.Contains(out, a+": copied: 3 updates, 2 snapshots, 2 runs, 2 participants") || !strings.Contains(out, "2 sessions: 2 copied") {
+	if err != nil || !strings.Contains(out, a+": copied: 3 updates, 2 snapshots, 2 runs, 2 participants, 2 members, 2 questions") ||
+		!strings.Contains(out, "2 sessions: 2 copied") || !strings.Contains(out, "2 questions in the library: 2 copied, 0 replaced") {
 		t.Fatalf("first copy to PostgreSQL: %v\n%s", err, out)
 	}
 	out, err = runCopy(t, "sqlite:"+srcPath, pgURL)
@@ -156,6 +203,7 @@ func TestStoreCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantHistories(t, pg, "in PostgreSQL", wantA, wantB)
+	wantLibrary(t, pg, "in PostgreSQL", library)
 
 	// Back to a new SQLite file: the round trip.
 	for range 2 {
@@ -168,6 +216,7 @@ func TestStoreCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantHistories(t, back, "after the round trip", wantA, wantB)
+	wantLibrary(t, back, "after the round trip", library)
 
 	// The source was used after the copy: a new copy brings the destination up to date.
 	src, err = sqlite.Open(ctx, srcPath, sqlite.Options{})
@@ -181,13 +230,41 @@ func TestStoreCopy(t *testing.T) {
 	if err := src.SaveParticipant(ctx, a, store.Participant{UserID: "u-cy", Name: "Cy", Joined: later}); err != nil {
 		t.Fatal(err)
 	}
+	if err := src.AddMember(ctx, a, store.Member{Principal: "a:cy", Role: store.RoleInterviewer, PublicID: "p-cy", Added: later}); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.SetEnded(ctx, a, later.Add(time.Nanosecond)); err != nil {
+		t.Fatal(err)
+	}
+	third := fixtureQuestion("9b0c3d1e-0000-4000-8000-000000000003", later)
+	if err := src.AddSessionQuestion(ctx, a, store.SessionQuestion{Question: third, Version: 3, Added: later}); err != nil {
+		t.Fatal(err)
+	}
+	library[0].Prompt, library[0].UpdatedAt = "Edited later.", later
+	if err := src.UpdateQuestion(ctx, library[0]); err != nil {
+		t.Fatal(err)
+	}
 	wantA = mustHistory(t, src, a)
 	src.Close()
 	out, err = runCopy(t, "sqlite:"+srcPath, pgURL)
-	if err != nil || !strings.Contains(out, a+": brought up to date: +1 updates, +1 participants") || !strings.Contains(out, "1 brought up to date, 1 already the same") {
+	if err != nil || !strings.Contains(out, a+": brought up to date: +1 updates, +1 participants, +1 members, the end time, +1 questions") ||
+		!strings.Contains(out, "1 brought up to date, 1 already the same") || !strings.Contains(out, "2 questions in the library: 0 copied, 1 replaced by a later edit, 1 already the same") {
 		t.Fatalf("copy after the source was used: %v\n%s", err, out)
 	}
 	wantHistories(t, pg, "brought up to date", wantA)
+	wantLibrary(t, pg, "brought up to date", library)
+
+	// A question the destination edited later than the source is left alone.
+	newer := library[1]
+	newer.Title, newer.UpdatedAt = "Edited in PostgreSQL", later.Add(time.Hour)
+	if err := pg.UpdateQuestion(ctx, newer); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runCopy(t, "sqlite:"+srcPath, pgURL)
+	if err == nil || !strings.Contains(out, "question "+newer.ID+": not copied: the destination holds another version of it") {
+		t.Errorf("copy onto a question edited later: %v\n%s", err, out)
+	}
+	wantLibrary(t, pg, "after a refused copy", []store.Question{library[0], newer})
 
 	// The destination holds another session under b's id: it is left alone.
 	if err := back.DeleteSession(ctx, b); err != nil {
@@ -204,6 +281,27 @@ func TestStoreCopy(t *testing.T) {
 		t.Errorf("copy onto another session: %v\n%s", err, out)
 	}
 	pg.Close()
+}
+
+// wantLibrary checks that st's question library is exactly want (by title).
+func wantLibrary(t *testing.T, st store.Questions, where string, want []store.Question) {
+	t.Helper()
+	got, err := st.ListQuestions(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]store.Question{}
+	for _, q := range got {
+		byID[q.ID] = q
+	}
+	if len(got) != len(want) {
+		t.Errorf("library %s: %d questions, want %d", where, len(got), len(want))
+	}
+	for _, w := range want {
+		if g, ok := byID[w.ID]; !ok || !sameQuestion(g, w) || !g.CreatedAt.Equal(w.CreatedAt) {
+			t.Errorf("library %s: question %s = %+v, want %+v", where, w.ID, g, w)
+		}
+	}
 }
 
 func TestStoreCopyRefuses(t *testing.T) {

@@ -123,6 +123,22 @@ var migrations = []string{
 		+ (SELECT COALESCE(sum(32 + octet_length(o.stream) + octet_length(o.text)), 0)
 			FROM run_output o JOIN runs r ON r.pk = o.run WHERE r.session = sessions.pk)
 		+ (SELECT COALESCE(sum(32 + octet_length(text)), 0) FROM snapshots WHERE session = sessions.pk);`,
+
+	// 6: roles. When an interview ended, and who its interviewers are (by principal,
+	// which is never shown; public_id is what the others see). Principals and public
+	// ids are made by duet (hex, or an account id), so they are text. The index
+	// serves "the interviews of this principal, newest first".
+	`ALTER TABLE sessions ADD COLUMN ended bigint;
+
+	CREATE TABLE session_members (
+		session   bigint NOT NULL REFERENCES sessions (pk) ON DELETE CASCADE,
+		principal text NOT NULL,
+		role      text NOT NULL,
+		public_id text NOT NULL,
+		added     bigint,
+		PRIMARY KEY (session, principal)
+	);
+	CREATE INDEX session_members_by_principal ON session_members (principal, added);`,
 }
 
 // migrateLock is the key of the advisory lock that serialises migrations: any

@@ -14,9 +14,9 @@ import (
 // CreateSession stores a new session at version 0, or returns ErrExists.
 func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 	return s.do(ctx, "create session "+sess.ID, func(ctx context.Context) error {
-		tag, err := s.pool.Exec(ctx, `INSERT INTO sessions (id, language, created, last_active, owner_token_hash, version)
-			VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT (id) DO NOTHING`,
-			sess.ID, sess.Language, encTime(sess.CreatedAt), encTime(sess.LastActive), blob(sess.OwnerTokenHash))
+		tag, err := s.pool.Exec(ctx, `INSERT INTO sessions (id, language, created, last_active, owner_token_hash, version, ended)
+			VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (id) DO NOTHING`,
+			sess.ID, sess.Language, encTime(sess.CreatedAt), encTime(sess.LastActive), blob(sess.OwnerTokenHash), encTime(sess.Ended))
 		if err == nil && tag.RowsAffected() == 0 {
 			err = fmt.Errorf("create session %s: %w", sess.ID, store.ErrExists)
 		}
@@ -28,13 +28,13 @@ func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 func (s *Store) Session(ctx context.Context, id string) (store.Session, error) {
 	out := store.Session{ID: id}
 	err := s.do(ctx, "session "+id, func(ctx context.Context) error {
-		var created, active *int64
-		err := s.pool.QueryRow(ctx, `SELECT language, created, last_active, owner_token_hash, version, bytes FROM sessions WHERE id = $1`, id).
-			Scan(&out.Language, &created, &active, &out.OwnerTokenHash, &out.Version, &out.Bytes)
+		var created, active, ended *int64
+		err := s.pool.QueryRow(ctx, `SELECT language, created, last_active, owner_token_hash, version, bytes, ended FROM sessions WHERE id = $1`, id).
+			Scan(&out.Language, &created, &active, &out.OwnerTokenHash, &out.Version, &out.Bytes, &ended)
 		if errors.Is(err, errNoRows) {
 			return noSession(id)
 		}
-		out.CreatedAt, out.LastActive = decTime(created), decTime(active)
+		out.CreatedAt, out.LastActive, out.Ended = decTime(created), decTime(active), decTime(ended)
 		return err
 	})
 	if err != nil {
@@ -89,6 +89,14 @@ func (s *Store) Touch(ctx context.Context, id string, at time.Time) error {
 		return mustAffect(s.pool.Exec(ctx, `UPDATE sessions SET last_active =
 			CASE WHEN $1::int8 IS NOT NULL AND (last_active IS NULL OR last_active < $1) THEN $1 ELSE last_active END
 			WHERE id = $2`, encTime(at), id))(id)
+	})
+}
+
+// SetEnded records when the session ended, once: a session ended already keeps its
+// time.
+func (s *Store) SetEnded(ctx context.Context, id string, at time.Time) error {
+	return s.do(ctx, "end "+id, func(ctx context.Context) error {
+		return mustAffect(s.pool.Exec(ctx, `UPDATE sessions SET ended = COALESCE(ended, $1) WHERE id = $2`, encTime(at), id))(id)
 	})
 }
 

@@ -115,6 +115,21 @@ var migrations = []string{
 		+ (SELECT COALESCE(SUM(32 + length(CAST(o.stream AS BLOB)) + length(o.text)), 0)
 			FROM run_output o JOIN runs r ON r.pk = o.run WHERE r.session = sessions.pk)
 		+ (SELECT COALESCE(SUM(32 + length(text)), 0) FROM snapshots WHERE session = sessions.pk);`,
+
+	// 6: roles. When an interview ended, and who its interviewers are (by principal,
+	// which is never shown; public_id is what the others see). The index serves
+	// "the interviews of this principal, newest first".
+	`ALTER TABLE sessions ADD COLUMN ended INTEGER;
+
+	CREATE TABLE session_members (
+		session   INTEGER NOT NULL REFERENCES sessions (pk) ON DELETE CASCADE,
+		principal TEXT NOT NULL,
+		role      TEXT NOT NULL,
+		public_id TEXT NOT NULL,
+		added     INTEGER,
+		PRIMARY KEY (session, principal)
+	) STRICT, WITHOUT ROWID;
+	CREATE INDEX session_members_by_principal ON session_members (principal, added);`,
 }
 
 // migrate brings the schema to version target (at most len(migrations)) in one

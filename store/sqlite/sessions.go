@@ -13,9 +13,9 @@ import (
 // CreateSession stores a new session at version 0, or returns ErrExists.
 func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 	return s.write(ctx, "create session "+sess.ID, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, language, created, last_active, owner_token_hash, version)
-			VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (id) DO NOTHING`,
-			sess.ID, sess.Language, encTime(sess.CreatedAt), encTime(sess.LastActive), blob(sess.OwnerTokenHash))
+		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, language, created, last_active, owner_token_hash, version, ended)
+			VALUES (?, ?, ?, ?, ?, 0, ?) ON CONFLICT (id) DO NOTHING`,
+			sess.ID, sess.Language, encTime(sess.CreatedAt), encTime(sess.LastActive), blob(sess.OwnerTokenHash), encTime(sess.Ended))
 		if err != nil {
 			return err
 		}
@@ -32,13 +32,13 @@ func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 func (s *Store) Session(ctx context.Context, id string) (store.Session, error) {
 	out := store.Session{ID: id}
 	err := s.read(ctx, "session "+id, func(tx *sql.Tx) error {
-		var created, active sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT language, created, last_active, owner_token_hash, version, bytes FROM sessions WHERE id = ?`, id).
-			Scan(&out.Language, &created, &active, &out.OwnerTokenHash, &out.Version, &out.Bytes)
+		var created, active, ended sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT language, created, last_active, owner_token_hash, version, bytes, ended FROM sessions WHERE id = ?`, id).
+			Scan(&out.Language, &created, &active, &out.OwnerTokenHash, &out.Version, &out.Bytes, &ended)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("session %s: %w", id, store.ErrNotFound)
 		}
-		out.CreatedAt, out.LastActive = decTime(created), decTime(active)
+		out.CreatedAt, out.LastActive, out.Ended = decTime(created), decTime(active), decTime(ended)
 		return err
 	})
 	if err != nil {
@@ -59,6 +59,15 @@ func (s *Store) SetLanguage(ctx context.Context, id, language string) error {
 func (s *Store) Touch(ctx context.Context, id string, at time.Time) error {
 	return s.write(ctx, "touch "+id, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sessions SET last_active = `+laterOf+` WHERE id = ?2`, encTime(at), id)
+		return mustAffect(res, err, id)
+	})
+}
+
+// SetEnded records when the session ended, once: a session ended already keeps its
+// time.
+func (s *Store) SetEnded(ctx context.Context, id string, at time.Time) error {
+	return s.write(ctx, "end "+id, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET ended = COALESCE(ended, ?) WHERE id = ?`, encTime(at), id)
 		return mustAffect(res, err, id)
 	})
 }

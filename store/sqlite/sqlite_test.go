@@ -224,6 +224,15 @@ func TestMigrations(t *testing.T) {
 		if err := s.AppendRun(ctx, "old", store.Run{ID: "r", Output: []store.RunOutput{{Stream: "stdout", Text: "hi"}}}); err != nil {
 			t.Errorf("AppendRun() on the upgraded file error = %v", err)
 		}
+		if !got.Ended.IsZero() {
+			t.Errorf("Session(old).Ended = %v, want zero: it never ended", got.Ended)
+		}
+		if err := s.AddMember(ctx, "old", store.Member{Principal: "b:x", Role: store.RoleInterviewer, PublicID: "p"}); err != nil {
+			t.Errorf("AddMember() on the upgraded file error = %v", err)
+		}
+		if err := s.SetEnded(ctx, "old", time.Unix(0, 4)); err != nil {
+			t.Errorf("SetEnded() on the upgraded file error = %v", err)
+		}
 	})
 
 	t.Run("a file from a newer duet is refused", func(t *testing.T) {

@@ -122,6 +122,29 @@ func Run(t *testing.T, openLimited func(t *testing.T, l store.Limits) store.Stor
 			want:    &base,
 		},
 		{
+			name: "end records the time",
+			act: func(ctx context.Context, s store.Store) error {
+				return s.SetEnded(ctx, base.ID, created.Add(time.Hour))
+			},
+			want: with(base, func(s *store.Session) { s.Ended = created.Add(time.Hour) }),
+		},
+		{
+			name: "end twice keeps the first time",
+			act: func(ctx context.Context, s store.Store) error {
+				if err := s.SetEnded(ctx, base.ID, created.Add(time.Hour)); err != nil {
+					return err
+				}
+				return s.SetEnded(ctx, base.ID, created.Add(2*time.Hour))
+			},
+			want: with(base, func(s *store.Session) { s.Ended = created.Add(time.Hour) }),
+		},
+		{
+			name:    "end an unknown session",
+			act:     func(ctx context.Context, s store.Store) error { return s.SetEnded(ctx, "nope", created) },
+			wantErr: store.ErrNotFound,
+			want:    &base,
+		},
+		{
 			name: "the stored token hash is a copy",
 			act: func(ctx context.Context, s store.Store) error {
 				got, err := s.Session(ctx, base.ID)
@@ -169,6 +192,7 @@ func Run(t *testing.T, openLimited func(t *testing.T, l store.Limits) store.Stor
 	t.Run("snapshots", func(t *testing.T) { runSnapshots(t, open, base) })
 	t.Run("runs", func(t *testing.T) { runRuns(t, open, base) })
 	t.Run("participants", func(t *testing.T) { runParticipants(t, open, base) })
+	t.Run("members", func(t *testing.T) { runMembers(t, open, base) })
 	t.Run("bytes", func(t *testing.T) { runBytes(t, open, base) })
 	t.Run("purge", func(t *testing.T) { runPurge(t, open, base) })
 	t.Run("concurrent appends", func(t *testing.T) { runConcurrentAppends(t, open, base) })
@@ -319,6 +343,8 @@ func diffSession(got, want store.Session) string {
 		return fmt.Sprintf("Version %d, want %d", got.Version, want.Version)
 	case !bytes.Equal(got.OwnerTokenHash, want.OwnerTokenHash):
 		return fmt.Sprintf("OwnerTokenHash %x, want %x", got.OwnerTokenHash, want.OwnerTokenHash)
+	case !got.Ended.Equal(want.Ended) || got.Ended.IsZero() != want.Ended.IsZero() || got.Ended.Location() != time.UTC:
+		return fmt.Sprintf("Ended %v, want %v (in UTC)", got.Ended, want.Ended)
 	}
 	return ""
 }

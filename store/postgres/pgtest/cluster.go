@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -57,12 +58,7 @@ func StartCluster(t testing.TB) *Cluster {
 		c.as = "postgres"
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.port = ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	c.port = stablePort(t)
 	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port)
 
 	c.run(t, "initdb", "--no-sync", "--auth=trust", "--username=postgres", "--encoding=UTF8", "--locale=C", "-D", c.dir)
@@ -73,6 +69,24 @@ func StartCluster(t testing.TB) *Cluster {
 	})
 	c.Start(t)
 	return c
+}
+
+// stablePort returns a free port below the kernel's ephemeral range. A port that
+// ":0" handed out and that was closed again may be given to any other socket of the
+// machine (an outgoing connection included) before the server binds it, or while it
+// is stopped for a restart; a port below the range is only ever taken on purpose.
+func stablePort(t testing.TB) int {
+	t.Helper()
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			ln.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port between 20000 and 32000")
+	return 0
 }
 
 // Start starts the server and waits until it accepts connections.
