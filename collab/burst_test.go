@@ -112,12 +112,13 @@ func TestWriteBurstJoinsUpdates(t *testing.T) {
 				c := &client{kicked: make(chan struct{})}
 				for _, o := range burst {
 					c.queued.Add(int64(len(o.msg)))
+					c.held.Add(1)
 				}
 				if _, err := h.writeBurst(conn, c, burst, nil); err != nil {
 					t.Errorf("writeBurst: %v", err)
 				}
-				if n := c.queued.Load(); n != 0 {
-					t.Errorf("%d bytes still counted as queued after the burst", n)
+				if n, m := c.queued.Load(), c.held.Load(); n != 0 || m != 0 {
+					t.Errorf("%d bytes in %d messages still counted as queued after the burst", n, m)
 				}
 				conn.Close(websocket.StatusNormalClosure, "")
 			}))
@@ -181,5 +182,40 @@ func TestWriteBurstJoinsUpdates(t *testing.T) {
 				t.Errorf("observer told of %d fan-outs done, want %d", obs.fanned, fans)
 			}
 		})
+	}
+}
+
+// TestQueueBoundWithBursts: a writer that has taken a burst out of the queue does not
+// let the client hold a burst more: the messages queued and being written stay
+// within Limits.SendQueue + 1 (one being written beside a full queue), as when the
+// writer took one message at a time.
+func TestQueueBoundWithBursts(t *testing.T) {
+	h := NewHub(HubConfig{Store: store.NewMemory(), Limits: Limits{SendQueue: 2}})
+	c := newClient(newRoom(h, "s"), Person{ID: "p"})
+	msg := []byte(`{"type":"cursor"}`)
+	kicked := func() bool {
+		select {
+		case <-c.kicked:
+			return true
+		default:
+			return false
+		}
+	}
+	c.queue(msg)
+	c.queue(msg)
+	burst := []*outgoing{<-c.send, <-c.send} // the writer takes both; the queue is empty
+	c.queue(msg)                             // 3 held: a full queue's 2 and one being written
+	if kicked() {
+		t.Fatalf("cut off holding %d messages, within the bound of %d", c.held.Load(), 3)
+	}
+	c.queue(msg) // 4 held, though the channel has room
+	if !kicked() || c.why.code != CodeTooSlow {
+		t.Fatalf("holding a burst more than the queue: kicked %v (%q), want too_slow", kicked(), c.why.code)
+	}
+	for _, o := range burst {
+		c.sent(o.msg)
+	}
+	if n, m := c.queued.Load(), c.held.Load(); m != 1 || n != int64(len(msg)) {
+		t.Errorf("after the burst: %d bytes in %d messages held, want the one still queued", n, m)
 	}
 }
