@@ -589,7 +589,7 @@ func (r *room) applyRemoteLocked(us []ot.Update) error {
 }
 
 func (r *room) fanOutRemoteLocked(from int, us []ot.Update) {
-	out := newOutgoing(updateMessage(from, us, false))
+	out := newUpdateOutgoing(from, us)
 	out.fan = &fanOut{accepted: time.Now()}
 	r.broadcastOutLocked(out, nil)
 	for _, u := range us[:max(len(us)-1, 0)] {

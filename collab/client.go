@@ -31,6 +31,7 @@ type client struct {
 
 	send   chan *outgoing // bounded: a client that falls behind is cut off
 	queued atomic.Int64   // bytes of the messages queued and being written, within Limits.SendQueueBytes
+	held   atomic.Int64   // how many messages those are, within Limits.SendQueue + 1
 
 	kickOnce sync.Once
 	kicked   chan struct{} // closed when the client must go
@@ -58,27 +59,35 @@ func (c *client) queueOut(o *outgoing) {
 	default:
 	}
 	n := int64(len(o.msg))
-	if c.queued.Add(n) > int64(c.room.hub.limits.SendQueueBytes) {
-		c.queued.Add(-n)
-		o.done(c.room.hub.observer)
-		c.tooSlow()
-		return
+	lim := c.room.hub.limits
+	// The writer takes messages out of send a burst at a time, so the channel alone
+	// would let it hold a burst more: held counts what is queued or being written,
+	// and allows one being written beside a full queue, as a writer taking one
+	// message at a time would.
+	over := c.queued.Add(n) > int64(lim.SendQueueBytes)
+	over = c.held.Add(1) > int64(lim.SendQueue)+1 || over
+	if !over {
+		select {
+		case <-c.kicked:
+			c.release(n)
+			o.done(c.room.hub.observer)
+			return
+		case c.send <- o:
+			return
+		default:
+		}
 	}
-	select {
-	case <-c.kicked:
-		c.queued.Add(-n)
-		o.done(c.room.hub.observer)
-	case c.send <- o:
-	default:
-		c.queued.Add(-n)
-		o.done(c.room.hub.observer)
-		c.tooSlow()
-	}
+	c.release(n)
+	o.done(c.room.hub.observer)
+	c.tooSlow()
 }
 
-// sent gives back the bytes of a message the writer is done with.
-func (c *client) sent(msg []byte) {
-	c.queued.Add(-int64(len(msg)))
+// sent gives back what a message the writer is done with held of the client's budget.
+func (c *client) sent(msg []byte) { c.release(int64(len(msg))) }
+
+func (c *client) release(n int64) {
+	c.queued.Add(-n)
+	c.held.Add(-1)
 }
 
 func (c *client) tooSlow() {

@@ -1,6 +1,7 @@
 package collab
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -15,7 +16,8 @@ import (
 
 // Serve runs one accepted WebSocket connection to a session until it ends: one loop
 // reads and handles the client's messages, another writes what the room queues for
-// it. It returns when the connection is closed. The connection's lifetime is the
+// it and pings the client (two goroutines a connection, and a third only while a
+// ping waits for its answer). It returns when the connection is closed. The connection's lifetime is the
 // hub's, not the HTTP request's.
 func (h *Hub) Serve(conn *websocket.Conn, sessionID string, p JoinParams) {
 	if !h.track() {
@@ -76,7 +78,6 @@ func (h *Hub) Serve(conn *websocket.Conn, sessionID string, p JoinParams) {
 		defer close(writerDone)
 		h.writeLoop(conn, c, readerDone)
 	}()
-	go h.pingLoop(conn, c, writerDone)
 	readErr := h.readLoop(conn, r, c, log)
 	close(readerDone)
 	<-writerDone
@@ -111,15 +112,20 @@ func (h *Hub) Serve(conn *websocket.Conn, sessionID string, p JoinParams) {
 func (h *Hub) readLoop(conn *websocket.Conn, r *room, c *client, log *slog.Logger) error {
 	ctx := context.Background() // canceling a read would drop the connection without a close frame
 	bucket := newTokenBucket(h.limits.RatePerSecond, h.limits.RateBurst, h.now())
+	var buf bytes.Buffer // reused: nothing handling a message keeps its bytes
 	for {
 		typ, rd, err := conn.Reader(ctx)
 		if err != nil {
 			return err
 		}
-		data, err := io.ReadAll(io.LimitReader(rd, int64(h.limits.MaxMessageBytes)+1))
-		if err != nil {
+		if buf.Cap() > keptBufferBytes {
+			buf = bytes.Buffer{} // a big message's buffer is not held while idle
+		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(io.LimitReader(rd, int64(h.limits.MaxMessageBytes)+1)); err != nil {
 			return err
 		}
+		data := buf.Bytes()
 		h.stats.messages.Add(1)
 		var perr *protocolError
 		switch {
@@ -155,20 +161,62 @@ func (h *Hub) readLoop(conn *websocket.Conn, r *room, c *client, log *slog.Logge
 	}
 }
 
-// writeLoop sends what the room queues, each write under a timeout, until the client
-// is kicked, the reader ends, or the hub shuts down.
+// Bounds of one burst of the writer: the messages it takes from the queue at once,
+// and what one joined update message may hold (as many updates as a pull's answer,
+// and a size no client library refuses).
+const (
+	burstMessages   = 64
+	joinedMaxBytes  = 64 << 10
+	keptBufferBytes = 4 << 10 // a connection keeps a read or join buffer up to this size between messages
+)
+
+// writeLoop sends what the room queues until the client is kicked, the reader ends,
+// or the hub shuts down. It takes what is queued in bursts: consecutive updates of
+// a burst go out as one message (joinUpdates), so a busy client costs one frame
+// where it would cost several, and an idle one waits for nothing. One timer per
+// connection, armed for each burst, bounds the time writing may take; a burst that
+// overruns Limits.WriteTimeout closes the connection.
 func (h *Hub) writeLoop(conn *websocket.Conn, c *client, readerDone <-chan struct{}) {
+	stuck := time.AfterFunc(time.Hour, func() { conn.CloseNow() })
+	stuck.Stop()
+	defer stuck.Stop()
+	tick := time.NewTicker(h.limits.PingInterval)
+	defer tick.Stop()
+	pinged := make(chan struct{}, 1)        // a ping in flight holds it
+	defer func() { pinged <- struct{}{} }() // waits for the ping in flight, which the close ends
+	var burst []*outgoing
+	var buf []byte
 	for {
 		select {
 		case o := <-c.send:
-			err := h.write(conn, o.msg)
-			c.sent(o.msg)
-			o.done(h.observer)
+			burst = append(burst[:0], o)
+		more:
+			for len(burst) < burstMessages {
+				select {
+				case o := <-c.send:
+					burst = append(burst, o)
+				default:
+					break more
+				}
+			}
+			stuck.Reset(h.limits.WriteTimeout)
+			var err error
+			buf, err = h.writeBurst(conn, c, burst, buf)
+			stuck.Stop()
+			clear(burst) // the messages are not kept alive by the next burst's slice
+			if cap(buf) > keptBufferBytes {
+				buf = nil
+			}
 			if err != nil {
 				conn.CloseNow()
 				return
 			}
-			h.observer.Sent(o.typ)
+		case <-tick.C:
+			select {
+			case pinged <- struct{}{}:
+				go h.ping(conn, c, pinged)
+			default: // the last ping is still waiting: it fails at its own timeout
+			}
 		case <-c.kicked:
 			h.closeWith(conn, c.why)
 			return
@@ -187,24 +235,55 @@ func (h *Hub) writeLoop(conn *websocket.Conn, c *client, readerDone <-chan struc
 	}
 }
 
-// pingLoop detects dead peers: a ping unanswered within the interval closes the
-// connection, so a vanished client is noticed within two intervals.
-func (h *Hub) pingLoop(conn *websocket.Conn, c *client, writerDone <-chan struct{}) {
-	t := time.NewTicker(h.limits.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-writerDone:
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(h.ctx, h.limits.PingInterval)
-			err := conn.Ping(ctx)
-			cancel()
-			if err != nil {
-				c.kick(closeReason{status: statusGoingAway, message: "no answer to ping"})
-				return
+// writeBurst writes the messages of burst in order, runs of consecutive updates
+// joined into one message, using buf for joining. Every message of the burst is
+// done with when it returns, written or not.
+func (h *Hub) writeBurst(conn *websocket.Conn, c *client, burst []*outgoing, buf []byte) ([]byte, error) {
+	var err error
+	for i := 0; i < len(burst); {
+		n, size := 1, len(burst[i].msg)
+		if burst[i].count > 0 {
+			// Extend the run while the next update follows on from this one.
+			for j := i + 1; j < len(burst); j++ {
+				prev, next := burst[j-1], burst[j]
+				if next.count == 0 || next.from != prev.from+prev.count ||
+					size+len(next.msg) > joinedMaxBytes || next.from+next.count-burst[i].from > pullBatch {
+					break
+				}
+				n, size = n+1, size+len(next.msg)
 			}
 		}
+		msg := burst[i].msg
+		if n > 1 {
+			buf = joinUpdates(buf[:0], burst[i:i+n])
+			msg = buf
+		}
+		if err == nil {
+			// No deadline here: writeLoop's timer bounds the burst, and a context
+			// with a deadline would cost a timer per message.
+			if err = conn.Write(context.Background(), websocket.MessageText, msg); err == nil {
+				h.observer.Sent(burst[i].typ)
+			}
+		}
+		for _, o := range burst[i : i+n] {
+			c.sent(o.msg)
+			o.done(h.observer)
+		}
+		i += n
+	}
+	return buf, err
+}
+
+// ping detects a dead peer: a ping unanswered within the interval closes the
+// connection, so a vanished client is noticed within two intervals. It gives back
+// the writer's token when it ends. A ping that fails for another reason found the
+// connection ending already, and leaves the reason to whoever ended it.
+func (h *Hub) ping(conn *websocket.Conn, c *client, pinged <-chan struct{}) {
+	defer func() { <-pinged }()
+	ctx, cancel := context.WithTimeout(h.ctx, h.limits.PingInterval)
+	defer cancel()
+	if err := conn.Ping(ctx); err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		c.kick(closeReason{status: statusGoingAway, message: "no answer to ping"})
 	}
 }
 

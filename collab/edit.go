@@ -83,7 +83,7 @@ func (r *room) edit(ctx context.Context, c *client, m *clientMessage) *protocolE
 		}
 		r.doc.Commit(p)
 		r.hub.stats.accepted.Add(int64(len(p.Accepted)))
-		out := newOutgoing(updateMessage(p.From, p.Accepted, false))
+		out := newUpdateOutgoing(p.From, p.Accepted)
 		out.fan = &fanOut{accepted: time.Now()}
 		r.broadcastOutLocked(out, nil)
 		if r.hub.bus != nil {

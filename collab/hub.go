@@ -49,7 +49,7 @@ type Limits struct {
 
 	IdleTTL       time.Duration // how long a session with nobody left stays in memory (2 min)
 	PingInterval  time.Duration // keepalive pings; a dead peer is noticed within two (15 s)
-	WriteTimeout  time.Duration // longest a single write may take (10 s)
+	WriteTimeout  time.Duration // longest the writing of one burst of queued messages may take (10 s)
 	SnapshotEvery int           // accepted updates between stored snapshots (500)
 }
 

@@ -220,9 +220,11 @@ func TestReconnectResendsUnconfirmed(t *testing.T) {
 // cut off once its queue overflows.
 func TestSlowConsumer(t *testing.T) {
 	t.Parallel()
-	// The write timeout is long so that the full queue, not a timed-out write, cuts the
-	// slow client off, however slowly a loaded machine runs the fast one.
-	srv := newHubServer(t, collab.Limits{SendQueue: 8, WriteTimeout: 30 * time.Second, MaxDocLength: 16 << 20})
+	// The write timeout and the ping interval are long so that the full queue, not a
+	// timed-out write nor an unanswered ping (the slow client reads nothing, so it
+	// answers no ping), cuts the slow client off, however slowly a loaded machine runs
+	// the fast one: loopback buffers can take tens of MB before the queue fills.
+	srv := newHubServer(t, collab.Limits{SendQueue: 8, WriteTimeout: 30 * time.Second, PingInterval: time.Hour, MaxDocLength: 16 << 20})
 	id := srv.mustSession(t)
 	slow := dial(t, srv, id, url.Values{})
 	slow.readType("sync")
@@ -267,7 +269,8 @@ func TestSlowConsumer(t *testing.T) {
 func TestSendQueueBytes(t *testing.T) {
 	t.Parallel()
 	lim := collab.Limits{SendQueue: 100_000, SendQueueBytes: 1 << 20, PullBytes: 64 << 10, RateBurst: 1000,
-		MaxDocLength: 100_000, MaxMessageBytes: 128 << 10, WriteTimeout: 30 * time.Second}
+		MaxDocLength: 100_000, MaxMessageBytes: 128 << 10, WriteTimeout: 30 * time.Second,
+		PingInterval: time.Hour} // the slow client answers no ping: only its budget may cut it off
 	if min := lim.MinSendQueueBytes(); min > lim.SendQueueBytes || min < 6*lim.MaxDocLength {
 		t.Fatalf("MinSendQueueBytes() = %d, want at least a sync of the largest document (%d) and at most %d",
 			min, 6*lim.MaxDocLength, lim.SendQueueBytes)
@@ -509,6 +512,9 @@ func TestRefusals(t *testing.T) {
 		{"not JSON", `{"type":`, "bad_json"},
 		{"a JSON array", `["edit"]`, "bad_json"},
 		{"a JSON string", `"edit"`, "bad_json"},
+		{"an object, then more", `{"type":"edit","version":1} {}`, "bad_json"},
+		{"a trailing comma", `{"type":"edit","version":1,}`, "bad_json"},
+		{"mistyped and not JSON", `{"type":3,"version":`, "bad_json"},
 		{"no type", `{"version":1}`, "bad_message"},
 		{"type not a string", `{"type":3}`, "bad_message"},
 		{"unknown type", `{"type":"delete_everything"}`, "unknown_type"},

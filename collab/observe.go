@@ -15,7 +15,8 @@ type Observer interface {
 	// is the type the client named, anything at all, or "" for a frame that is not
 	// a JSON object with a type.
 	Handled(typ string, took time.Duration)
-	// Sent: a server message of type typ was written to a client's socket.
+	// Sent: a server message of type typ was written to a client's socket (the updates
+	// joined into one message count once).
 	Sent(typ string)
 	// FannedOut: the update of an accepted edit has been written to every client of
 	// the session that was there to get it, took after it was accepted.
@@ -39,6 +40,11 @@ type outgoing struct {
 	msg []byte
 	typ string  // the message's type, for the observer
 	fan *fanOut // for the update of an accepted edit; nil for other messages
+
+	// For the update of an accepted edit: the version its updates start from and how
+	// many there are, so that a writer may join it with the next ones (joinUpdates).
+	// count is 0 for every other message.
+	from, count int
 }
 
 // fanOut follows one broadcast until no recipient is left waiting for it.

@@ -97,11 +97,16 @@ func refuse(code, format string, args ...any) *protocolError {
 // grow the protocol; missing or mistyped ones are refused by the handlers of each type.
 func decodeClientMessage(data []byte) (*clientMessage, *protocolError) {
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(data) {
+	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, refuse(CodeBadJSON, "a message must be one JSON object")
 	}
 	var m clientMessage
+	// Unmarshal checks that the whole of data is valid JSON before it decodes any of
+	// it, so a syntax error is all it reports for a frame that is not JSON.
 	if err := json.Unmarshal(data, &m); err != nil {
+		if _, ok := errors.AsType[*json.SyntaxError](err); ok {
+			return nil, refuse(CodeBadJSON, "a message must be one JSON object")
+		}
 		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
 			return nil, refuse(CodeBadMessage, "field %q has the wrong type", te.Field)
 		}
@@ -154,8 +159,17 @@ func (w *msgWriter) done() []byte { return append(w.b, '}') }
 // appendJSONString appends s as a JSON string the way encoding/json writes it
 // (escaping <, > and & too, so no text can end a script element).
 func appendJSONString(dst []byte, s string) []byte {
-	b, _ := json.Marshal(s) // a string always marshals
-	return append(dst, b...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s) // a string always marshals
+			return append(dst, b...)
+		}
+	}
+	// Printable ASCII that needs no escape (ids, names, client ids): as it is, without
+	// the allocation of encoding/json.
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 // personJSON is a participant as the protocol shows it.
@@ -271,4 +285,54 @@ func runMessage(userID string, e runEvent) []byte {
 		w.raw("truncated", []byte("true"))
 	}
 	return w.done()
+}
+
+// newUpdateOutgoing is the update message of updates accepted from version, to be
+// broadcast, marked so that a writer may join it with the ones that follow it.
+func newUpdateOutgoing(version int, updates []ot.Update) *outgoing {
+	o := newOutgoing(updateMessage(version, updates, false))
+	o.from, o.count = version, len(updates)
+	return o
+}
+
+// updatePrefix and updateSuffix frame the list of updates in an update message
+// without "more" (updateList): the prefix is followed by the version, then
+// updatesKey and the updates, then the suffix.
+const (
+	updatePrefix = `{"type":"update","version":`
+	updatesKey   = `,"updates":[`
+	updateSuffix = `]}`
+)
+
+// updateItems is the list of updates of o, an outgoing made by newUpdateOutgoing,
+// without its brackets: the updates' JSON objects, separated by commas.
+func updateItems(o *outgoing) []byte {
+	start := len(updatePrefix) + digits(o.from) + len(updatesKey)
+	return o.msg[start : len(o.msg)-len(updateSuffix)]
+}
+
+func digits(n int) int {
+	d := 1
+	for ; n >= 10; n /= 10 {
+		d++
+	}
+	return d
+}
+
+// joinUpdates appends to dst one update message holding the updates of run, update
+// messages made by newUpdateOutgoing whose versions follow on from each other. A
+// client reads it as it reads the messages one after the other: it applies the
+// updates in order (one at a time while it has unconfirmed ones), and recognises its
+// own among them.
+func joinUpdates(dst []byte, run []*outgoing) []byte {
+	dst = append(dst, updatePrefix...)
+	dst = strconv.AppendInt(dst, int64(run[0].from), 10)
+	dst = append(dst, updatesKey...)
+	for i, o := range run {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, updateItems(o)...)
+	}
+	return append(dst, updateSuffix...)
 }

@@ -77,7 +77,7 @@ func New() *Metrics {
 	}, []string{"type"})
 	sent := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "duet_ws_messages_sent_total",
-		Help: "Server messages written to sockets, by type: one per recipient.",
+		Help: "Server messages written to sockets, by type: one per recipient (updates waiting together for one recipient go out as one message).",
 	}, []string{"type"})
 	disconnects := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "duet_ws_disconnects_total",

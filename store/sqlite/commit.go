@@ -16,6 +16,10 @@ type job struct {
 	run    func(ctx context.Context, tx *sql.Tx) error
 	done   chan error // receives the job's outcome once its batch has committed or failed
 	erases bool       // set by run when it deleted something: scrub once committed (erase.go)
+	// checksFirst: run refuses (with a domain error, isDomain) only before its first
+	// write, so a refusal leaves nothing to roll back and the job needs no savepoint.
+	// Any other error of such a job may come after a write and fails the whole batch.
+	checksFirst bool
 }
 
 // write queues f to run in the next batch and waits for the outcome: nil only once
@@ -113,7 +117,9 @@ func (s *Store) commitLoop() {
 
 // commit runs a batch of jobs in one transaction. Each job runs inside a savepoint,
 // so one that fails (a conflicting append, an unknown session) is rolled back alone
-// and the others commit. Jobs that ran are told nil only after COMMIT succeeded; if
+// and the others commit; a job that checks first (appends, the bulk of the writes)
+// runs without one, since its refusals write nothing, and its other failures (I/O,
+// a full disk) fail the batch. Jobs that ran are told nil only after COMMIT succeeded; if
 // the transaction fails as a whole, every job gets that error.
 func (s *Store) commit(batch []*job) {
 	s.mu.Lock()
@@ -134,6 +140,12 @@ func (s *Store) commit(batch []*job) {
 		}
 		defer tx.Rollback() // a no-op after Commit
 		for i, j := range batch {
+			if j.checksFirst {
+				if errs[i] = j.run(ctx, tx); errs[i] != nil && !isDomain(errs[i]) {
+					return fmt.Errorf("a write that cannot be rolled back alone failed: %w", errs[i])
+				}
+				continue
+			}
 			if _, err := tx.StmtContext(ctx, s.savepoint).ExecContext(ctx); err != nil {
 				return fmt.Errorf("savepoint: %w", err)
 			}

@@ -14,43 +14,50 @@ import (
 // once the group commit holding them is done; a conflicting append fails alone.
 func (s *Store) AppendUpdates(ctx context.Context, id string, from int, updates []store.Update) error {
 	// The caller waits until the job has run or was withdrawn (see write), so its
-	// slices need no copy.
-	return s.write(ctx, fmt.Sprintf("append to %s at %d", id, from), func(ctx context.Context, tx *sql.Tx) error {
-		var pk, have int64
-		var version int
-		err := tx.StmtContext(ctx, s.sessionRow).QueryRowContext(ctx, id).Scan(&pk, &version, &have)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("session %s: %w", id, store.ErrNotFound)
-		}
-		if err != nil {
+	// slices need no copy. Every refusal comes before the first write: the job needs
+	// no savepoint (job.checksFirst).
+	return s.submit(ctx, fmt.Sprintf("append to %s at %d", id, from), func(j *job) {
+		j.checksFirst = true
+		j.run = func(ctx context.Context, tx *sql.Tx) error { return s.appendUpdates(ctx, tx, id, from, updates) }
+	})
+}
+
+// appendUpdates is AppendUpdates's job. It makes every check before its first write.
+func (s *Store) appendUpdates(ctx context.Context, tx *sql.Tx, id string, from int, updates []store.Update) error {
+	var pk, have int64
+	var version int
+	err := tx.StmtContext(ctx, s.sessionRow).QueryRowContext(ctx, id).Scan(&pk, &version, &have)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("session %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	if version != from {
+		return fmt.Errorf("append to %s at %d (log has %d): %w", id, from, version, store.ErrConflict)
+	}
+	if len(updates) == 0 {
+		return nil
+	}
+	n := int64(0)
+	for _, u := range updates {
+		n += int64(u.Bytes())
+	}
+	if !s.opts.Limits.Fits(have, n) {
+		return fmt.Errorf("append %d bytes to %s (stores %d): %w", n, id, have, store.ErrQuota)
+	}
+	insert := tx.StmtContext(ctx, s.insertUpdate)
+	latest := updates[0].Time
+	for i, u := range updates {
+		if _, err := insert.ExecContext(ctx, pk, from+i, u.ClientID, u.UserID, blob(u.Changes), encTime(u.Time)); err != nil {
 			return err
 		}
-		if version != from {
-			return fmt.Errorf("append to %s at %d (log has %d): %w", id, from, version, store.ErrConflict)
+		if u.Time.After(latest) {
+			latest = u.Time
 		}
-		if len(updates) == 0 {
-			return nil
-		}
-		n := int64(0)
-		for _, u := range updates {
-			n += int64(u.Bytes())
-		}
-		if !s.opts.Limits.Fits(have, n) {
-			return fmt.Errorf("append %d bytes to %s (stores %d): %w", n, id, have, store.ErrQuota)
-		}
-		insert := tx.StmtContext(ctx, s.insertUpdate)
-		latest := updates[0].Time
-		for i, u := range updates {
-			if _, err := insert.ExecContext(ctx, pk, from+i, u.ClientID, u.UserID, blob(u.Changes), encTime(u.Time)); err != nil {
-				return err
-			}
-			if u.Time.After(latest) {
-				latest = u.Time
-			}
-		}
-		_, err = tx.StmtContext(ctx, s.setVersion).ExecContext(ctx, encTime(latest), pk, from+len(updates), n)
-		return err
-	})
+	}
+	_, err = tx.StmtContext(ctx, s.setVersion).ExecContext(ctx, encTime(latest), pk, from+len(updates), n)
+	return err
 }
 
 // Updates returns the log entries [from, to), or fewer past maxBytes.

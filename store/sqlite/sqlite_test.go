@@ -305,34 +305,110 @@ func TestOpenRefuses(t *testing.T) {
 }
 
 // TestGroupCommit checks that writes arriving together share a transaction, and
-// that a conflicting append in a batch fails alone.
+// that an append refused in a batch (a conflict, an unknown session, over the quota),
+// or a snapshot refused beside them, fails alone and leaves nothing behind.
 func TestGroupCommit(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	s := mustOpen(t, sqlite.Options{GroupDelay: 100 * time.Millisecond})
-	for _, id := range []string{"a", "b"} {
+	big := store.Update{ClientID: "c", UserID: "u", Changes: bytes.Repeat([]byte("x"), 4096)}
+	s := mustOpen(t, sqlite.Options{GroupDelay: 100 * time.Millisecond, Limits: store.Limits{SessionBytes: 2048}})
+	for _, id := range []string{"a", "b", "c"} {
 		if err := s.CreateSession(ctx, newSession(id)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	before := s.Stats()
+	writes := []struct {
+		name  string
+		write func() error
+		want  error
+	}{
+		{"append to a at 0", func() error { return s.AppendUpdates(ctx, "a", 0, []store.Update{upd(0), upd(1)}) }, nil},
+		{"append to a at 5", func() error { return s.AppendUpdates(ctx, "a", 5, []store.Update{upd(5)}) }, store.ErrConflict},
+		{"append to b at 0", func() error { return s.AppendUpdates(ctx, "b", 0, []store.Update{upd(0)}) }, nil},
+		{"append to nobody", func() error { return s.AppendUpdates(ctx, "nobody", 0, []store.Update{upd(0)}) }, store.ErrNotFound},
+		{"append past the quota", func() error { return s.AppendUpdates(ctx, "c", 0, []store.Update{upd(0), big}) }, store.ErrQuota},
+		{"snapshot past the log", func() error {
+			return s.SaveSnapshot(ctx, "c", store.Snapshot{Version: 9, Text: []byte(`"x"`)})
+		}, store.ErrConflict},
+	}
+	errs := make([]error, len(writes))
 	var wg sync.WaitGroup
-	errs := make([]error, 3)
-	wg.Go(func() { errs[0] = s.AppendUpdates(ctx, "a", 0, []store.Update{upd(0), upd(1)}) })
-	wg.Go(func() { errs[1] = s.AppendUpdates(ctx, "a", 5, []store.Update{upd(5)}) })
-	wg.Go(func() { errs[2] = s.AppendUpdates(ctx, "b", 0, []store.Update{upd(0)}) })
+	for i, w := range writes {
+		wg.Go(func() { errs[i] = w.write() })
+	}
 	wg.Wait()
 	after := s.Stats()
 	if got := after.Commits - before.Commits; got != 1 {
-		t.Errorf("%d transactions for three appends arriving together, want 1", got)
+		t.Errorf("%d transactions for %d writes arriving together, want 1", got, len(writes))
 	}
-	if errs[0] != nil || !errors.Is(errs[1], store.ErrConflict) || errs[2] != nil {
-		t.Errorf("AppendUpdates() errors = %v, want nil, ErrConflict, nil", errs)
+	for i, w := range writes {
+		if (w.want == nil) != (errs[i] == nil) || !errors.Is(errs[i], w.want) {
+			t.Errorf("%s: error = %v, want %v", w.name, errs[i], w.want)
+		}
 	}
-	for id, want := range map[string]int{"a": 2, "b": 1} {
+	for id, want := range map[string]int{"a": 2, "b": 1, "c": 0} {
 		if got, _ := s.Session(ctx, id); got.Version != want {
 			t.Errorf("Session(%s).Version = %d, want %d", id, got.Version, want)
 		}
+	}
+	if log, err := s.Updates(ctx, "c", 0, 0, 0); err != nil || len(log) != 0 {
+		t.Errorf("Updates(c) = %d updates, %v; want none stored", len(log), err)
+	}
+}
+
+// TestAppendFailingAfterAWrite makes an append fail after it has written (a trigger
+// refuses its second update): appends run without a savepoint, so the whole batch
+// must fail, and nothing of it may be stored, neither the failed append's first
+// update nor the other session's append that shared its transaction.
+func TestAppendFailingAfterAWrite(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "duet.db")
+	s, err := sqlite.Open(ctx, path, sqlite.Options{GroupDelay: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, id := range []string{"a", "b"} {
+		if err := s.CreateSession(ctx, newSession(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `CREATE TRIGGER refuse_boom BEFORE INSERT ON updates
+		WHEN NEW.client_id = 'boom' BEGIN SELECT RAISE(ABORT, 'boom refused'); END`); err != nil {
+		t.Fatal(err)
+	}
+	boom := upd(1)
+	boom.ClientID = "boom"
+	var wg sync.WaitGroup
+	var errA, errB error
+	wg.Go(func() { errA = s.AppendUpdates(ctx, "a", 0, []store.Update{upd(0), boom}) })
+	wg.Go(func() { errB = s.AppendUpdates(ctx, "b", 0, []store.Update{upd(0)}) })
+	wg.Wait()
+	if errA == nil || !strings.Contains(errA.Error(), "boom refused") {
+		t.Errorf("the append that failed after a write: error = %v, want the trigger's", errA)
+	}
+	if errB == nil {
+		t.Errorf("the append that shared its batch: error = nil, want the batch's failure")
+	}
+	for _, id := range []string{"a", "b"} {
+		if got, _ := s.Session(ctx, id); got.Version != 0 {
+			t.Errorf("Session(%s).Version = %d after a failed batch, want 0", id, got.Version)
+		}
+	}
+	var rows int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM updates`).Scan(&rows); err != nil || rows != 0 {
+		t.Errorf("%d updates stored after a failed batch (%v), want 0", rows, err)
+	}
+	// The store goes on: the next appends commit.
+	if err := s.AppendUpdates(ctx, "b", 0, []store.Update{upd(0)}); err != nil {
+		t.Errorf("an append after the failed batch: %v", err)
 	}
 }
 
