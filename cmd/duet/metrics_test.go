@@ -128,16 +128,22 @@ func TestMetrics(t *testing.T) {
 				break
 			}
 		}
-		deadline := time.Now().Add(10 * time.Second)
+		// A scrape reads each collector in turn, so it may see the disconnection
+		// counted and the connection not yet closed (or the other way round): wait for
+		// both, then check the rest.
+		deadline := time.Now().Add(30 * time.Second)
 		for {
 			after := scrape(t, metricsBase)
-			if after[`duet_ws_disconnects_total{reason="too_large"}`]-before[`duet_ws_disconnects_total{reason="too_large"}`] == 1 {
+			gone := after[`duet_ws_disconnects_total{reason="too_large"}`]-before[`duet_ws_disconnects_total{reason="too_large"}`] == 1
+			closed := after["duet_ws_connections_open"] == before["duet_ws_connections_open"]
+			if gone && closed {
 				moved(after, `duet_ws_refusals_total{code="too_large"}`, 1)
-				moved(after, "duet_ws_connections_open", 0)
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("duet_ws_disconnects_total{reason=\"too_large\"} did not move within 10 s of an oversized frame")
+				t.Fatalf("after an oversized frame, duet_ws_disconnects_total{reason=\"too_large\"} moved by %v (want 1) and duet_ws_connections_open by %v (want 0)",
+					after[`duet_ws_disconnects_total{reason="too_large"}`]-before[`duet_ws_disconnects_total{reason="too_large"}`],
+					after["duet_ws_connections_open"]-before["duet_ws_connections_open"])
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
