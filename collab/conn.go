@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -26,7 +27,10 @@ func (h *Hub) Serve(conn *websocket.Conn, sessionID string, p JoinParams) {
 	}
 	defer h.conns.Done()
 	h.stats.connsOpened.Add(1)
-	defer h.stats.connsClosed.Add(1)
+	// The connection counts as closed before its disconnection is observed, so that
+	// whoever sees the one sees the other.
+	closed := sync.OnceFunc(func() { h.stats.connsClosed.Add(1) })
+	defer closed()
 	if p.Secret == "" {
 		p.Secret = rand.Text() // a participant of this connection only (docs/protocol.md)
 	}
@@ -61,6 +65,7 @@ func (h *Hub) Serve(conn *websocket.Conn, sessionID string, p JoinParams) {
 			status = StatusSessionEnded
 		}
 		h.countRefused(perr.code)
+		closed()
 		h.observer.Disconnected(perr.code)
 		log.Info("connection refused", "code", perr.code)
 		h.closeWith(conn, closeReason{status: status, code: perr.code, message: perr.message})
@@ -103,6 +108,7 @@ func (h *Hub) Serve(conn *websocket.Conn, sessionID string, p JoinParams) {
 			why, reason = "connection lost", "lost"
 		}
 	}
+	closed()
 	h.observer.Disconnected(reason)
 	log.Info("connection closed", "reason", why)
 }
@@ -259,11 +265,12 @@ func (h *Hub) writeBurst(conn *websocket.Conn, c *client, burst []*outgoing, buf
 			msg = buf
 		}
 		if err == nil {
+			// Counted before the write, so that a client that has the message finds
+			// it counted (one whose write fails ends the connection).
+			h.observer.Sent(burst[i].typ)
 			// No deadline here: writeLoop's timer bounds the burst, and a context
 			// with a deadline would cost a timer per message.
-			if err = conn.Write(context.Background(), websocket.MessageText, msg); err == nil {
-				h.observer.Sent(burst[i].typ)
-			}
+			err = conn.Write(context.Background(), websocket.MessageText, msg)
 		}
 		for _, o := range burst[i : i+n] {
 			c.sent(o.msg)

@@ -15,8 +15,9 @@ type Observer interface {
 	// is the type the client named, anything at all, or "" for a frame that is not
 	// a JSON object with a type.
 	Handled(typ string, took time.Duration)
-	// Sent: a server message of type typ was written to a client's socket (the updates
-	// joined into one message count once).
+	// Sent: a server message of type typ is being written to a client's socket,
+	// counted just before the write so that a client that has it finds it counted (the
+	// updates joined into one message count once).
 	Sent(typ string)
 	// FannedOut: the update of an accepted edit has been written to every client of
 	// the session that was there to get it, took after it was accepted.
