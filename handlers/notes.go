@@ -57,24 +57,14 @@ func (h *Handler) noteAuthor(c echo.Context, id string) collab.NoteAuthor {
 	return collab.NoteAuthor{ID: publicID(c, id), Name: personName(browserName(c))}
 }
 
-// apiInterviewer checks that the API request may use the session's notes: an
-// unknown session is 404; a request with neither a token nor a browser identity is
-// 401; anyone but an interviewer 403.
+// apiInterviewer checks that the API request may use the session's notes
+// (requireInterviewerAPI) and returns the session's id.
 func (h *Handler) apiInterviewer(c echo.Context) (string, error) {
 	id, err := sessionID(c)
 	if err != nil {
 		return "", err
 	}
-	if _, err := h.sessions.Session(c.Request().Context(), id); err != nil {
-		return "", err
-	}
-	if h.role(c, id) == roleInterviewer {
-		return id, nil
-	}
-	if _, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization)); !ok && h.principal(c) == "" {
-		return "", collab.ErrUnauthorized
-	}
-	return "", errInterviewersOnly
+	return id, h.requireInterviewerAPI(c, id)
 }
 
 // listNotes is GET /sessions/{id}/notes.

@@ -123,6 +123,23 @@ func (h *Handler) requireInterviewer(c echo.Context, sessionID string) error {
 	return nil
 }
 
+// requireInterviewerAPI is requireInterviewer for the API, where a program that
+// proved nothing (no Bearer token, no browser identity) is told to authenticate:
+// 401 rather than 403.
+func (h *Handler) requireInterviewerAPI(c echo.Context, sessionID string) error {
+	err := h.requireInterviewer(c, sessionID)
+	if errors.Is(err, errInterviewersOnly) && !hasBearer(c) && h.principal(c) == "" {
+		return collab.ErrUnauthorized
+	}
+	return err
+}
+
+// hasBearer reports whether the request carries a Bearer token, right or wrong.
+func hasBearer(c echo.Context) bool {
+	_, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+	return ok
+}
+
 // linkCookie keeps, in an interviewer's browser, the owner token of the interviewer
 // link, path-scoped to the pad: the store keeps only the token's hash, so the pad
 // can show the link only to a browser that was given it (it started the session or
