@@ -513,10 +513,7 @@ func (r *room) handleEvent(data []byte) {
 		r.notifyLocked()
 	case evSignal:
 		sig := store.Signal{UserID: e.UserID, Kind: e.Kind, Size: e.Size, Version: e.Version, Time: e.Time}
-		switch {
-		case e.UserID == "" || sig.Size < 0 || sig.Size > r.hub.limits.MaxDocLength:
-			return
-		case sig.Kind != store.SignalPaste && sig.Kind != store.SignalHidden && sig.Kind != store.SignalVisible:
+		if e.UserID == "" || signalProblem(sig.Kind, sig.Size, r.hub.limits.MaxDocLength) != "" {
 			return
 		}
 		r.countSignal(sig)

@@ -3,6 +3,7 @@ package collab
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"duet/store"
@@ -32,18 +33,11 @@ func (r *room) signal(ctx context.Context, c *client, m *clientMessage) *protoco
 		return refuse(CodeBadMessage, `field "kind" is missing`)
 	}
 	size := 0
-	switch *m.Kind {
-	case store.SignalPaste:
-		if m.Size == nil || *m.Size < 1 || *m.Size > r.hub.limits.MaxDocLength {
-			return refuse(CodeBadMessage, `a paste needs "size": the UTF-16 units it inserted, 1 to %d`, r.hub.limits.MaxDocLength)
-		}
+	if m.Size != nil {
 		size = *m.Size
-	case store.SignalHidden, store.SignalVisible:
-		if m.Size != nil && *m.Size != 0 {
-			return refuse(CodeBadMessage, `only a paste has a "size"`)
-		}
-	default:
-		return refuse(CodeBadMessage, `"kind" is one of "paste", "hidden" or "visible"`)
+	}
+	if problem := signalProblem(*m.Kind, size, r.hub.limits.MaxDocLength); problem != "" {
+		return refuse(CodeBadMessage, "%s", problem)
 	}
 	now := r.hub.now().UTC()
 	if c.signals == nil {
@@ -72,6 +66,24 @@ func (r *room) signal(ctx context.Context, c *client, m *clientMessage) *protoco
 	r.notifyLocked()
 	r.publishLocked(busEvent{Type: evSignal, UserID: sig.UserID, Kind: sig.Kind, Size: sig.Size, Version: sig.Version, Time: sig.Time})
 	return nil
+}
+
+// signalProblem says what is wrong with a signal's kind and size, or "" when
+// nothing is: the one rule for signals from a browser and from another process.
+func signalProblem(kind string, size, maxDocLength int) string {
+	switch kind {
+	case store.SignalPaste:
+		if size < 1 || size > maxDocLength {
+			return fmt.Sprintf(`a paste needs "size": the UTF-16 units it inserted, 1 to %d`, maxDocLength)
+		}
+	case store.SignalHidden, store.SignalVisible:
+		if size != 0 {
+			return `only a paste has a "size"`
+		}
+	default:
+		return `"kind" is one of "paste", "hidden" or "visible"`
+	}
+	return ""
 }
 
 // signalMessage is what interviewers are told of a signal.
