@@ -877,8 +877,9 @@ func TestClusterBadEvents(t *testing.T) {
 	before := settle(t, nodes[0].store, session, tps)
 	textBefore := string(mustInfo(t, nodes[1], session).Text.AppendJSON(nil))
 
-	// A raw client watches what Bob's process sends.
-	watcher := dial(t, nodes[1], session, url.Values{"userId": {"watcher"}, "userName": {"Watcher"}})
+	// A raw client watches what Bob's process sends, as an interviewer: signals would
+	// reach it.
+	watcher := dial(t, nodes[1], session, url.Values{"userId": {"watcher"}, "userName": {"Watcher"}, "role": {"interviewer"}})
 	watcher.readUntil("sync", func(m msg) bool { return m.Type == "sync" })
 
 	rdb, err := redisbus.Open(t.Context(), rs.URL, redisbus.Options{})
@@ -903,6 +904,11 @@ func TestClusterBadEvents(t *testing.T) {
 		{"a cursor out of the document", `{"t":"cursor","o":"x","userId":"z","version":` + at + `,"ranges":[[100000,0]]}`},
 		{"a cursor with no ranges", `{"t":"cursor","o":"x","userId":"z","version":` + at + `,"ranges":[]}`},
 		{"an unsupported language", `{"t":"language","o":"x","language":"cobol","userId":"z"}`},
+		{"a signal of an unknown kind", `{"t":"signal","o":"x","userId":"z","kind":"keylog","size":3}`},
+		{"a paste of nothing", `{"t":"signal","o":"x","userId":"z","kind":"paste"}`},
+		{"a paste longer than a document", `{"t":"signal","o":"x","userId":"z","kind":"paste","size":99999999}`},
+		{"a tab switch with a size", `{"t":"signal","o":"x","userId":"z","kind":"hidden","size":4}`},
+		{"a signal of nobody", `{"t":"signal","o":"x","kind":"hidden"}`},
 	}
 	for _, tt := range tests {
 		if err := rdb.Publish(t.Context(), collab.BusEvent{Session: session, Data: []byte(tt.event)}); err != nil {
