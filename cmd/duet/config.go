@@ -36,6 +36,7 @@ type config struct {
 	limits          collab.Limits
 	store           string        // "sqlite" (in dataDir), "postgres" (at databaseURL) or "memory"
 	sync            sqlite.Sync   // how hard SQLite commits press on the disk
+	commitEvery     time.Duration // least time between two SQLite commits under load
 	databaseURL     string        // PostgreSQL's connection string
 	databasePool    int32         // PostgreSQL connections at most; 0: the URL's pool_max_conns, else 10
 	bus             string        // "" (one process alone) or "redis" (at redisURL)
@@ -109,6 +110,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	busKind := fs.String("bus", env("BUS", ""), "how several duet processes sharing one PostgreSQL database tell each other what happens in a session: redis (at -redis-url; needs -store postgres), or empty for one process alone (env BUS)")
 	redisURL := fs.String("redis-url", env("REDIS_URL", ""), "with -bus redis: the Redis server, as redis://[:password@]host:6379/0 (rediss:// for TLS) (env REDIS_URL)")
 	syncMode := fs.String("sync", env("SYNC", string(sqlite.SyncFull)), "SQLite commits: full (an edit is fsynced before anyone sees it: survives crashes and power loss) or normal (not fsynced: survives a killed process, but an OS crash or power cut can lose the last edits) (env SYNC)")
+	commitEvery := fs.String("commit-interval", env("COMMIT_INTERVAL", "5ms"), "SQLite: under load, commits start at least this far apart, so that one fsync holds more edits; an edit may wait this much longer before anyone sees it, and one that finds the store idle commits at once; 0: a commit starts as soon as the last one ends (env COMMIT_INTERVAL)")
 	quota := fs.String("session-quota", env("SESSION_QUOTA", "67108864"), "bytes of update log, run output and snapshots one session may store; edits past it are refused (quota_exceeded); 0: no limit (env SESSION_QUOTA)")
 	snapshots := fs.String("snapshots-kept", env("SNAPSHOTS_KEPT", "32"), "snapshots of the text one session keeps for loading and replay; older ones are thinned (env SNAPSHOTS_KEPT)")
 	ttl := fs.String("session-ttl", env("SESSION_TTL", "30d"), "delete sessions idle for longer than this, with their history, such as 30d or 12h; 0 keeps them forever (env SESSION_TTL)")
@@ -298,6 +300,11 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		cfg.sync = s
 	default:
 		bad("sync %q: want full or normal", *syncMode)
+	}
+	if d, err := time.ParseDuration(*commitEvery); err != nil || d < 0 || d > time.Second {
+		bad("commit-interval %q: want a duration from 0 to 1s, such as 5ms", *commitEvery)
+	} else {
+		cfg.commitEvery = d
 	}
 	if n, err := strconv.ParseInt(*quota, 10, 64); err != nil || n < 0 {
 		bad("session-quota %q: want a whole number of bytes, or 0 for no limit", *quota)

@@ -284,7 +284,7 @@ func openStore(ctx context.Context, cfg config, observeCommit func(int, time.Dur
 		return st, nil
 	}
 	path := filepath.Join(cfg.dataDir, "duet.db")
-	st, err := sqlite.Open(ctx, path, sqlite.Options{Sync: cfg.sync, ObserveCommit: observeCommit, Limits: cfg.storeLimits})
+	st, err := sqlite.Open(ctx, path, sqlite.Options{Sync: cfg.sync, CommitEvery: cfg.commitEvery, ObserveCommit: observeCommit, Limits: cfg.storeLimits})
 	if err != nil {
 		return nil, fmt.Errorf("open the store: %w", err)
 	}

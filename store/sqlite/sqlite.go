@@ -4,11 +4,12 @@
 // The database runs in WAL mode. Reads go through a pool of read-only connections
 // and never wait for writes. Every write goes through one writer connection owned by
 // a committer goroutine, which commits the writes that queued while the previous
-// commit was running in one transaction (group commit): under load, many sessions'
-// appends share one fsync, and a write returns only once the commit holding it is
-// done. Checkpoints (copying the WAL into the database file, with an fsync of its
-// own) run on a connection of their own in the background, so that commits, and
-// the edits waiting for them, seldom pay for them (see checkpointLoop).
+// commit was running (or, with Options.CommitEvery, during an interval) in one
+// transaction (group commit): under load, many sessions' appends share one fsync,
+// and a write returns only once the commit holding it is done. Checkpoints (copying
+// the WAL into the database file, with an fsync of its own) run on a connection of
+// their own in the background, so that commits, and the edits waiting for them,
+// seldom pay for them (see checkpointLoop).
 //
 // Deleting means gone: SQLite overwrites deleted rows and freed pages with zeros
 // (secure_delete), and once a deletion has committed, the committer copies the WAL
@@ -55,11 +56,13 @@ const (
 // Options tunes a Store. The zero value is the safe default.
 type Options struct {
 	Sync Sync // SyncFull when empty
-	// GroupDelay is how long the committer waits, once a write arrives at an idle
-	// store, for others to join its transaction. Zero (the default) adds no delay:
-	// a batch is then what queued while the previous commit was running: under
-	// load, what arrives during one fsync.
-	GroupDelay  time.Duration
+	// CommitEvery is the least time between the starts of two transactions of the
+	// committer. A write arriving at an idle store commits at once; under load, a
+	// batch is what queued during this interval (or during the previous commit, if
+	// longer), so the fsync and the pages written are shared by more writes, and a
+	// write waits up to this long more. Zero: a batch is what queued while the
+	// previous commit was running.
+	CommitEvery time.Duration
 	MaxBatch    int           // most writes in one transaction (256)
 	BusyTimeout time.Duration // how long to wait for a lock another process holds (5 s)
 	// ObserveCommit, if set, is told of every transaction the committer ran (for

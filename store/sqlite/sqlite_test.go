@@ -311,12 +311,14 @@ func TestGroupCommit(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	big := store.Update{ClientID: "c", UserID: "u", Changes: bytes.Repeat([]byte("x"), 4096)}
-	s := mustOpen(t, sqlite.Options{GroupDelay: 100 * time.Millisecond, Limits: store.Limits{SessionBytes: 2048}})
+	s := mustOpen(t, sqlite.Options{CommitEvery: 500 * time.Millisecond, Limits: store.Limits{SessionBytes: 2048}})
 	for _, id := range []string{"a", "b", "c"} {
 		if err := s.CreateSession(ctx, newSession(id)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// The last CreateSession began a batch: the writes below arrive within the
+	// interval and share the next one.
 	before := s.Stats()
 	writes := []struct {
 		name  string
@@ -365,7 +367,7 @@ func TestAppendFailingAfterAWrite(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "duet.db")
-	s, err := sqlite.Open(ctx, path, sqlite.Options{GroupDelay: 100 * time.Millisecond})
+	s, err := sqlite.Open(ctx, path, sqlite.Options{CommitEvery: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,6 +388,8 @@ func TestAppendFailingAfterAWrite(t *testing.T) {
 	}
 	boom := upd(1)
 	boom.ClientID = "boom"
+	// The last CreateSession began a batch: both appends arrive within the interval
+	// and share the next one.
 	var wg sync.WaitGroup
 	var errA, errB error
 	wg.Go(func() { errA = s.AppendUpdates(ctx, "a", 0, []store.Update{upd(0), boom}) })
@@ -413,7 +417,7 @@ func TestAppendFailingAfterAWrite(t *testing.T) {
 }
 
 // TestGroupCommitUnderLoad has many goroutines append to many sessions, one writer
-// per session as the hub does (its room lock), with no group delay: batches form on
+// per session as the hub does (its room lock), with no commit interval: batches form on
 // their own while a commit is running, and every log comes out whole.
 func TestGroupCommitUnderLoad(t *testing.T) {
 	t.Parallel()
@@ -457,11 +461,18 @@ func TestGroupCommitUnderLoad(t *testing.T) {
 	}
 }
 
-// TestCancelledWhileQueued checks that an append whose context ends before its
-// batch starts is withdrawn: it reports the context's error and stores nothing.
-func TestCancelledWhileQueued(t *testing.T) {
+// TestCommitInterval checks the commit interval from both sides. A write that finds
+// the store idle commits at once: with an interval of an hour, the first write would
+// otherwise hang the test. A write arriving just after waits for the next batch;
+// when its context ends first, it is withdrawn: it reports the context's error and
+// stores nothing.
+func TestCommitInterval(t *testing.T) {
 	t.Parallel()
-	s := mustOpen(t, sqlite.Options{GroupDelay: 300 * time.Millisecond})
+	path := filepath.Join(t.TempDir(), "duet.db")
+	s, err := sqlite.Open(t.Context(), path, sqlite.Options{CommitEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.CreateSession(t.Context(), newSession("a")); err != nil {
 		t.Fatal(err)
 	}
@@ -470,12 +481,12 @@ func TestCancelledWhileQueued(t *testing.T) {
 	if err := s.AppendUpdates(ctx, "a", 0, []store.Update{upd(0)}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("AppendUpdates() error = %v, want DeadlineExceeded", err)
 	}
-	// The next write goes through a batch that would have held the withdrawn one.
-	if err := s.Touch(t.Context(), "a", time.Now()); err != nil {
+	if err := s.Close(); err != nil { // commits whatever still waits
 		t.Fatal(err)
 	}
-	if got, _ := s.Session(t.Context(), "a"); got.Version != 0 {
-		t.Errorf("Version = %d after a withdrawn append, want 0", got.Version)
+	again := mustOpenPath(t, path)
+	if got, err := again.Session(t.Context(), "a"); err != nil || got.Version != 0 {
+		t.Errorf("Session() = version %d, %v after a withdrawn append; want 0", got.Version, err)
 	}
 }
 
