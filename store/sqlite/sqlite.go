@@ -101,7 +101,7 @@ type Store struct {
 	ck   *sql.DB // the checkpointer's connection
 
 	// Statements of AppendUpdates, prepared once on the writer connection.
-	savepoint, release, sessionRow, insertUpdate, setVersion *sql.Stmt
+	savepoint, release, claim, insertUpdate *sql.Stmt
 
 	mu     sync.Mutex
 	queue  []*job // writes waiting for a batch; guarded by mu
@@ -207,9 +207,10 @@ func (s *Store) setUp(ctx context.Context) error {
 	}{
 		{&s.savepoint, `SAVEPOINT job`},
 		{&s.release, `RELEASE job`},
-		{&s.sessionRow, `SELECT pk, version, bytes FROM sessions WHERE id = ?`},
-		{&s.insertUpdate, `INSERT INTO updates (session, version, client_id, user_id, changes, time) VALUES (?, ?, ?, ?, ?, ?)`},
-		{&s.setVersion, `UPDATE sessions SET version = ?3, bytes = bytes + ?4, last_active = ` + laterOf + ` WHERE pk = ?2`},
+		{&s.claim, `UPDATE sessions SET version = ?3, bytes = bytes + ?4, last_active = ` + laterOf + `
+			WHERE id = ?2 AND version = ?5 AND (?6 < 0 OR bytes + ?4 <= ?6)`},
+		{&s.insertUpdate, `INSERT INTO updates (session, version, client_id, user_id, changes, time)
+			SELECT pk, ?2, ?3, ?4, ?5, ?6 FROM sessions WHERE id = ?1`},
 	} {
 		var err error
 		if *st.stmt, err = s.w.PrepareContext(ctx, st.sql); err != nil {
