@@ -67,11 +67,7 @@ func (c *client) queueOut(o *outgoing) {
 	over := c.queued.Add(n) > int64(lim.SendQueueBytes)
 	over = c.held.Add(1) > int64(lim.SendQueue)+1 || over
 	if !over {
-		select {
-		case <-c.kicked:
-			c.release(n)
-			o.done(c.room.hub.observer)
-			return
+		select { // one channel, so that queueing does not lock two
 		case c.send <- o:
 			return
 		default:

@@ -77,19 +77,17 @@ func (h *Hub) Serve(conn *websocket.Conn, sessionID string, p JoinParams) {
 	// One more byte than the limit, so an oversized frame is seen here and answered
 	// with too_large before the close, instead of the library closing at once.
 	conn.SetReadLimit(int64(h.limits.MaxMessageBytes) + 1)
-	readerDone := make(chan struct{})
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
-		h.writeLoop(conn, c, readerDone)
+		h.writeLoop(conn, c)
 	}()
 	readErr := h.readLoop(conn, r, c, log)
-	close(readerDone)
+	c.kick(readerEnded) // unless it was kicked for a reason already, which wins
 	<-writerDone
 
 	why, reason := "closed by client", "client"
-	select {
-	case <-c.kicked:
+	if c.why != readerEnded {
 		why = c.why.message
 		switch {
 		case c.why.code != "":
@@ -101,12 +99,10 @@ func (h *Hub) Serve(conn *websocket.Conn, sessionID string, p JoinParams) {
 		default:
 			reason = "error"
 		}
-	default:
-		if s := websocket.CloseStatus(readErr); s != -1 {
-			why = "closed by client: " + s.String()
-		} else if readErr != nil && !errors.Is(readErr, io.EOF) {
-			why, reason = "connection lost", "lost"
-		}
+	} else if s := websocket.CloseStatus(readErr); s != -1 {
+		why = "closed by client: " + s.String()
+	} else if readErr != nil && !errors.Is(readErr, io.EOF) {
+		why, reason = "connection lost", "lost"
 	}
 	closed()
 	h.observer.Disconnected(reason)
@@ -176,13 +172,18 @@ const (
 	keptBufferBytes = 4 << 10 // a connection keeps a read or join buffer up to this size between messages
 )
 
-// writeLoop sends what the room queues until the client is kicked, the reader ends,
-// or the hub shuts down. It takes what is queued in bursts: consecutive updates of
+// readerEnded is why a connection whose reader ended by itself (the client closed it,
+// or it broke) is closed: normally, with no message.
+var readerEnded = closeReason{status: statusNormal}
+
+// writeLoop sends what the room queues until the client is kicked (which is also how
+// it learns that the reader ended, see readerEnded) or the hub shuts down. It waits
+// on as few channels as it can, since it waits once for nearly every message. It takes what is queued in bursts: consecutive updates of
 // a burst go out as one message (joinUpdates), so a busy client costs one frame
 // where it would cost several, and an idle one waits for nothing. One timer per
 // connection, armed for each burst, bounds the time writing may take; a burst that
 // overruns Limits.WriteTimeout closes the connection.
-func (h *Hub) writeLoop(conn *websocket.Conn, c *client, readerDone <-chan struct{}) {
+func (h *Hub) writeLoop(conn *websocket.Conn, c *client) {
 	stuck := time.AfterFunc(time.Hour, func() { conn.CloseNow() })
 	stuck.Stop()
 	defer stuck.Stop()
@@ -228,14 +229,6 @@ func (h *Hub) writeLoop(conn *websocket.Conn, c *client, readerDone <-chan struc
 			return
 		case <-h.ctx.Done():
 			h.closeWith(conn, closeReason{status: statusGoingAway, message: "server shutting down"})
-			return
-		case <-readerDone:
-			select {
-			case <-c.kicked: // the reader stopped because of it
-				h.closeWith(conn, c.why)
-			default:
-				conn.Close(websocket.StatusNormalClosure, "")
-			}
 			return
 		}
 	}
