@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"runtime/debug"
 
 	"github.com/coder/websocket"
 	"github.com/labstack/echo/v4"
@@ -33,6 +34,23 @@ func (h *Handler) socket(c echo.Context) error {
 	if err != nil {
 		return nil // Accept has answered (426 for a non-upgrade)
 	}
-	h.sockets.Serve(conn, id, collab.JoinParams{Secret: socketSecret(c), UserName: socketName(c), Role: role})
+	// The connection is served by a goroutine of its own and the handler returns: a
+	// connection idles for hours, and the handler's goroutine would hold for that long
+	// a stack grown deep through net/http and the middleware, and the request with it
+	// (headers, the response's buffers), about half of what an idle connection cost.
+	// What outlives the request is taken from it first: the address's place, given
+	// back when the connection ends, and the logger.
+	p := collab.JoinParams{Secret: socketSecret(c), UserName: socketName(c), Role: role}
+	release, logger := keepPlace(c), log(c)
+	go func() {
+		defer release()
+		defer func() {
+			// What the recovering middleware did while the handler served the connection.
+			if err := recover(); err != nil {
+				logger.Error("panic", "err", err, "stack", string(debug.Stack()))
+			}
+		}()
+		h.sockets.Serve(conn, id, p)
+	}()
 	return nil
 }
