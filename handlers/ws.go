@@ -1,6 +1,9 @@
 package handlers
 
 import (
+	"bufio"
+	"bytes"
+	"net"
 	"net/http"
 	"runtime/debug"
 
@@ -30,7 +33,7 @@ func (h *Handler) socket(c echo.Context) error {
 	// delivery than the bytes it saves are worth (BENCHMARKS.md, permessage-deflate).
 	// The role is decided once, before the upgrade, and kept for the connection's life.
 	role := h.role(c, id)
-	conn, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{OriginPatterns: h.wsOrigins, CompressionMode: h.deflate})
+	conn, err := websocket.Accept(smallBuffers{c.Response()}, c.Request(), &websocket.AcceptOptions{OriginPatterns: h.wsOrigins, CompressionMode: h.deflate})
 	if err != nil {
 		return nil // Accept has answered (426 for a non-upgrade)
 	}
@@ -53,4 +56,36 @@ func (h *Handler) socket(c echo.Context) error {
 		h.sockets.Serve(conn, id, p)
 	}()
 	return nil
+}
+
+// The buffers a WebSocket reads and writes through, held for the connection's life
+// however idle it is. net/http's are 4 KiB each; duet's messages are mostly a few
+// hundred bytes, and one longer than a buffer costs at most one more system call
+// (a read that finds the buffer empty goes straight into the message, and a write
+// past the buffer goes straight out).
+const (
+	socketReadBuffer  = 1 << 10
+	socketWriteBuffer = 2 << 10
+)
+
+// smallBuffers is the response given to websocket.Accept: the connection it
+// hijacks comes with buffers of socketReadBuffer and socketWriteBuffer bytes
+// instead of net/http's.
+type smallBuffers struct{ http.ResponseWriter }
+
+func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return conn, rw, err
+	}
+	// What the client sent after its request is already in net/http's buffer: the
+	// new reader starts with it buffered, as Accept expects of the one it is given.
+	n := rw.Reader.Buffered()
+	if n > socketReadBuffer {
+		return conn, rw, nil // a client that sends so much before the answer keeps the large buffer
+	}
+	pending, _ := rw.Reader.Peek(n)
+	r := bufio.NewReaderSize(bytes.NewReader(bytes.Clone(pending)), socketReadBuffer)
+	_, _ = r.Peek(n) // cannot fail: the n bytes are all there
+	return conn, bufio.NewReadWriter(r, bufio.NewWriterSize(conn, socketWriteBuffer)), nil
 }
