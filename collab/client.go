@@ -29,9 +29,15 @@ type client struct {
 	room   *room
 	person Person
 
-	send   chan *outgoing // bounded: a client that falls behind is cut off
-	queued atomic.Int64   // bytes of the messages queued and being written, within Limits.SendQueueBytes
-	held   atomic.Int64   // how many messages those are, within Limits.SendQueue + 1
+	// The messages queued for the writer, oldest first: at most Limits.SendQueue, a
+	// client that falls behind is cut off. A slice rather than a channel of that
+	// capacity, which every connection would hold however idle: this one grows with
+	// what is queued, and is let go when the writer empties it.
+	mu      sync.Mutex
+	pending []*outgoing
+	ready   chan struct{} // holds a token when pending may have messages the writer has not taken
+	queued  atomic.Int64  // bytes of the messages queued and being written, within Limits.SendQueueBytes
+	held    atomic.Int64  // how many messages those are, within Limits.SendQueue + 1
 
 	kickOnce sync.Once
 	kicked   chan struct{} // closed when the client must go
@@ -42,8 +48,11 @@ type client struct {
 }
 
 func newClient(r *room, p Person) *client {
-	return &client{room: r, person: p, send: make(chan *outgoing, r.hub.limits.SendQueue), kicked: make(chan struct{})}
+	return &client{room: r, person: p, ready: make(chan struct{}, 1), kicked: make(chan struct{})}
 }
+
+// keptQueueCap is the largest capacity the queue keeps once empty.
+const keptQueueCap = 16
 
 // queue hands msg to the writer, or cuts the client off when its queue is full, in
 // messages or in bytes: a slow client must never slow the others, nor make the
@@ -60,22 +69,58 @@ func (c *client) queueOut(o *outgoing) {
 	}
 	n := int64(len(o.msg))
 	lim := c.room.hub.limits
-	// The writer takes messages out of send a burst at a time, so the channel alone
-	// would let it hold a burst more: held counts what is queued or being written,
-	// and allows one being written beside a full queue, as a writer taking one
-	// message at a time would.
+	// The writer takes messages out of the queue a burst at a time, so the queue's
+	// bound alone would let it hold a burst more: held counts what is queued or being
+	// written, and allows one being written beside a full queue, as a writer taking
+	// one message at a time would.
 	over := c.queued.Add(n) > int64(lim.SendQueueBytes)
 	over = c.held.Add(1) > int64(lim.SendQueue)+1 || over
-	if !over {
-		select { // one channel, so that queueing does not lock two
-		case c.send <- o:
-			return
-		default:
-		}
+	if !over && c.push(o, lim.SendQueue) {
+		return
 	}
 	c.release(n)
 	o.done(c.room.hub.observer)
 	c.tooSlow()
+}
+
+// push appends o to the queue unless it holds max messages already, and tells the
+// writer.
+func (c *client) push(o *outgoing, max int) bool {
+	c.mu.Lock()
+	if len(c.pending) >= max {
+		c.mu.Unlock()
+		return false
+	}
+	c.pending = append(c.pending, o)
+	c.mu.Unlock()
+	c.wake()
+	return true
+}
+
+// take moves up to n of the oldest queued messages into burst[:0]. It may find none:
+// a token in ready can outlive the messages it announced.
+func (c *client) take(burst []*outgoing, n int) []*outgoing {
+	c.mu.Lock()
+	k := min(n, len(c.pending))
+	burst = append(burst[:0], c.pending[:k]...)
+	left := copy(c.pending, c.pending[k:])
+	clear(c.pending[left:]) // the messages are not kept alive by the queue's spare room
+	c.pending = c.pending[:left]
+	if left == 0 && cap(c.pending) > keptQueueCap {
+		c.pending = nil
+	}
+	c.mu.Unlock()
+	if left > 0 {
+		c.wake()
+	}
+	return burst
+}
+
+func (c *client) wake() {
+	select {
+	case c.ready <- struct{}{}:
+	default: // a token is there already
+	}
 }
 
 // sent gives back what a message the writer is done with held of the client's budget.

@@ -195,16 +195,9 @@ func (h *Hub) writeLoop(conn *websocket.Conn, c *client) {
 	var buf []byte
 	for {
 		select {
-		case o := <-c.send:
-			burst = append(burst[:0], o)
-		more:
-			for len(burst) < burstMessages {
-				select {
-				case o := <-c.send:
-					burst = append(burst, o)
-				default:
-					break more
-				}
+		case <-c.ready:
+			if burst = c.take(burst, burstMessages); len(burst) == 0 {
+				continue
 			}
 			stuck.Reset(h.limits.WriteTimeout)
 			var err error

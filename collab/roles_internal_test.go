@@ -49,14 +49,10 @@ func TestToInterviewers(t *testing.T) {
 		clients[i] = c
 	}
 	drain := func(c *client) (got []string) {
-		for {
-			select {
-			case o := <-c.send:
-				got = append(got, string(o.msg))
-			default:
-				return got
-			}
+		for _, o := range c.take(nil, c.room.hub.limits.SendQueue) {
+			got = append(got, string(o.msg))
 		}
+		return got
 	}
 	for _, c := range clients {
 		drain(c) // syncs and arrivals

@@ -43,7 +43,8 @@ type Sockets interface {
 	// none), so an unknown one is refused before the upgrade.
 	Open(ctx context.Context, sessionID string) error
 	// Serve returns when the connection has ended (the per-address count of open
-	// sockets relies on it).
+	// sockets relies on it). It is called on a goroutine of its own, after the
+	// upgrade's request has been answered.
 	Serve(conn *websocket.Conn, sessionID string, p collab.JoinParams)
 }
 

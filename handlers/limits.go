@@ -252,8 +252,9 @@ func retryAfter(d time.Duration) int {
 
 // perAddress is the middleware that makes a route's requests ask d of their address's
 // budgets, and refuses them with 429 and Retry-After when the address has spent
-// them. The place of an open connection is given back when the handler returns
-// (the WebSocket and event-stream handlers return when the connection ends).
+// them. The place of an open connection is given back when the handler returns (the
+// event-stream handler returns when the stream ends), unless the handler took it
+// over with keepPlace (the WebSocket handler, whose connection outlives it).
 func (h *Handler) perAddress(d demand) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		if h.addresses == nil {
@@ -265,8 +266,29 @@ func (h *Handler) perAddress(d demand) echo.MiddlewareFunc {
 				c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfter(no.retry)))
 				return &httpError{status: http.StatusTooManyRequests, code: no.code, message: no.message}
 			}
-			defer release()
+			c.Set(placeKey, release)
+			defer func() {
+				if c.Get(placeKey) != nil { // not taken over by keepPlace
+					release()
+				}
+			}()
 			return next(c)
 		}
 	}
+}
+
+// placeKey holds, while a request runs, the function that gives back the place
+// perAddress took for it.
+const placeKey = "duet.place"
+
+// keepPlace takes over the place perAddress holds for the request: the handler
+// returns without giving it back, and calls the function returned once the
+// connection has ended. Without perAddress (no limits) there is nothing to give back.
+func keepPlace(c echo.Context) (release func()) {
+	release, _ = c.Get(placeKey).(func())
+	if release == nil {
+		return func() {}
+	}
+	c.Set(placeKey, nil)
+	return release
 }
