@@ -109,8 +109,10 @@ export class Peer {
 
   /**
    * receive applies the updates of msg that this peer has not seen. applied is called
-   * after each transaction with the update(s) it applied (for remote cursors). It
-   * throws Divergence when an update does not fit the authority's document.
+   * after each transaction (for remote cursors) with the update it applied, or the
+   * first of the updates when one person made them all, or null when it applied
+   * several people's. It throws Divergence when an update does not fit the
+   * authority's document.
    */
   receive(msg: UpdateMessage, applied?: (tr: Transaction, u: WireUpdate | null) => void): Received {
     const v = this.version;
@@ -125,13 +127,17 @@ export class Peer {
         // receiveUpdates call may take them all.
         const batch: Update[] = [];
         const first = ups[i];
+        let oneAuthor = true;
         for (; i < ups.length; i++) {
           batch.push({ changes: this.accept(ups[i]), clientID: ups[i].clientID });
           if (ups[i].clientID === this.clientID) own = true;
+          if (ups[i].userId !== first.userId) oneAuthor = false;
         }
         const tr = receiveUpdates(this.state, batch);
         this.holder.dispatch(tr);
-        applied?.(tr, batch.length === 1 ? first : null);
+        // The server joins consecutive updates into one message: when they are all one
+        // person's typing, that person's caret follows it as it would one update.
+        applied?.(tr, oneAuthor ? first : null);
         count += batch.length;
         break;
       }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -12,6 +14,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
 )
 
 // The browser end-to-end tests of the pad: the real duet (run, as main starts it)
@@ -31,6 +35,7 @@ func TestBrowser(t *testing.T) {
 		run  func(t *testing.T, e *env)
 	}{
 		{"TypeTogether", typeTogether},
+		{"CaretFollowsJoinedTyping", caretFollowsJoinedTyping},
 		{"CutWhileTyping", cutWhileTyping},
 		{"ReloadOffline", reloadOffline},
 		{"CatchUpInSteps", catchUpInSteps},
@@ -111,6 +116,66 @@ func typeTogether(t *testing.T, e *env) {
 	a.waitUntil(`document.querySelectorAll("#editor .cm-remoteSelection").length > 0`, stepTimeout, "Bob's selection drawn")
 	a.screenshot("type-together-ada")
 	b.screenshot("type-together-bob")
+}
+
+// caretFollowsJoinedTyping: one message may hold several updates (the hub joins
+// consecutive ones); when they are all one person's typing, that person's caret on
+// the others' pages moves past it at once, as it does for a single update, not only
+// with their next cursor message. Ada is a program on a socket of her own here, so
+// that the message surely holds two updates and no cursor message follows them.
+func caretFollowsJoinedTyping(t *testing.T, e *env) {
+	b := e.bob.open(t, "Bob")
+	b.openPad(e.padURL())
+
+	ctx, cancel := context.WithTimeout(t.Context(), stepTimeout)
+	defer cancel()
+	u := "ws" + strings.TrimPrefix(e.backend, "http") + "/ws/" + e.session + "?userName=Ada&userId=" + uuid.NewString()
+	conn, _, err := websocket.Dial(ctx, u, nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer conn.Close(websocket.StatusNormalClosure, "")
+	var sync struct {
+		Type    string
+		Version int
+		Content string
+	}
+	for sync.Type != "sync" {
+		_, data, err := conn.Read(ctx)
+		if err != nil {
+			t.Fatalf("waiting for the sync: %v", err)
+		}
+		if err := json.Unmarshal(data, &sync); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send := func(msg string) {
+		if err := conn.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Ada's caret at the start of the text, then two updates typed there in one message.
+	send(fmt.Sprintf(`{"type":"cursor","version":%d,"ranges":[{"anchor":0,"head":0}]}`, sync.Version))
+	b.waitUntil(`[...document.querySelectorAll("#editor .cm-remoteCaret-label")].some(l => l.textContent === "Ada")`,
+		stepTimeout, "Ada's caret on Bob's page")
+	rest := ""
+	if n := len16(sync.Content); n > 0 {
+		rest = fmt.Sprintf(",%d", n)
+	}
+	send(fmt.Sprintf(`{"type":"edit","version":%d,"updates":[{"clientID":"ada","changes":[[0,"abc"]%s]},{"clientID":"ada","changes":[3,[0,"def"]%s]}]}`,
+		sync.Version, rest, rest))
+	b.waitUntil(`document.querySelector("#editor .cm-line").textContent.startsWith("abcdef")`, stepTimeout, "Ada's typing on Bob's page")
+	// Where her caret is drawn, against where "abcdef" ends on the first line.
+	b.waitUntil(`(() => {
+		const caret = document.querySelector("#editor .cm-remoteCaret").getBoundingClientRect();
+		const texts = document.createTreeWalker(document.querySelector("#editor .cm-line"), NodeFilter.SHOW_TEXT);
+		let node, at = 6;
+		while ((node = texts.nextNode()) && node.length < at) at -= node.length;
+		const r = document.createRange();
+		r.setStart(node, at);
+		r.collapse(true);
+		return Math.abs(caret.left - r.getBoundingClientRect().left) < 3;
+	})()`, stepTimeout, "Ada's caret after what she typed")
 }
 
 // cutWhileTyping: the proxy drops every socket and refuses new ones while Ada keeps
