@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/coder/websocket"
-	"github.com/google/uuid"
 )
 
 // The browser end-to-end tests of the pad: the real duet (run, as main starts it)
@@ -121,51 +119,33 @@ func typeTogether(t *testing.T, e *env) {
 // caretFollowsJoinedTyping: one message may hold several updates (the hub joins
 // consecutive ones); when they are all one person's typing, that person's caret on
 // the others' pages moves past it at once, as it does for a single update, not only
-// with their next cursor message. Ada is a program on a socket of her own here, so
+// with their next cursor message. The typist is a program on a socket of its own, so
 // that the message surely holds two updates and no cursor message follows them.
 func caretFollowsJoinedTyping(t *testing.T, e *env) {
 	b := e.bob.open(t, "Bob")
 	b.openPad(e.padURL())
 
+	conn, sync := e.dialHub(t) // the test observer types here
+	defer conn.Close(websocket.StatusNormalClosure, "")
 	ctx, cancel := context.WithTimeout(t.Context(), stepTimeout)
 	defer cancel()
-	u := "ws" + strings.TrimPrefix(e.backend, "http") + "/ws/" + e.session + "?userName=Ada&userId=" + uuid.NewString()
-	conn, _, err := websocket.Dial(ctx, u, nil)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	defer conn.Close(websocket.StatusNormalClosure, "")
-	var sync struct {
-		Type    string
-		Version int
-		Content string
-	}
-	for sync.Type != "sync" {
-		_, data, err := conn.Read(ctx)
-		if err != nil {
-			t.Fatalf("waiting for the sync: %v", err)
-		}
-		if err := json.Unmarshal(data, &sync); err != nil {
-			t.Fatal(err)
-		}
-	}
 	send := func(msg string) {
 		if err := conn.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// Ada's caret at the start of the text, then two updates typed there in one message.
+	// The typist's caret at the start of the text, then two updates typed there in one message.
 	send(fmt.Sprintf(`{"type":"cursor","version":%d,"ranges":[{"anchor":0,"head":0}]}`, sync.Version))
-	b.waitUntil(`[...document.querySelectorAll("#editor .cm-remoteCaret-label")].some(l => l.textContent === "Ada")`,
-		stepTimeout, "Ada's caret on Bob's page")
+	b.waitUntil(`[...document.querySelectorAll("#editor .cm-remoteCaret-label")].some(l => l.textContent === "test observer")`,
+		stepTimeout, "the typist's caret on Bob's page")
 	rest := ""
 	if n := len16(sync.Content); n > 0 {
 		rest = fmt.Sprintf(",%d", n)
 	}
 	send(fmt.Sprintf(`{"type":"edit","version":%d,"updates":[{"clientID":"ada","changes":[[0,"abc"]%s]},{"clientID":"ada","changes":[3,[0,"def"]%s]}]}`,
 		sync.Version, rest, rest))
-	b.waitUntil(`document.querySelector("#editor .cm-line").textContent.startsWith("abcdef")`, stepTimeout, "Ada's typing on Bob's page")
-	// Where her caret is drawn, against where "abcdef" ends on the first line.
+	b.waitUntil(`document.querySelector("#editor .cm-line").textContent.startsWith("abcdef")`, stepTimeout, "the typing on Bob's page")
+	// Where the typist's caret is drawn, against where "abcdef" ends on the first line.
 	b.waitUntil(`(() => {
 		const caret = document.querySelector("#editor .cm-remoteCaret").getBoundingClientRect();
 		const texts = document.createTreeWalker(document.querySelector("#editor .cm-line"), NodeFilter.SHOW_TEXT);
@@ -175,7 +155,7 @@ func caretFollowsJoinedTyping(t *testing.T, e *env) {
 		r.setStart(node, at);
 		r.collapse(true);
 		return Math.abs(caret.left - r.getBoundingClientRect().left) < 3;
-	})()`, stepTimeout, "Ada's caret after what she typed")
+	})()`, stepTimeout, "the typist's caret after what was typed")
 }
 
 // cutWhileTyping: the proxy drops every socket and refuses new ones while Ada keeps
