@@ -18,8 +18,8 @@ import (
 // Serve runs one accepted WebSocket connection to a session until it ends: one loop
 // reads and handles the client's messages, another writes what the room queues for
 // it and pings the client (two goroutines a connection, and a third only while a
-// ping waits for its answer). It returns when the connection is closed. The connection's lifetime is the
-// hub's, not the HTTP request's.
+// ping waits for its answer). It returns when the connection is closed. The
+// connection's lifetime is the hub's, not the HTTP request's.
 func (h *Hub) Serve(conn *websocket.Conn, sessionID string, p JoinParams) {
 	if !h.track() {
 		h.closeWith(conn, closeReason{status: statusGoingAway, message: "server shutting down"})
@@ -178,11 +178,12 @@ var readerEnded = closeReason{status: statusNormal}
 
 // writeLoop sends what the room queues until the client is kicked (which is also how
 // it learns that the reader ended, see readerEnded) or the hub shuts down. It waits
-// on as few channels as it can, since it waits once for nearly every message. It takes what is queued in bursts: consecutive updates of
-// a burst go out as one message (joinUpdates), so a busy client costs one frame
-// where it would cost several, and an idle one waits for nothing. One timer per
-// connection, armed for each burst, bounds the time writing may take; a burst that
-// overruns Limits.WriteTimeout closes the connection.
+// on as few channels as it can, since it waits once for nearly every message. It
+// takes what is queued in bursts: consecutive updates of a burst go out as one
+// message (joinUpdates), so a busy client costs one frame where it would cost
+// several, and an idle one waits for nothing. One timer per connection, armed for
+// each burst, bounds the time writing may take; a burst that overruns
+// Limits.WriteTimeout closes the connection.
 func (h *Hub) writeLoop(conn *websocket.Conn, c *client) {
 	stuck := time.AfterFunc(time.Hour, func() { conn.CloseNow() })
 	stuck.Stop()
