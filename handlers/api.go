@@ -109,13 +109,9 @@ func (h *Handler) getSession(c echo.Context) error {
 
 // deleteSession is DELETE /sessions/{id} with the owner token as a Bearer token.
 func (h *Handler) deleteSession(c echo.Context) error {
-	id, err := sessionID(c)
+	id, token, err := ownerRequest(c)
 	if err != nil {
 		return err
-	}
-	token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
-	if !ok {
-		return collab.ErrUnauthorized
 	}
 	if err := h.sessions.DeleteSession(c.Request().Context(), id, token); err != nil {
 		return err
@@ -127,13 +123,9 @@ func (h *Handler) deleteSession(c echo.Context) error {
 // the interview ends (everyone is cut off, nothing more is edited), its history
 // stays. DELETE erases it.
 func (h *Handler) endSessionAPI(c echo.Context) error {
-	id, err := sessionID(c)
+	id, token, err := ownerRequest(c)
 	if err != nil {
 		return err
-	}
-	token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
-	if !ok {
-		return collab.ErrUnauthorized
 	}
 	if err := h.sessions.CheckOwner(c.Request().Context(), id, token); err != nil {
 		return err
@@ -144,9 +136,24 @@ func (h *Handler) endSessionAPI(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// bearerToken returns the token of an "Authorization: Bearer <token>" header.
-func bearerToken(header string) (string, bool) {
-	scheme, token, ok := strings.Cut(header, " ")
+// ownerRequest is the session and the owner token of a request to a route for the
+// session's owner alone: without a Bearer token it is refused as unauthorized (the
+// token itself is checked by the hub).
+func ownerRequest(c echo.Context) (id, token string, err error) {
+	if id, err = sessionID(c); err != nil {
+		return "", "", err
+	}
+	token, ok := bearerToken(c)
+	if !ok {
+		return "", "", collab.ErrUnauthorized
+	}
+	return id, token, nil
+}
+
+// bearerToken returns the token of the request's "Authorization: Bearer <token>"
+// header.
+func bearerToken(c echo.Context) (string, bool) {
+	scheme, token, ok := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
 	token = strings.TrimSpace(token)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return "", false

@@ -58,7 +58,7 @@ func (h *Handler) account(c echo.Context) (accounts.User, bool) {
 	var u accounts.User
 	var err error
 	ctx := c.Request().Context()
-	if token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization)); ok && accounts.IsAPIToken(token) {
+	if token, ok := bearerToken(c); ok && accounts.IsAPIToken(token) {
 		u, err = h.accounts.APIUser(ctx, token)
 	} else if ck, cerr := c.Cookie(accountCookie); cerr == nil {
 		u, err = h.accounts.Browser(ctx, ck.Value)

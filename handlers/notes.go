@@ -50,7 +50,7 @@ func noteJSON(n collab.Note) noteObject {
 // noteAuthor is who the request writes notes as: its owner token (the API), or the
 // interviewer's browser.
 func (h *Handler) noteAuthor(c echo.Context, id string) collab.NoteAuthor {
-	if token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization)); ok &&
+	if token, ok := bearerToken(c); ok &&
 		h.sessions.CheckOwner(c.Request().Context(), id, token) == nil {
 		return collab.NoteAuthor{Name: apiAuthor}
 	}

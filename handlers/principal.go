@@ -72,7 +72,7 @@ func (h *Handler) role(c echo.Context, sessionID string) collab.Role {
 // decideRole is role, uncached.
 func (h *Handler) decideRole(c echo.Context, sessionID string) collab.Role {
 	ctx := c.Request().Context()
-	if token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization)); ok {
+	if token, ok := bearerToken(c); ok {
 		if h.sessions.CheckOwner(ctx, sessionID, token) == nil {
 			return roleInterviewer
 		}
@@ -136,7 +136,7 @@ func (h *Handler) requireInterviewerAPI(c echo.Context, sessionID string) error 
 
 // hasBearer reports whether the request carries a Bearer token, right or wrong.
 func hasBearer(c echo.Context) bool {
-	_, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+	_, ok := bearerToken(c)
 	return ok
 }
 
@@ -159,7 +159,7 @@ func rememberLink(c echo.Context, sessionID, token string) {
 // knownInterviewerURL is the interviewer link this request knows the token of (its
 // Bearer token, or the one its browser was given), or "".
 func (h *Handler) knownInterviewerURL(c echo.Context, sessionID string) string {
-	token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+	token, ok := bearerToken(c)
 	if !ok {
 		if ck, err := c.Cookie(linkCookie); err == nil {
 			token = ck.Value

@@ -244,7 +244,7 @@ func (h *Handler) sessionQuestion(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization)); ok {
+	if token, ok := bearerToken(c); ok {
 		if err := h.owners.CheckOwner(c.Request().Context(), s.ID, token); err != nil {
 			return err
 		}
