@@ -566,8 +566,12 @@ func (r *room) catchUpLocked(ctx context.Context, to int) error {
 }
 
 // applyRemoteLocked makes updates another process appended part of the document,
-// in order, and sends them to the local clients.
+// in order, and sends them to the local clients. With none it sends nothing: an
+// empty update message tells a client that its push was all accepted before.
 func (r *room) applyRemoteLocked(us []ot.Update) error {
+	if len(us) == 0 {
+		return nil
+	}
 	from := r.doc.Version()
 	for i, u := range us {
 		// One update at a time, on the current version: nothing to rebase, and

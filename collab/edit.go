@@ -46,63 +46,101 @@ func (r *room) edit(ctx context.Context, c *client, m *clientMessage) *protocolE
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for attempt := 1; ; attempt++ {
-		if r.gone {
-			return nil // the client is being cut off already
+	if r.gone {
+		return nil // the client is being cut off already
+	}
+	p, err := r.prepareLocked(ctx, version, updates)
+	if err == nil && len(p.Accepted) > 0 {
+		err = r.hub.store.AppendUpdates(ctx, r.id, p.From, history.Encode(p.Accepted))
+		if errors.Is(err, store.ErrConflict) && r.hub.bus != nil {
+			r.hub.stats.conflicts.Add(1)
+			p, err = r.appendContendedLocked(ctx, version, updates)
 		}
+	}
+	var refused *refusedPush
+	switch {
+	case errors.As(err, &refused):
+		return refusePush(refused.err)
+	case errors.Is(err, store.ErrQuota):
+		// Nothing was stored, so nothing changes, and the client may go on
+		// reading; another edit will be refused as well.
+		return refuse(CodeQuotaExceeded, "this session has stored all it may: the edit was not saved")
+	case err != nil:
+		r.storeFailed(c, err)
+		return nil
+	case len(p.Accepted) == 0:
+		// Everything was accepted before (a resend): tell the sender where the
+		// document is, so it pulls what it lacks.
+		c.queue(updateMessage(p.From, nil, false))
+		return nil
+	}
+	r.doc.Commit(p)
+	r.hub.stats.accepted.Add(int64(len(p.Accepted)))
+	out := newUpdateOutgoing(p.From, p.Accepted)
+	out.fan = &fanOut{accepted: time.Now()}
+	r.broadcastOutLocked(out, nil)
+	if r.hub.bus != nil {
+		r.publishLocked(busEvent{Type: evUpdates, From: p.From, Updates: encodeUpdates(p.Accepted)})
+	}
+	r.editedLocked(c.person.ID) // (appending to the log counts as activity in the store)
+	if r.doc.Version()-r.snapshotAt >= r.hub.limits.SnapshotEvery {
+		r.saveSnapshotLocked(ctx)
+	}
+	return nil
+}
+
+// refusedPush is a push the document refused (see refusePush), told apart from the
+// store's errors.
+type refusedPush struct{ err error }
+
+func (e *refusedPush) Error() string { return e.err.Error() }
+func (e *refusedPush) Unwrap() error { return e.err }
+
+// prepareLocked prepares a push on the document (ot.Document.Prepare). A push on a
+// version this process has not heard of yet, which the client saw through another
+// process, is prepared again once the document has caught up from the store.
+func (r *room) prepareLocked(ctx context.Context, version int, updates []ot.Update) (ot.Prepared, error) {
+	for {
 		p, err := r.doc.Prepare(version, updates)
 		if err != nil && r.aheadLocked(ctx, err) {
-			continue // the client saw updates through another process that this one had not heard of yet
+			continue
 		}
 		if err != nil {
-			return refusePush(err)
+			return p, &refusedPush{err}
 		}
-		if len(p.Accepted) == 0 {
-			// Everything was accepted before (a resend): tell the sender where the
-			// document is, so it pulls what it lacks.
-			c.queue(updateMessage(p.From, nil, false))
-			return nil
-		}
-		err = r.hub.store.AppendUpdates(ctx, r.id, p.From, history.Encode(p.Accepted))
-		if errors.Is(err, store.ErrConflict) && r.hub.bus != nil && attempt < maxAppendAttempts {
-			// Another process appended first: take what it stored, then rebase
-			// the push over it, as over any update accepted since its version.
-			r.hub.stats.conflicts.Add(1)
-			if err = r.catchUpLocked(ctx, -1); err == nil {
-				continue
-			}
-		}
-		if err != nil {
-			if errors.Is(err, store.ErrQuota) {
-				// Nothing was stored, so nothing changes, and the client may go on
-				// reading; another edit will be refused as well.
-				return refuse(CodeQuotaExceeded, "this session has stored all it may: the edit was not saved")
-			}
-			r.storeFailed(c, err)
-			return nil
-		}
-		r.doc.Commit(p)
-		r.hub.stats.accepted.Add(int64(len(p.Accepted)))
-		out := newUpdateOutgoing(p.From, p.Accepted)
-		out.fan = &fanOut{accepted: time.Now()}
-		r.broadcastOutLocked(out, nil)
-		if r.hub.bus != nil {
-			r.publishLocked(busEvent{Type: evUpdates, From: p.From, Updates: encodeUpdates(p.Accepted)})
-		}
-		r.editedLocked(c.person.ID) // (appending to the log counts as activity in the store)
-		if r.doc.Version()-r.snapshotAt >= r.hub.limits.SnapshotEvery {
-			r.saveSnapshotLocked(ctx)
-		}
-		return nil
+		return p, nil
 	}
 }
 
-// maxAppendAttempts bounds the appends of one push that other processes beat to the
-// log; past them the client is cut off and resends its updates after reconnecting.
-// Some process wins each race, so the session always moves on; a push loses many in
-// a row only when several processes append to one session hundreds of times a
-// second.
-const maxAppendAttempts = 32
+// appendContendedLocked stores a push whose append another process beat to the
+// log. It catches the document up with what the others stored, then appends while
+// the store holds the session's log (store.LockedAppender), after rebasing the push
+// over whatever was stored in between. Without the hold, a process slower to read
+// the log than the others are to append to it would lose every race, and its
+// client would wait for ever.
+func (r *room) appendContendedLocked(ctx context.Context, version int, updates []ot.Update) (ot.Prepared, error) {
+	if err := r.catchUpLocked(ctx, -1); err != nil {
+		return ot.Prepared{}, err
+	}
+	from := r.doc.Version()
+	var p ot.Prepared
+	err := r.hub.store.(store.LockedAppender).AppendLocked(ctx, r.id, from, func(stored []store.Update) ([]store.Update, error) {
+		// Called again after a broken connection, it gets back updates it applied.
+		applied := min(r.doc.Version()-from, len(stored))
+		us, err := history.DecodeAll(from+applied, stored[applied:])
+		if err != nil {
+			return nil, err
+		}
+		if err := r.applyRemoteLocked(us); err != nil {
+			return nil, err
+		}
+		if p, err = r.prepareLocked(ctx, version, updates); err != nil {
+			return nil, err
+		}
+		return history.Encode(p.Accepted), nil
+	})
+	return p, err
+}
 
 // parseEdit reads an edit message: the version it was made on and its updates,
 // stamped with who made them and when.

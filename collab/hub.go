@@ -124,7 +124,8 @@ type HubConfig struct {
 	// observes nothing.
 	Observer Observer
 	// Bus links this process to the others serving the same store's sessions;
-	// nil: this process is alone (see Bus).
+	// nil: this process is alone (see Bus). A shared store must be a
+	// store.LockedAppender: NewHub panics otherwise.
 	Bus Bus
 	// Heartbeat is how often, with a bus, each process tells the others who is
 	// connected through it (1 s); the people of a process silent for three
@@ -202,6 +203,9 @@ func NewHub(cfg HubConfig) *Hub {
 		h.observer = nopObserver{}
 	}
 	if cfg.Bus != nil {
+		if _, ok := cfg.Store.(store.LockedAppender); !ok {
+			panic(fmt.Sprintf("collab: a store shared through a bus must hold a session's log for a contended append; %T cannot", cfg.Store))
+		}
 		h.bus, h.processID = cfg.Bus, newProcessID()
 		h.heartbeat = cfg.Heartbeat
 		if h.heartbeat <= 0 {

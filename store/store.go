@@ -104,6 +104,22 @@ type Participant struct {
 	Joined time.Time // when they first joined
 }
 
+// LockedAppender is a store that several processes share, where an append can lose
+// the race for the log's end again and again: a process that reads what the others
+// stored more slowly than they append would never get its turn. AppendLocked gives
+// it that turn.
+type LockedAppender interface {
+	// AppendLocked holds every other append to the session off, reads the updates
+	// stored from version from on (none when the log ends there), and appends after
+	// them what rebase returns for them (nothing when it returns none), before it lets
+	// the others go on. An error from rebase is returned as is, and nothing is
+	// stored. rebase may be called again, with the same updates, when the database
+	// connection broke before they were read to the end; an append whose outcome
+	// was lost is resolved as AppendUpdates resolves one (ErrConflict when it was
+	// not stored and someone else appended meanwhile).
+	AppendLocked(ctx context.Context, id string, from int, rebase func(stored []Update) ([]Update, error)) error
+}
+
 // Store is the persistence seam. Every method is safe for concurrent use and honours
 // ctx. Implementations return ErrNotFound, ErrExists and ErrConflict (possibly wrapped)
 // and wrap everything else with context.

@@ -25,6 +25,7 @@ import (
 	"duet/collab/history"
 	"duet/collab/ot"
 	"duet/collab/ot/ottest"
+	"duet/store"
 	"duet/store/postgres"
 	"duet/store/postgres/pgtest"
 )
@@ -53,6 +54,12 @@ func newNode(t *testing.T, dbURL, redisURL string) *node {
 
 func newNodeLimits(t *testing.T, dbURL, redisURL string, lim collab.Limits) *node {
 	t.Helper()
+	return newNodeStore(t, dbURL, redisURL, lim, func(st *postgres.Store) store.Store { return st })
+}
+
+// newNodeStore makes a node whose hub uses what wrap makes of its store.
+func newNodeStore(t *testing.T, dbURL, redisURL string, lim collab.Limits, wrap func(*postgres.Store) store.Store) *node {
+	t.Helper()
 	ctx := t.Context()
 	st, err := postgres.Open(ctx, dbURL, postgres.Options{})
 	if err != nil {
@@ -63,7 +70,7 @@ func newNodeLimits(t *testing.T, dbURL, redisURL string, lim collab.Limits) *nod
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	hub := collab.NewHub(collab.HubConfig{Store: st, Bus: bus, Heartbeat: testHeartbeat, Logger: logger, Limits: lim})
+	hub := collab.NewHub(collab.HubConfig{Store: wrap(st), Bus: bus, Heartbeat: testHeartbeat, Logger: logger, Limits: lim})
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := strings.TrimPrefix(r.URL.Path, "/ws/")
 		if _, err := hub.Session(r.Context(), id); err != nil {
@@ -592,6 +599,82 @@ func TestClusterConflictingPushes(t *testing.T) {
 		t.Errorf("appends beaten by the other process: %d and %d, want 4 and 5 at least: the conflict path was not taken", c0, c1)
 	}
 	checkConverged(t, nodes, session, tps, version)
+}
+
+// slowReads is a store whose reads of a session and its log each take delay
+// longer: the process using it catches up from the store more slowly than another
+// one appends.
+type slowReads struct {
+	*postgres.Store
+	delay time.Duration
+}
+
+func (s slowReads) Session(ctx context.Context, id string) (store.Session, error) {
+	time.Sleep(s.delay)
+	return s.Store.Session(ctx, id)
+}
+
+func (s slowReads) Updates(ctx context.Context, id string, from, to, maxBytes int) ([]store.Update, error) {
+	time.Sleep(s.delay)
+	return s.Store.Updates(ctx, id, from, to, maxBytes)
+}
+
+// TestClusterSlowProcessGetsItsTurn: one client types without a pause through one
+// process, and another pushes through a process that reads the log more slowly than
+// the first one appends to it. Each of the second one's appends that loses the race
+// is caught up and stored while the log is held for it: every push is confirmed, and
+// nobody is cut off.
+func TestClusterSlowProcessGetsItsTurn(t *testing.T) {
+	rs := redistest.Start(t)
+	db := pgtest.NewDatabase(t)
+	fast := newNode(t, db, rs.URL)
+	slow := newNodeStore(t, db, rs.URL, collab.Limits{}, func(st *postgres.Store) store.Store {
+		return slowReads{Store: st, delay: 50 * time.Millisecond}
+	})
+	session := mustSession(t, fast)
+	a := connect(t, fast, session, "ca", "alice")
+	b := connect(t, slow, session, "cb", "bob")
+
+	stop := make(chan struct{})
+	typed := make(chan struct{})
+	go func() {
+		defer close(typed)
+		rng := rand.New(rand.NewPCG(3, 4))
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := a.localEdit(rng); err != nil {
+				a.fail(err)
+				return
+			}
+			if err := a.push(); err != nil {
+				a.fail(err)
+				return
+			}
+			time.Sleep(20 * time.Millisecond) // within the rate limit, and far faster than the slow process reads
+		}
+	}()
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 5 {
+		if err := b.localEdit(rng); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.push(); err != nil {
+			t.Fatal(err)
+		}
+		v, _, _ := b.state()
+		settleOne(t, b, v)
+	}
+	close(stop)
+	<-typed
+	if n := slow.hub.Stats().AppendConflicts; n == 0 {
+		t.Fatal("no append of the slow process lost the race: the test did not test the contended append")
+	}
+	version := settle(t, fast.store, session, []*typist{a, b})
+	checkConverged(t, []*node{fast, slow}, session, []*typist{a, b}, version)
 }
 
 func waitVersion(t *testing.T, st *postgres.Store, session string, version int) {

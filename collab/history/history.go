@@ -60,10 +60,21 @@ func Read(ctx context.Context, st store.Store, id string, from, to, maxBytes int
 	if err != nil {
 		return nil, storeError(fmt.Sprintf("log of %s from %d to %d", id, from, to), err)
 	}
+	out, err := DecodeAll(from, recs)
+	if err != nil {
+		return nil, fmt.Errorf("log of %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// DecodeAll converts stored updates, the first of which is the from-th of its log,
+// to the engine's.
+func DecodeAll(from int, recs []store.Update) ([]ot.Update, error) {
 	out := make([]ot.Update, len(recs))
 	for i, rec := range recs {
+		var err error
 		if out[i], err = Decode(from+i, rec); err != nil {
-			return nil, fmt.Errorf("log of %s: %w", id, err)
+			return nil, err
 		}
 	}
 	return out, nil

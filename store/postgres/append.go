@@ -85,6 +85,100 @@ func (s *Store) AppendUpdates(ctx context.Context, id string, from int, updates 
 			return err
 		})
 	}
+	j := newAppendJob(id, from, updates)
+	return s.do(ctx, what, func(ctx context.Context) error { return s.enqueue(ctx, j) })
+}
+
+// AppendLocked appends under the lock of the session's row (SELECT … FOR UPDATE).
+// Another process's append waits on that row until this transaction ends, then
+// finds the log past its version and stores nothing (the primary key refuses
+// the versions this one took). PostgreSQL runs appendSQL's and batchSQL's update
+// of the row before their insert into the log, so a waiting append holds none of
+// those versions; were it to, the two would deadlock, PostgreSQL would abort one,
+// and this one, if it is the one, starts again. The lock is held for two round
+// trips and a commit, and only when appends to one session race.
+func (s *Store) AppendLocked(ctx context.Context, id string, from int, rebase func([]store.Update) ([]store.Update, error)) error {
+	what := fmt.Sprintf("locked append to %s after %d", id, from)
+	return s.do(ctx, what, func(ctx context.Context) error {
+		err := s.appendLocked(ctx, id, from, what, rebase)
+		for range 2 {
+			if !violates(err, deadlockDetected, "") {
+				break
+			}
+			err = s.appendLocked(ctx, id, from, what, rebase)
+		}
+		return err
+	})
+}
+
+// appendLocked is one transaction of AppendLocked.
+func (s *Store) appendLocked(ctx context.Context, id string, from int, what string, rebase func([]store.Update) ([]store.Update, error)) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) // a no-op after Commit
+	var pk int64
+	var version int
+	err = tx.QueryRow(ctx, `SELECT pk, version FROM sessions WHERE id = $1 FOR UPDATE`, id).Scan(&pk, &version)
+	switch {
+	case errors.Is(err, errNoRows):
+		return noSession(id)
+	case err != nil:
+		return err
+	case version < from:
+		return fmt.Errorf("%s (log has %d): %w", what, version, store.ErrConflict)
+	}
+	stored, err := logRange(ctx, tx, pk, from, version)
+	if err != nil {
+		return err
+	}
+	updates, err := rebase(stored)
+	if err != nil || len(updates) == 0 {
+		return err
+	}
+	j := newAppendJob(id, version, updates)
+	tag, err := tx.Exec(ctx, appendSQL, j.id, j.from, j.clients, j.users, j.changes, j.times, j.latest, j.bytes, s.opts.Limits.SessionBytes)
+	switch {
+	case err != nil:
+		return err
+	case tag.RowsAffected() != 1: // the version is held: only the quota refuses
+		return fmt.Errorf("append %d bytes to %s: %w", j.bytes, id, store.ErrQuota)
+	}
+	switch err := tx.Commit(ctx); {
+	case err == nil:
+		return nil
+	case answered(err):
+		return err
+	}
+	return s.resolveAppend(ctx, j, err)
+}
+
+// logRange reads log entries [from, to) of the session with primary key pk, all of
+// them, inside tx.
+func logRange(ctx context.Context, tx pgx.Tx, pk int64, from, to int) ([]store.Update, error) {
+	if from == to {
+		return nil, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT client_id, user_id, changes, time FROM updates
+		WHERE session = $1 AND version >= $2 AND version < $3 ORDER BY version`, pk, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Update, error) {
+		var client, user, changes []byte
+		var at *int64
+		err := row.Scan(&client, &user, &changes, &at)
+		return store.Update{ClientID: string(client), UserID: string(user), Changes: changes, Time: decTime(at)}, err
+	})
+	if err == nil && len(out) != to-from {
+		err = fmt.Errorf("the log has %d of these %d updates: the database is damaged", len(out), to-from)
+	}
+	return out, err
+}
+
+// newAppendJob makes an append's columns, ready to bind.
+func newAppendJob(id string, from int, updates []store.Update) *appendJob {
 	j := &appendJob{id: id, from: from, updates: updates, latest: encTime(updates[0].Time), done: make(chan error, 1)}
 	for _, u := range updates {
 		j.bytes += int64(u.Bytes())
@@ -94,7 +188,7 @@ func (s *Store) AppendUpdates(ctx context.Context, id string, from int, updates 
 			j.latest = t
 		}
 	}
-	return s.do(ctx, what, func(ctx context.Context) error { return s.enqueue(ctx, j) })
+	return j
 }
 
 // appendJob is one AppendUpdates, with its columns ready to bind.
