@@ -50,7 +50,17 @@ function post(m: FromWorker, transfer: Transferable[] = []): void {
   self.postMessage(m, { transfer });
 }
 
-const interrupted = () => interrupt !== null && interrupt[0] === 2;
+// stopTaken: the program took the interrupt, and the helper is telling how it ended.
+// The page goes on asking for interrupts until the run is done; from here on they
+// are not acted on, and what the helper prints (the traceback) is kept.
+let stopTaken = false;
+const interrupted = () => !stopTaken && interrupt !== null && interrupt[0] === 2;
+
+/** stopped is called by the helper as soon as it caught the program's KeyboardInterrupt. */
+function stopped(): void {
+  stopTaken = true;
+  py?.setInterruptBuffer(undefined);
+}
 
 self.onmessage = (e: MessageEvent<ToWorker>) => {
   const m = e.data;
@@ -148,7 +158,7 @@ function setUp(py: Pyodide): void {
   py.setStdout(writer("stdout"));
   py.setStderr(writer("stderr"));
   py.setStdin({ stdin: readLine, isatty: false });
-  py.registerJsModule("_duet_host", { sleep: hostSleep, shared: control !== null, report: reportTest });
+  py.registerJsModule("_duet_host", { sleep: hostSleep, shared: control !== null, report: reportTest, stopped });
   const ns = (py.globals.get("dict") as PyProxy)() as PyProxy;
   py.runPython(helper, { globals: ns, filename: "<duet-runner>" });
   runCode = ns.get("run") as PyProxy;
@@ -201,6 +211,7 @@ function hostSleep(secs: number): void {
 function run(id: string, code: string, tests?: TestCase[]): void {
   const start = performance.now();
   sink.runId = id;
+  stopTaken = false;
   let status: Status = "error";
   if (!py || !runCode || !runTests) {
     post({ type: "done", id, status: "crashed", ms: 0 });
@@ -295,6 +306,7 @@ def _main(code, name):
         print(c, file=sys.stderr)
         return "exit 1", ns
     except KeyboardInterrupt as e:
+        _duet_host.stopped()
         _print_exception(e)
         return "stopped", ns
     except BaseException as e:
@@ -378,6 +390,7 @@ def run_tests(code, tests_json):
             _duet_host.report(json.dumps(_one_test(test, ns)))
         return "ok"
     except KeyboardInterrupt:
+        _duet_host.stopped()
         return "stopped"
     finally:
         _flush()
