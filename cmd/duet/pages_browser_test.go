@@ -85,6 +85,15 @@ func TestBrowserPages(t *testing.T) {
 				if len(out) > 0 {
 					t.Errorf("%s, %s: the top bar sticks out of the viewport:\n%s", p.name, variants[i].name, strings.Join(out, "\n"))
 				}
+				// The interviewer's controls after the share link (Interviewer link,
+				// Replay, End interview) take one row, on a phone too: the editor
+				// keeps the room.
+				rows := evalAs[int](tb, `new Set([...document.querySelectorAll(
+					"header.topbar > .button, header.topbar > .interviewer-link > summary, header.topbar > .end .button")]
+					.map((e) => Math.round(e.getBoundingClientRect().top))).size`)
+				if p.name == "pad" && rows != 1 {
+					t.Errorf("%s, %s: the interviewer's controls take %d rows of the top bar, want 1", p.name, variants[i].name, rows)
+				}
 			}
 		})
 	}
