@@ -117,7 +117,7 @@ func (r *room) prepareLocked(ctx context.Context, version int, updates []ot.Upda
 // the store holds the session's log (store.LockedAppender), after rebasing the push
 // over whatever was stored in between. Without the hold, a process slower to read
 // the log than the others are to append to it would lose every race, and its
-// client would wait for ever.
+// client's push would never be stored.
 func (r *room) appendContendedLocked(ctx context.Context, version int, updates []ot.Update) (ot.Prepared, error) {
 	if err := r.catchUpLocked(ctx, -1); err != nil {
 		return ot.Prepared{}, err
