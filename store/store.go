@@ -112,11 +112,12 @@ type LockedAppender interface {
 	// AppendLocked holds every other append to the session off, reads the updates
 	// stored from version from on (none when the log ends there), and appends after
 	// them what rebase returns for them (nothing when it returns none), before it lets
-	// the others go on. An error from rebase is returned as is, and nothing is
-	// stored. rebase may be called again, with the same updates, when the database
-	// connection broke before they were read to the end; an append whose outcome
-	// was lost is resolved as AppendUpdates resolves one (ErrConflict when it was
-	// not stored and someone else appended meanwhile).
+	// the others go on. An error from rebase is returned (wrapped), and nothing is
+	// stored. rebase may be called more than once, each time with every update from
+	// version from on, when a transaction had to start again (a broken connection
+	// before anything was stored, a deadlock); an append whose outcome was lost is
+	// resolved as AppendUpdates resolves one (ErrConflict when it was not stored
+	// and someone else appended meanwhile).
 	AppendLocked(ctx context.Context, id string, from int, rebase func(stored []Update) ([]Update, error)) error
 }
 
