@@ -88,10 +88,13 @@ func TestBrowserPages(t *testing.T) {
 				// The interviewer's controls after the share link (Interviewer link,
 				// Replay, End interview) take one row, on a phone too: the editor
 				// keeps the room.
+				if p.name != "pad" {
+					continue
+				}
 				rows := evalAs[int](tb, `new Set([...document.querySelectorAll(
 					"header.topbar > .button, header.topbar > .interviewer-link > summary, header.topbar > .end .button")]
 					.map((e) => Math.round(e.getBoundingClientRect().top))).size`)
-				if p.name == "pad" && rows != 1 {
+				if rows != 1 {
 					t.Errorf("%s, %s: the interviewer's controls take %d rows of the top bar, want 1", p.name, variants[i].name, rows)
 				}
 			}
