@@ -118,9 +118,8 @@ func (s *Store) appendLocked(ctx context.Context, id string, from int, what stri
 		return err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) // a no-op after Commit
-	var pk int64
 	var version int
-	err = tx.QueryRow(ctx, `SELECT pk, version FROM sessions WHERE id = $1 FOR UPDATE`, id).Scan(&pk, &version)
+	err = tx.QueryRow(ctx, `SELECT version FROM sessions WHERE id = $1 FOR UPDATE`, id).Scan(&version)
 	switch {
 	case errors.Is(err, errNoRows):
 		return noSession(id)
@@ -129,9 +128,11 @@ func (s *Store) appendLocked(ctx context.Context, id string, from int, what stri
 	case version < from:
 		return fmt.Errorf("%s (log has %d): %w", what, version, store.ErrConflict)
 	}
-	stored, err := logRange(ctx, tx, pk, from, version)
-	if err != nil {
-		return err
+	var stored []store.Update
+	if version > from {
+		if stored, err = readLog(ctx, tx, id, from, version, 0); err != nil {
+			return err
+		}
 	}
 	updates, err := rebase(stored)
 	if err != nil || len(updates) == 0 {
@@ -152,29 +153,6 @@ func (s *Store) appendLocked(ctx context.Context, id string, from int, what stri
 		return err
 	}
 	return s.resolveAppend(ctx, j, err)
-}
-
-// logRange reads log entries [from, to) of the session with primary key pk, all of
-// them, inside tx.
-func logRange(ctx context.Context, tx pgx.Tx, pk int64, from, to int) ([]store.Update, error) {
-	if from == to {
-		return nil, nil
-	}
-	rows, err := tx.Query(ctx, `SELECT client_id, user_id, changes, time FROM updates
-		WHERE session = $1 AND version >= $2 AND version < $3 ORDER BY version`, pk, from, to)
-	if err != nil {
-		return nil, err
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Update, error) {
-		var client, user, changes []byte
-		var at *int64
-		err := row.Scan(&client, &user, &changes, &at)
-		return store.Update{ClientID: string(client), UserID: string(user), Changes: changes, Time: decTime(at)}, err
-	})
-	if err == nil && len(out) != to-from {
-		err = fmt.Errorf("the log has %d of these %d updates: the database is damaged", len(out), to-from)
-	}
-	return out, err
 }
 
 // newAppendJob makes an append's columns, ready to bind.
@@ -491,7 +469,7 @@ const resolveInterval = 200 * time.Millisecond
 // and changes) from version j.from on, and returns the log's length.
 func (s *Store) logHolds(ctx context.Context, j *appendJob) (bool, int, error) {
 	held, version, i := true, 0, 0
-	err := s.sessionRows(ctx, `SELECT s.version, u.version, u.client_id, u.user_id, u.changes
+	err := sessionRows(ctx, s.pool, `SELECT s.version, u.version, u.client_id, u.user_id, u.changes
 		FROM sessions s LEFT JOIN updates u ON u.session = s.pk AND u.version >= $2 AND u.version < $3
 		WHERE s.id = $1 ORDER BY u.version`, j.id, func(rows pgx.Rows) error {
 		var at *int

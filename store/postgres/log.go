@@ -30,37 +30,39 @@ const updatesSQL = `SELECT s.version, u.version, u.client_id, u.user_id, u.chang
 // Updates returns the log entries [from, to), or fewer past maxBytes.
 func (s *Store) Updates(ctx context.Context, id string, from, to, maxBytes int) ([]store.Update, error) {
 	var out []store.Update
-	what := fmt.Sprintf("updates [%d, %d) of %s", from, to, id)
-	err := s.do(ctx, what, func(ctx context.Context) error {
-		out = nil
-		version := 0
-		err := s.sessionRows(ctx, updatesSQL, id, func(rows pgx.Rows) error {
-			var v *int
-			var client, user, changes []byte
-			var at *int64
-			if err := rows.Scan(&version, &v, &client, &user, &changes, &at); err != nil {
-				return err
-			}
-			if v != nil { // else the LEFT JOIN's row when no update is in the range
-				out = append(out, store.Update{ClientID: string(client), UserID: string(user), Changes: changes, Time: decTime(at)})
-			}
-			return nil
-		}, max(from, -1), min(to, math.MaxInt32), max(maxBytes, 0)) // versions are int4: past them is past the log
-		switch {
-		case err != nil:
-			return err
-		case from < 0 || from > to || to > version:
-			return fmt.Errorf("%s (log has %d): %w", what, version, store.ErrNotFound)
-		case len(out) != to-from && !store.Full(out, maxBytes): // fewer than asked, and not for the bytes
-			return fmt.Errorf("the log has %d of these %d updates: the database is damaged", len(out), to-from)
-		}
-		return nil
+	err := s.do(ctx, fmt.Sprintf("updates [%d, %d) of %s", from, to, id), func(ctx context.Context) (err error) {
+		out, err = readLog(ctx, s.pool, id, from, to, maxBytes)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if out == nil {
-		out = []store.Update{}
+	return out, nil
+}
+
+// readLog is Updates through q (the pool, or a transaction).
+func readLog(ctx context.Context, q querier, id string, from, to, maxBytes int) ([]store.Update, error) {
+	out := []store.Update{}
+	version := 0
+	err := sessionRows(ctx, q, updatesSQL, id, func(rows pgx.Rows) error {
+		var v *int
+		var client, user, changes []byte
+		var at *int64
+		if err := rows.Scan(&version, &v, &client, &user, &changes, &at); err != nil {
+			return err
+		}
+		if v != nil { // else the LEFT JOIN's row when no update is in the range
+			out = append(out, store.Update{ClientID: string(client), UserID: string(user), Changes: changes, Time: decTime(at)})
+		}
+		return nil
+	}, max(from, -1), min(to, math.MaxInt32), max(maxBytes, 0)) // versions are int4: past them is past the log
+	switch {
+	case err != nil:
+		return nil, err
+	case from < 0 || from > to || to > version:
+		return nil, fmt.Errorf("updates [%d, %d) of %s (log has %d): %w", from, to, id, version, store.ErrNotFound)
+	case len(out) != to-from && !store.Full(out, maxBytes): // fewer than asked, and not for the bytes
+		return nil, fmt.Errorf("the log has %d of these %d updates: the database is damaged", len(out), to-from)
 	}
 	return out, nil
 }

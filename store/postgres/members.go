@@ -56,7 +56,7 @@ func (s *Store) Members(ctx context.Context, id string) ([]store.Member, error) 
 	var out []store.Member
 	err := s.do(ctx, "members of "+id, func(ctx context.Context) error {
 		out = nil
-		return s.sessionRows(ctx, `SELECT m.principal, m.role, m.public_id, m.added
+		return sessionRows(ctx, s.pool, `SELECT m.principal, m.role, m.public_id, m.added
 			FROM sessions s LEFT JOIN session_members m ON m.session = s.pk
 			WHERE s.id = $1 ORDER BY m.added NULLS FIRST, m.principal COLLATE "C"`, id, func(rows pgx.Rows) error {
 			var principal, role, public *string

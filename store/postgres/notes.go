@@ -51,7 +51,7 @@ func (s *Store) Notes(ctx context.Context, id string) ([]store.Note, error) {
 	var out []store.Note
 	err := s.do(ctx, "notes of "+id, func(ctx context.Context) error {
 		out = nil
-		return s.sessionRows(ctx, `SELECT n.pk, n.id, n.author, n.author_name, n.text, n.line, n.pos, n.version, n.created
+		return sessionRows(ctx, s.pool, `SELECT n.pk, n.id, n.author, n.author_name, n.text, n.line, n.pos, n.version, n.created
 			FROM sessions s LEFT JOIN notes n ON n.session = s.pk
 			WHERE s.id = $1 ORDER BY n.pk`, id, func(rows pgx.Rows) error {
 			var key, line, pos, version, created *int64
@@ -104,7 +104,7 @@ func (s *Store) Signals(ctx context.Context, id string) ([]store.Signal, error) 
 	var out []store.Signal
 	err := s.do(ctx, "signals of "+id, func(ctx context.Context) error {
 		out = nil
-		return s.sessionRows(ctx, `SELECT g.pk, g.user_id, g.kind, g.size, g.version, g.time
+		return sessionRows(ctx, s.pool, `SELECT g.pk, g.user_id, g.kind, g.size, g.version, g.time
 			FROM sessions s LEFT JOIN signals g ON g.session = s.pk
 			WHERE s.id = $1 ORDER BY g.pk`, id, func(rows pgx.Rows) error {
 			var key, size, version, at *int64

@@ -32,7 +32,7 @@ func (s *Store) Participants(ctx context.Context, id string) ([]store.Participan
 	var out []store.Participant
 	err := s.do(ctx, "participants of "+id, func(ctx context.Context) error {
 		out = nil
-		return s.sessionRows(ctx, `SELECT p.pk, p.user_id, p.name, p.joined
+		return sessionRows(ctx, s.pool, `SELECT p.pk, p.user_id, p.name, p.joined
 			FROM sessions s LEFT JOIN participants p ON p.session = s.pk
 			WHERE s.id = $1 ORDER BY p.pk`, id, func(rows pgx.Rows) error {
 			var key, joined *int64

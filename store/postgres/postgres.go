@@ -254,12 +254,17 @@ func noSession(id string) error {
 	return fmt.Errorf("session %s: %w", id, store.ErrNotFound)
 }
 
+// querier runs queries: the pool, or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
 // sessionRows runs a query about one session ($1 is its id) whose every row names
 // the session: a LEFT JOIN from sessions, so that the session and what it holds
 // come from one statement, and one snapshot. It calls scan for each row. A query
 // that returns no row found no session: ErrNotFound.
-func (s *Store) sessionRows(ctx context.Context, sql, id string, scan func(pgx.Rows) error, args ...any) error {
-	rows, err := s.pool.Query(ctx, sql, append([]any{id}, args...)...)
+func sessionRows(ctx context.Context, q querier, sql, id string, scan func(pgx.Rows) error, args ...any) error {
+	rows, err := q.Query(ctx, sql, append([]any{id}, args...)...)
 	if err != nil {
 		return err
 	}

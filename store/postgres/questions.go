@@ -129,7 +129,7 @@ func (s *Store) SessionQuestions(ctx context.Context, sessionID string) ([]store
 	var out []store.SessionQuestion
 	err := s.do(ctx, "questions of "+sessionID, func(ctx context.Context) error {
 		out = []store.SessionQuestion{}
-		return s.sessionRows(ctx, `SELECT q.id, q.version, q.added, q.created, q.updated, q.body
+		return sessionRows(ctx, s.pool, `SELECT q.id, q.version, q.added, q.created, q.updated, q.body
 			FROM sessions s LEFT JOIN session_questions q ON q.session = s.pk
 			WHERE s.id = $1 ORDER BY q.seq`, sessionID, func(rows pgx.Rows) error {
 			var (

@@ -68,7 +68,7 @@ func (s *Store) Runs(ctx context.Context, id string) ([]store.Run, error) {
 		// A run with no output comes with NULLs for it, and a session with no run as
 		// one row of NULLs. SQLite puts the zero time (NULL) first; so must this.
 		last := int64(-1)
-		return s.sessionRows(ctx, `SELECT r.pk, r.id, r.user_id, r.user_name, r.language, r.title, r.version,
+		return sessionRows(ctx, s.pool, `SELECT r.pk, r.id, r.user_id, r.user_name, r.language, r.title, r.version,
 				r.started, r.ended, r.status, r.truncated, o.stream, o.text
 			FROM sessions s LEFT JOIN runs r ON r.session = s.pk LEFT JOIN run_output o ON o.run = r.pk
 			WHERE s.id = $1 ORDER BY r.started NULLS FIRST, r.pk, o.seq`, id, func(rows pgx.Rows) error {
